@@ -1,0 +1,323 @@
+//! The JSON shapes of the HTTP contract: strict request parsing (unknown fields, wrong
+//! types and floats are refused) and the views every response is built from.
+
+use crate::account::{Account, AccountStatus};
+use crate::clock::Timestamp;
+use crate::entry::{EntryKind, LedgerEntry};
+use crate::error::{FieldError, WalletError};
+use crate::exclusion::{Exclusion, ExclusionKind};
+use crate::limits::{DepositLimits, LimitChange, LimitPeriod, LimitValues};
+use crate::money::MAX_AMOUNT;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// Parses a request body into `T`, naming the offending field as a JSON Pointer.
+pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, WalletError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(WalletError::field("", "the request body must be a JSON object"));
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+        let pointer = pointer_of(e.path());
+        let inner = e.into_inner();
+        let message = if inner.is_syntax() || inner.is_eof() {
+            format!("the request body is not valid JSON: {inner}")
+        } else {
+            strip_position(&inner.to_string())
+        };
+        WalletError::field(pointer, message)
+    })?;
+    deserializer
+        .end()
+        .map_err(|e| WalletError::field("", format!("unexpected data after the JSON object: {e}")))?;
+    Ok(value)
+}
+
+fn pointer_of(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    path.iter()
+        .filter_map(|segment| match segment {
+            Segment::Seq { index } => Some(format!("/{index}")),
+            Segment::Map { key } => Some(format!("/{}", key.replace('~', "~0").replace('/', "~1"))),
+            Segment::Enum { .. } | Segment::Unknown => None,
+        })
+        .collect()
+}
+
+/// serde_json appends "at line L column C": meaningless to API clients once the field
+/// is named.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+/// Distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`).
+fn explicit<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// `{daily?, weekly?, monthly?}`: an integer sets, `null` removes, absent keeps.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsRequest {
+    #[serde(default, deserialize_with = "explicit")]
+    pub daily: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "explicit")]
+    pub weekly: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "explicit")]
+    pub monthly: Option<Option<i64>>,
+}
+
+impl LimitsRequest {
+    pub fn to_changes(&self, base: &str) -> Result<[(LimitPeriod, LimitChange); 3], FieldError> {
+        let mut changes = crate::limits::no_changes();
+        for (slot, value) in changes.iter_mut().zip([self.daily, self.weekly, self.monthly]) {
+            slot.1 = match value {
+                None => LimitChange::Keep,
+                Some(None) => LimitChange::Remove,
+                Some(Some(v)) if (1..=MAX_AMOUNT).contains(&v) => LimitChange::Set(v),
+                Some(Some(_)) => {
+                    return Err(FieldError::new(
+                        format!("{base}/{}", slot.0.as_str()),
+                        format!("a limit is 1 to {MAX_AMOUNT} minor units, or null for none"),
+                    ))
+                }
+            };
+        }
+        Ok(changes)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExclusionRequest {
+    pub kind: String,
+    pub days: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DepositRequest {
+    pub deposit_id: String,
+    pub amount: i64,
+    pub currency: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WalletView {
+    pub player_id: String,
+    pub currency: String,
+    pub cash: i64,
+    pub bonus: i64,
+    pub wagering_remaining: i64,
+    pub updated_at: String,
+}
+
+impl WalletView {
+    pub fn of(account: &Account) -> WalletView {
+        WalletView {
+            player_id: account.player_id.to_string(),
+            currency: account.currency.to_string(),
+            cash: account.cash,
+            bonus: account.bonus,
+            wagering_remaining: account.wagering_remaining,
+            updated_at: account.updated_at.to_rfc3339(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlayerView {
+    pub player_id: String,
+    pub email: String,
+    pub currency: String,
+    pub country: String,
+    pub date_of_birth: String,
+    pub display_name: Option<String>,
+    pub status: AccountStatus,
+    pub created_at: String,
+}
+
+impl PlayerView {
+    pub fn of(account: &Account, now: Timestamp) -> PlayerView {
+        PlayerView {
+            player_id: account.player_id.to_string(),
+            email: account.email.clone(),
+            currency: account.currency.to_string(),
+            country: account.country.clone(),
+            date_of_birth: account.date_of_birth.clone(),
+            display_name: account.display_name.clone(),
+            status: account.status(now),
+            created_at: account.created_at.to_rfc3339(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingLimitView {
+    pub limit: LimitPeriod,
+    pub value: Option<i64>,
+    pub effective_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LimitsView {
+    pub current: LimitValues,
+    pub pending: Vec<PendingLimitView>,
+}
+
+impl LimitsView {
+    /// The limits as they stand at `now`.
+    pub fn of(limits: &DepositLimits, now: Timestamp) -> LimitsView {
+        let limits = limits.at(now);
+        LimitsView {
+            current: limits.current,
+            pending: limits
+                .pending
+                .iter()
+                .map(|p| PendingLimitView {
+                    limit: p.limit,
+                    value: p.value,
+                    effective_at: p.effective_at.to_rfc3339(),
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExclusionView {
+    pub kind: ExclusionKind,
+    pub days: u32,
+    pub started_at: String,
+    pub until: String,
+}
+
+impl ExclusionView {
+    pub fn of(exclusion: &Exclusion) -> ExclusionView {
+        ExclusionView {
+            kind: exclusion.kind,
+            days: exclusion.days,
+            started_at: exclusion.started_at.to_rfc3339(),
+            until: exclusion.until.to_rfc3339(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntryView {
+    pub entry_id: String,
+    pub kind: EntryKind,
+    pub amount: i64,
+    pub cash_amount: i64,
+    pub bonus_amount: i64,
+    pub cash_after: i64,
+    pub bonus_after: i64,
+    pub reference: String,
+    pub created_at: String,
+}
+
+impl EntryView {
+    pub fn of(entry: &LedgerEntry) -> EntryView {
+        EntryView {
+            entry_id: entry.entry_id.clone(),
+            kind: entry.kind,
+            amount: entry.amount(),
+            cash_amount: entry.cash_delta,
+            bonus_amount: entry.bonus_delta,
+            cash_after: entry.cash_after,
+            bonus_after: entry.bonus_after,
+            reference: entry.reference.clone(),
+            created_at: entry.created_at.to_rfc3339(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntriesPage {
+    pub items: Vec<EntryView>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DepositView {
+    pub deposit_id: String,
+    pub amount: i64,
+    pub currency: String,
+    pub first_deposit: bool,
+    pub entry_id: String,
+    pub wallet: WalletView,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorCode;
+
+    fn field_of(result: Result<DepositRequest, WalletError>) -> (ErrorCode, String, String) {
+        let err = result.unwrap_err();
+        let f = err.field_errors().first().cloned().unwrap_or(FieldError::new("?", "?"));
+        (err.code(), f.field, f.message)
+    }
+
+    #[test]
+    fn parses_a_valid_deposit() {
+        let r: DepositRequest =
+            parse_json(br#"{"deposit_id":"d1","amount":100,"currency":"EUR"}"#).unwrap();
+        assert_eq!((r.deposit_id.as_str(), r.amount, r.currency.as_str()), ("d1", 100, "EUR"));
+    }
+
+    #[test]
+    fn refuses_unknown_fields_wrong_types_floats_and_garbage() {
+        let cases: [(&[u8], &str); 9] = [
+            (br#"{"deposit_id":"d1","amount":100,"currency":"EUR","extra":1}"#, "/extra"),
+            (br#"{"deposit_id":"d1","amount":"100","currency":"EUR"}"#, "/amount"),
+            (br#"{"deposit_id":"d1","amount":10.5,"currency":"EUR"}"#, "/amount"),
+            (br#"{"deposit_id":"d1","amount":1e3,"currency":"EUR"}"#, "/amount"),
+            (br#"{"deposit_id":"d1","amount":99999999999999999999,"currency":"EUR"}"#, "/amount"),
+            (br#"{"deposit_id":"d1","currency":"EUR"}"#, ""),
+            (br#"{"deposit_id":"d1","amount":1,"currency":"EUR""#, ""),
+            (br#"[1,2]"#, ""),
+            (b"", ""),
+        ];
+        for (body, field) in cases {
+            let (code, f, message) = field_of(parse_json(body));
+            assert_eq!(code, ErrorCode::ValidationFailed, "{}", String::from_utf8_lossy(body));
+            assert_eq!(f, field, "{} -> {message}", String::from_utf8_lossy(body));
+            if !message.starts_with("the request body is not valid JSON") {
+                assert!(!message.contains(" at line "), "{message}");
+            }
+        }
+        let (_, _, message) = field_of(parse_json(br#"{"deposit_id":"d1","amount":1,"currency":"EUR","x":1}"#));
+        assert!(message.contains("unknown field `x`"), "{message}");
+        let (_, _, message) = field_of(parse_json(br#"{"amount":1,"currency":"EUR"}"#));
+        assert!(message.contains("missing field `deposit_id`"), "{message}");
+    }
+
+    #[test]
+    fn refuses_trailing_data_and_duplicate_fields() {
+        assert!(parse_json::<DepositRequest>(br#"{"deposit_id":"d1","amount":1,"currency":"EUR"} {}"#).is_err());
+        assert!(parse_json::<DepositRequest>(br#"{"deposit_id":"d1","amount":1,"amount":2,"currency":"EUR"}"#).is_err());
+    }
+
+    #[test]
+    fn limits_tell_absent_from_null() {
+        let r: LimitsRequest = parse_json(br#"{"daily":500,"weekly":null}"#).unwrap();
+        assert_eq!(r.daily, Some(Some(500)));
+        assert_eq!(r.weekly, Some(None));
+        assert_eq!(r.monthly, None);
+        let changes = r.to_changes("").unwrap();
+        assert_eq!(changes[0], (LimitPeriod::Daily, LimitChange::Set(500)));
+        assert_eq!(changes[1], (LimitPeriod::Weekly, LimitChange::Remove));
+        assert_eq!(changes[2], (LimitPeriod::Monthly, LimitChange::Keep));
+        let bad: LimitsRequest = parse_json(br#"{"monthly":0}"#).unwrap();
+        assert_eq!(bad.to_changes("").unwrap_err().field, "/monthly");
+        assert!(parse_json::<LimitsRequest>(br#"{"yearly":1}"#).is_err());
+    }
+}
