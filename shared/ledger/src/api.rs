@@ -13,7 +13,9 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 /// Parses a request body into `T`, naming the offending field as a JSON Pointer.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, WalletError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
+    // serde would also read a struct from a JSON array (`["d1", 100, "EUR"]`): only an
+    // object names its fields, so only an object is accepted.
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return Err(WalletError::field("", "the request body must be a JSON object"));
     }
     let mut deserializer = serde_json::Deserializer::from_slice(body);
@@ -275,7 +277,9 @@ mod tests {
 
     #[test]
     fn refuses_unknown_fields_wrong_types_floats_and_garbage() {
-        let cases: [(&[u8], &str); 9] = [
+        let cases: [(&[u8], &str); 11] = [
+            (br#"["d1",100,"EUR"]"#, ""),
+            (br#""d1""#, ""),
             (br#"{"deposit_id":"d1","amount":100,"currency":"EUR","extra":1}"#, "/extra"),
             (br#"{"deposit_id":"d1","amount":"100","currency":"EUR"}"#, "/amount"),
             (br#"{"deposit_id":"d1","amount":10.5,"currency":"EUR"}"#, "/amount"),
