@@ -1,1 +1,7 @@
-fn main() {}
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    let needs = edge::Needs {
+        payment_provider: true,
+    };
+    edge::serve(needs, deposit::handle).await
+}

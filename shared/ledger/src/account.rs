@@ -103,11 +103,11 @@ impl Account {
         }
     }
 
-    /// The next version of this account, for any write.
-    pub fn touched(&self, now: Timestamp) -> Account {
+    /// The next version of this account, for any write. `updated_at` tells when money
+    /// last moved, so only [`Account::post`] changes it.
+    pub fn touched(&self) -> Account {
         let mut next = self.clone();
         next.version = self.version.saturating_add(1);
-        next.updated_at = now.max(self.updated_at);
         next
     }
 
@@ -125,15 +125,16 @@ impl Account {
             .balances()
             .apply(cash_delta, bonus_delta)
             .map_err(|e| match e {
-                MoneyError::Negative => WalletError::InsufficientFunds(
-                    "the balance would become negative".into(),
-                ),
+                MoneyError::Negative => {
+                    WalletError::InsufficientFunds("the balance would become negative".into())
+                }
                 MoneyError::Overflow => WalletError::field(
                     "/amount",
                     "the wallet cannot hold that much: the balance would overflow",
                 ),
             })?;
-        let mut next = self.touched(now);
+        let mut next = self.touched();
+        next.updated_at = now.max(self.updated_at);
         next.cash = after.cash;
         next.bonus = after.bonus;
         next.seq = self.seq.saturating_add(1);
@@ -193,9 +194,14 @@ mod tests {
     #[test]
     fn post_moves_money_and_writes_one_entry() {
         let a = account();
-        let (b, e) = a.post(EntryKind::Deposit, 500, 0, "d1", T0.plus_millis(5)).unwrap();
+        let (b, e) = a
+            .post(EntryKind::Deposit, 500, 0, "d1", T0.plus_millis(5))
+            .unwrap();
         assert_eq!((b.cash, b.bonus, b.seq, b.version), (500, 0, 1, 2));
-        assert_eq!((e.cash_after, e.bonus_after, e.seq, e.amount()), (500, 0, 1, 500));
+        assert_eq!(
+            (e.cash_after, e.bonus_after, e.seq, e.amount()),
+            (500, 0, 1, 500)
+        );
         assert_eq!(e.entry_id, "player-1:000000000001");
         assert_eq!(e.created_at, T0.plus_millis(5));
         assert_eq!(b.updated_at, e.created_at);
@@ -213,7 +219,9 @@ mod tests {
     #[test]
     fn time_never_runs_backwards_in_a_wallet() {
         let a = account();
-        let (_, e) = a.post(EntryKind::Deposit, 1, 0, "d", T0.minus_millis(1000)).unwrap();
+        let (_, e) = a
+            .post(EntryKind::Deposit, 1, 0, "d", T0.minus_millis(1000))
+            .unwrap();
         assert_eq!(e.created_at, T0);
     }
 

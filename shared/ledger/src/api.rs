@@ -16,7 +16,10 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, WalletError> {
     // serde would also read a struct from a JSON array (`["d1", 100, "EUR"]`): only an
     // object names its fields, so only an object is accepted.
     if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-        return Err(WalletError::field("", "the request body must be a JSON object"));
+        return Err(WalletError::field(
+            "",
+            "the request body must be a JSON object",
+        ));
     }
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
@@ -29,9 +32,9 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, WalletError> {
         };
         WalletError::field(pointer, message)
     })?;
-    deserializer
-        .end()
-        .map_err(|e| WalletError::field("", format!("unexpected data after the JSON object: {e}")))?;
+    deserializer.end().map_err(|e| {
+        WalletError::field("", format!("unexpected data after the JSON object: {e}"))
+    })?;
     Ok(value)
 }
 
@@ -79,7 +82,10 @@ pub struct LimitsRequest {
 impl LimitsRequest {
     pub fn to_changes(&self, base: &str) -> Result<[(LimitPeriod, LimitChange); 3], FieldError> {
         let mut changes = crate::limits::no_changes();
-        for (slot, value) in changes.iter_mut().zip([self.daily, self.weekly, self.monthly]) {
+        for (slot, value) in changes
+            .iter_mut()
+            .zip([self.daily, self.weekly, self.monthly])
+        {
             slot.1 = match value {
                 None => LimitChange::Keep,
                 Some(None) => LimitChange::Remove,
@@ -264,7 +270,11 @@ mod tests {
 
     fn field_of(result: Result<DepositRequest, WalletError>) -> (ErrorCode, String, String) {
         let err = result.unwrap_err();
-        let f = err.field_errors().first().cloned().unwrap_or(FieldError::new("?", "?"));
+        let f = err
+            .field_errors()
+            .first()
+            .cloned()
+            .unwrap_or(FieldError::new("?", "?"));
         (err.code(), f.field, f.message)
     }
 
@@ -272,7 +282,10 @@ mod tests {
     fn parses_a_valid_deposit() {
         let r: DepositRequest =
             parse_json(br#"{"deposit_id":"d1","amount":100,"currency":"EUR"}"#).unwrap();
-        assert_eq!((r.deposit_id.as_str(), r.amount, r.currency.as_str()), ("d1", 100, "EUR"));
+        assert_eq!(
+            (r.deposit_id.as_str(), r.amount, r.currency.as_str()),
+            ("d1", 100, "EUR")
+        );
     }
 
     #[test]
@@ -280,11 +293,26 @@ mod tests {
         let cases: [(&[u8], &str); 11] = [
             (br#"["d1",100,"EUR"]"#, ""),
             (br#""d1""#, ""),
-            (br#"{"deposit_id":"d1","amount":100,"currency":"EUR","extra":1}"#, "/extra"),
-            (br#"{"deposit_id":"d1","amount":"100","currency":"EUR"}"#, "/amount"),
-            (br#"{"deposit_id":"d1","amount":10.5,"currency":"EUR"}"#, "/amount"),
-            (br#"{"deposit_id":"d1","amount":1e3,"currency":"EUR"}"#, "/amount"),
-            (br#"{"deposit_id":"d1","amount":99999999999999999999,"currency":"EUR"}"#, "/amount"),
+            (
+                br#"{"deposit_id":"d1","amount":100,"currency":"EUR","extra":1}"#,
+                "/extra",
+            ),
+            (
+                br#"{"deposit_id":"d1","amount":"100","currency":"EUR"}"#,
+                "/amount",
+            ),
+            (
+                br#"{"deposit_id":"d1","amount":10.5,"currency":"EUR"}"#,
+                "/amount",
+            ),
+            (
+                br#"{"deposit_id":"d1","amount":1e3,"currency":"EUR"}"#,
+                "/amount",
+            ),
+            (
+                br#"{"deposit_id":"d1","amount":99999999999999999999,"currency":"EUR"}"#,
+                "/amount",
+            ),
             (br#"{"deposit_id":"d1","currency":"EUR"}"#, ""),
             (br#"{"deposit_id":"d1","amount":1,"currency":"EUR""#, ""),
             (br#"[1,2]"#, ""),
@@ -292,13 +320,20 @@ mod tests {
         ];
         for (body, field) in cases {
             let (code, f, message) = field_of(parse_json(body));
-            assert_eq!(code, ErrorCode::ValidationFailed, "{}", String::from_utf8_lossy(body));
+            assert_eq!(
+                code,
+                ErrorCode::ValidationFailed,
+                "{}",
+                String::from_utf8_lossy(body)
+            );
             assert_eq!(f, field, "{} -> {message}", String::from_utf8_lossy(body));
             if !message.starts_with("the request body is not valid JSON") {
                 assert!(!message.contains(" at line "), "{message}");
             }
         }
-        let (_, _, message) = field_of(parse_json(br#"{"deposit_id":"d1","amount":1,"currency":"EUR","x":1}"#));
+        let (_, _, message) = field_of(parse_json(
+            br#"{"deposit_id":"d1","amount":1,"currency":"EUR","x":1}"#,
+        ));
         assert!(message.contains("unknown field `x`"), "{message}");
         let (_, _, message) = field_of(parse_json(br#"{"amount":1,"currency":"EUR"}"#));
         assert!(message.contains("missing field `deposit_id`"), "{message}");
@@ -306,8 +341,14 @@ mod tests {
 
     #[test]
     fn refuses_trailing_data_and_duplicate_fields() {
-        assert!(parse_json::<DepositRequest>(br#"{"deposit_id":"d1","amount":1,"currency":"EUR"} {}"#).is_err());
-        assert!(parse_json::<DepositRequest>(br#"{"deposit_id":"d1","amount":1,"amount":2,"currency":"EUR"}"#).is_err());
+        assert!(parse_json::<DepositRequest>(
+            br#"{"deposit_id":"d1","amount":1,"currency":"EUR"} {}"#
+        )
+        .is_err());
+        assert!(parse_json::<DepositRequest>(
+            br#"{"deposit_id":"d1","amount":1,"amount":2,"currency":"EUR"}"#
+        )
+        .is_err());
     }
 
     #[test]

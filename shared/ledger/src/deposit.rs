@@ -21,7 +21,10 @@ pub struct DepositCommand {
 }
 
 impl DepositCommand {
-    pub fn from_request(player_id: &PlayerId, request: &DepositRequest) -> Result<DepositCommand, WalletError> {
+    pub fn from_request(
+        player_id: &PlayerId,
+        request: &DepositRequest,
+    ) -> Result<DepositCommand, WalletError> {
         let mut problems = Problems::new();
         let deposit_id = problems.check(ClientId::parse("/deposit_id", &request.deposit_id));
         let amount = problems.check(Amount::parse("/amount", request.amount));
@@ -34,7 +37,9 @@ impl DepositCommand {
                 amount,
                 currency,
             }),
-            _ => Err(WalletError::Internal("validation passed without values".into())),
+            _ => Err(WalletError::Internal(
+                "validation passed without values".into(),
+            )),
         }
     }
 }
@@ -58,9 +63,15 @@ pub struct DepositDecision {
     pub outcome: DepositOutcome,
 }
 
-pub fn deposit(account: &Account, command: &DepositCommand, now: Timestamp) -> Result<DepositDecision, WalletError> {
+pub fn deposit(
+    account: &Account,
+    command: &DepositCommand,
+    now: Timestamp,
+) -> Result<DepositDecision, WalletError> {
     if account.player_id != command.player_id {
-        return Err(WalletError::Internal("deposit decided against another player's account".into()));
+        return Err(WalletError::Internal(
+            "deposit decided against another player's account".into(),
+        ));
     }
     let now = now.max(account.updated_at);
     account.ensure_currency(&command.currency)?;
@@ -76,7 +87,13 @@ pub fn deposit(account: &Account, command: &DepositCommand, now: Timestamp) -> R
             breach.remaining()
         ))
     })?;
-    let (mut next, entry) = account.post(EntryKind::Deposit, amount, 0, command.deposit_id.as_str(), now)?;
+    let (mut next, entry) = account.post(
+        EntryKind::Deposit,
+        amount,
+        0,
+        command.deposit_id.as_str(),
+        now,
+    )?;
     let first_deposit = account.first_deposit_id.is_none();
     if first_deposit {
         next.first_deposit_id = Some(command.deposit_id.clone());
@@ -158,7 +175,14 @@ mod tests {
         let a = account();
         let first = deposit(&a, &command("d1", 1000), T0).unwrap();
         assert!(first.outcome.first_deposit);
-        assert_eq!((first.account.cash, first.entry.cash_after, first.entry.amount()), (1000, 1000, 1000));
+        assert_eq!(
+            (
+                first.account.cash,
+                first.entry.cash_after,
+                first.entry.amount()
+            ),
+            (1000, 1000, 1000)
+        );
         let second = deposit(&first.account, &command("d2", 250), T0.plus_millis(1)).unwrap();
         assert!(!second.outcome.first_deposit);
         assert_eq!(second.account.cash, 1250);
@@ -170,24 +194,42 @@ mod tests {
     fn refuses_another_currency() {
         let mut c = command("d1", 10);
         c.currency = Currency::new("GBP").unwrap();
-        assert_eq!(deposit(&account(), &c, T0).unwrap_err().code(), ErrorCode::CurrencyMismatch);
+        assert_eq!(
+            deposit(&account(), &c, T0).unwrap_err().code(),
+            ErrorCode::CurrencyMismatch
+        );
     }
 
     #[test]
     fn refuses_blocked_players() {
         let mut a = account();
         a.exclusion = Some(exclude(None, ExclusionKind::SelfExclusion, 183, T0));
-        assert_eq!(deposit(&a, &command("d1", 10), T0).unwrap_err().code(), ErrorCode::PlayerBlocked);
+        assert_eq!(
+            deposit(&a, &command("d1", 10), T0).unwrap_err().code(),
+            ErrorCode::PlayerBlocked
+        );
         let mut a = account();
         a.disabled = true;
-        assert_eq!(deposit(&a, &command("d1", 10), T0).unwrap_err().code(), ErrorCode::PlayerBlocked);
+        assert_eq!(
+            deposit(&a, &command("d1", 10), T0).unwrap_err().code(),
+            ErrorCode::PlayerBlocked
+        );
     }
 
     #[test]
     fn a_deposit_over_a_limit_is_refused_whole_and_the_window_rolls() {
         let mut a = account();
         a.limits = a.limits.change(
-            LimitPeriod::ALL.map(|p| (p, if p == LimitPeriod::Daily { LimitChange::Set(1000) } else { LimitChange::Keep })),
+            LimitPeriod::ALL.map(|p| {
+                (
+                    p,
+                    if p == LimitPeriod::Daily {
+                        LimitChange::Set(1000)
+                    } else {
+                        LimitChange::Keep
+                    },
+                )
+            }),
             T0,
         );
         let d1 = deposit(&a, &command("d1", 800), T0).unwrap();
@@ -201,12 +243,30 @@ mod tests {
     #[test]
     fn a_raised_limit_counts_only_after_24_hours() {
         let mut a = account();
-        a.limits = crate::limits::DepositLimits::starting_with(LimitValues { daily: Some(100), weekly: None, monthly: None });
+        a.limits = crate::limits::DepositLimits::starting_with(LimitValues {
+            daily: Some(100),
+            weekly: None,
+            monthly: None,
+        });
         a.limits = a.limits.change(
-            LimitPeriod::ALL.map(|p| (p, if p == LimitPeriod::Daily { LimitChange::Set(1000) } else { LimitChange::Keep })),
+            LimitPeriod::ALL.map(|p| {
+                (
+                    p,
+                    if p == LimitPeriod::Daily {
+                        LimitChange::Set(1000)
+                    } else {
+                        LimitChange::Keep
+                    },
+                )
+            }),
             T0,
         );
-        assert_eq!(deposit(&a, &command("d1", 500), T0.plus_millis(HOUR_MS)).unwrap_err().code(), ErrorCode::DepositLimitReached);
+        assert_eq!(
+            deposit(&a, &command("d1", 500), T0.plus_millis(HOUR_MS))
+                .unwrap_err()
+                .code(),
+            ErrorCode::DepositLimitReached
+        );
         let later = deposit(&a, &command("d1", 500), T0.plus_millis(DAY_MS)).unwrap();
         assert_eq!(later.account.limits.current.daily, Some(1000));
         assert!(later.account.limits.pending.is_empty());
@@ -215,15 +275,29 @@ mod tests {
     #[test]
     fn replays_answer_from_the_record() {
         let d = deposit(&account(), &command("d1", 500), T0).unwrap();
-        let record = DepositRecord::new(&command("d1", 500), Recorded::Accepted { outcome: d.outcome.clone() });
+        let record = DepositRecord::new(
+            &command("d1", 500),
+            Recorded::Accepted {
+                outcome: d.outcome.clone(),
+            },
+        );
         assert_eq!(record.replay(&command("d1", 500)), Ok(d.outcome));
-        assert_eq!(record.replay(&command("d1", 501)).unwrap_err().code(), ErrorCode::DuplicateTransaction);
+        assert_eq!(
+            record.replay(&command("d1", 501)).unwrap_err().code(),
+            ErrorCode::DuplicateTransaction
+        );
         let mut other_player = command("d1", 500);
         other_player.player_id = PlayerId::new("player-2").unwrap();
-        assert_eq!(record.replay(&other_player).unwrap_err().code(), ErrorCode::DuplicateTransaction);
+        assert_eq!(
+            record.replay(&other_player).unwrap_err().code(),
+            ErrorCode::DuplicateTransaction
+        );
         let mut other_currency = command("d1", 500);
         other_currency.currency = Currency::new("USD").unwrap();
-        assert_eq!(record.replay(&other_currency).unwrap_err().code(), ErrorCode::DuplicateTransaction);
+        assert_eq!(
+            record.replay(&other_currency).unwrap_err().code(),
+            ErrorCode::DuplicateTransaction
+        );
     }
 
     #[test]

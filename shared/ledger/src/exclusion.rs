@@ -21,14 +21,19 @@ impl ExclusionKind {
         match value {
             "time_out" => Ok(ExclusionKind::TimeOut),
             "self_exclusion" => Ok(ExclusionKind::SelfExclusion),
-            _ => Err(FieldError::new("/kind", "must be time_out or self_exclusion")),
+            _ => Err(FieldError::new(
+                "/kind",
+                "must be time_out or self_exclusion",
+            )),
         }
     }
 
     pub fn check_days(self, days: i64) -> Result<u32, FieldError> {
         let valid = match self {
             ExclusionKind::TimeOut => TIME_OUT_DAYS.iter().any(|d| i64::from(*d) == days),
-            ExclusionKind::SelfExclusion => (i64::from(SELF_EXCLUSION_MIN_DAYS)..=i64::from(SELF_EXCLUSION_MAX_DAYS)).contains(&days),
+            ExclusionKind::SelfExclusion => (i64::from(SELF_EXCLUSION_MIN_DAYS)
+                ..=i64::from(SELF_EXCLUSION_MAX_DAYS))
+                .contains(&days),
         };
         match (valid, u32::try_from(days)) {
             (true, Ok(days)) => Ok(days),
@@ -61,7 +66,12 @@ impl Exclusion {
 
 /// The exclusion in force after a player asks for `kind` for `days` at `now`: the new one,
 /// unless one already in force ends later (an exclusion is never shortened).
-pub fn exclude(current: Option<&Exclusion>, kind: ExclusionKind, days: u32, now: Timestamp) -> Exclusion {
+pub fn exclude(
+    current: Option<&Exclusion>,
+    kind: ExclusionKind,
+    days: u32,
+    now: Timestamp,
+) -> Exclusion {
     let requested = Exclusion {
         kind,
         days,
@@ -106,14 +116,24 @@ mod tests {
     #[test]
     fn never_shortened() {
         let long = exclude(None, ExclusionKind::SelfExclusion, 183, T0);
-        let asked_shorter = exclude(Some(&long), ExclusionKind::TimeOut, 1, T0.plus_millis(DAY_MS));
+        let asked_shorter = exclude(
+            Some(&long),
+            ExclusionKind::TimeOut,
+            1,
+            T0.plus_millis(DAY_MS),
+        );
         assert_eq!(asked_shorter, long);
     }
 
     #[test]
     fn can_be_extended() {
         let short = exclude(None, ExclusionKind::TimeOut, 1, T0);
-        let longer = exclude(Some(&short), ExclusionKind::TimeOut, 7, T0.plus_millis(1000));
+        let longer = exclude(
+            Some(&short),
+            ExclusionKind::TimeOut,
+            7,
+            T0.plus_millis(1000),
+        );
         assert_eq!(longer.days, 7);
         assert_eq!(longer.until, T0.plus_millis(1000 + 7 * DAY_MS));
     }

@@ -69,7 +69,10 @@ mod tests {
     fn recorded_outcomes_survive_serialization() {
         let r: Recorded<u8> = Recorded::rejection(&WalletError::PlayerBlocked("x".into()));
         let json = serde_json::to_string(&r).unwrap();
-        assert_eq!(json, r#"{"result":"rejected","code":"PLAYER_BLOCKED","detail":"x"}"#);
+        assert_eq!(
+            json,
+            r#"{"result":"rejected","code":"PLAYER_BLOCKED","detail":"x"}"#
+        );
         assert_eq!(serde_json::from_str::<Recorded<u8>>(&json).unwrap(), r);
     }
 }

@@ -7,7 +7,11 @@ use crate::entry::LedgerEntry;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Violation {
     #[error("invariant 1: player {player}: negative balance (cash {cash}, bonus {bonus})")]
-    NegativeBalance { player: String, cash: i64, bonus: i64 },
+    NegativeBalance {
+        player: String,
+        cash: i64,
+        bonus: i64,
+    },
     #[error("invariant 2: player {player}: balances (cash {cash}, bonus {bonus}) differ from the sums of its entries (cash {entries_cash}, bonus {entries_bonus})")]
     BalanceMismatch {
         player: String,
@@ -19,7 +23,11 @@ pub enum Violation {
     #[error("invariant 2: player {player}: entry {seq} does not follow from the one before it")]
     BrokenChain { player: String, seq: u64 },
     #[error("invariant 2: player {player}: the wallet counts {expected} entries, {found} were found in order")]
-    MissingEntries { player: String, expected: u64, found: u64 },
+    MissingEntries {
+        player: String,
+        expected: u64,
+        found: u64,
+    },
     #[error("invariant 3: id {reference} moved money {times} times")]
     AppliedTwice { reference: String, times: usize },
 }
@@ -54,7 +62,10 @@ pub fn balance_equals_entries(account: &Account, entries: &[LedgerEntry]) -> Res
         cash += i128::from(entry.cash_delta);
         bonus += i128::from(entry.bonus_delta);
         if i128::from(entry.cash_after) != cash || i128::from(entry.bonus_after) != bonus {
-            return Err(Violation::BrokenChain { player, seq: entry.seq });
+            return Err(Violation::BrokenChain {
+                player,
+                seq: entry.seq,
+            });
         }
     }
     let found = u64::try_from(entries.len()).unwrap_or(u64::MAX);
@@ -88,16 +99,31 @@ mod tests {
         let a = account();
         let (b, e1) = a.post(EntryKind::Deposit, 100, 0, "d1", T0).unwrap();
         let (c, e2) = b.post(EntryKind::Deposit, 50, 0, "d2", T0).unwrap();
-        assert_eq!(balance_equals_entries(&c, &[e1.clone(), e2.clone()]), Ok(()));
+        assert_eq!(
+            balance_equals_entries(&c, &[e1.clone(), e2.clone()]),
+            Ok(())
+        );
 
         let mut wrong = c.clone();
         wrong.cash += 1;
-        assert!(matches!(balance_equals_entries(&wrong, &[e1.clone(), e2.clone()]), Err(Violation::BalanceMismatch { .. })));
-        assert!(matches!(balance_equals_entries(&c, &[e1.clone()]), Err(Violation::MissingEntries { .. })));
-        assert!(matches!(balance_equals_entries(&c, &[e2.clone()]), Err(Violation::MissingEntries { .. })));
+        assert!(matches!(
+            balance_equals_entries(&wrong, &[e1.clone(), e2.clone()]),
+            Err(Violation::BalanceMismatch { .. })
+        ));
+        assert!(matches!(
+            balance_equals_entries(&c, std::slice::from_ref(&e1)),
+            Err(Violation::MissingEntries { .. })
+        ));
+        assert!(matches!(
+            balance_equals_entries(&c, std::slice::from_ref(&e2)),
+            Err(Violation::MissingEntries { .. })
+        ));
         let mut tampered = e2.clone();
         tampered.cash_after += 5;
-        assert!(matches!(balance_equals_entries(&c, &[e1, tampered]), Err(Violation::BrokenChain { .. })));
+        assert!(matches!(
+            balance_equals_entries(&c, &[e1, tampered]),
+            Err(Violation::BrokenChain { .. })
+        ));
 
         let mut negative = c;
         negative.bonus = -1;

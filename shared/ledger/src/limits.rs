@@ -17,7 +17,11 @@ pub enum LimitPeriod {
 }
 
 impl LimitPeriod {
-    pub const ALL: [LimitPeriod; 3] = [LimitPeriod::Daily, LimitPeriod::Weekly, LimitPeriod::Monthly];
+    pub const ALL: [LimitPeriod; 3] = [
+        LimitPeriod::Daily,
+        LimitPeriod::Weekly,
+        LimitPeriod::Monthly,
+    ];
 
     /// The rolling window: 24 hours, 7 days, 30 days.
     pub fn window_ms(self) -> i64 {
@@ -124,7 +128,11 @@ impl DepositLimits {
     /// force at once and cancels a pending raise of that period; a looser value or a
     /// removal waits [`COOLING_OFF_MS`]; asking for the value in force cancels any pending
     /// change of that period. The latest request for a period replaces an earlier one.
-    pub fn change(&self, changes: [(LimitPeriod, LimitChange); 3], now: Timestamp) -> DepositLimits {
+    pub fn change(
+        &self,
+        changes: [(LimitPeriod, LimitChange); 3],
+        now: Timestamp,
+    ) -> DepositLimits {
         let mut limits = self.at(now);
         for (period, change) in changes {
             let requested = match change {
@@ -236,26 +244,38 @@ mod tests {
     }
 
     fn only(period: LimitPeriod, change: LimitChange) -> [(LimitPeriod, LimitChange); 3] {
-        LimitPeriod::ALL.map(|p| (p, if p == period { change } else { LimitChange::Keep }))
+        LimitPeriod::ALL.map(|p| {
+            (
+                p,
+                if p == period {
+                    change
+                } else {
+                    LimitChange::Keep
+                },
+            )
+        })
     }
 
     #[test]
     fn lowering_applies_at_once() {
-        let l = limits(Some(1000), None, None).change(only(LimitPeriod::Daily, LimitChange::Set(500)), T0);
+        let l = limits(Some(1000), None, None)
+            .change(only(LimitPeriod::Daily, LimitChange::Set(500)), T0);
         assert_eq!(l.current.daily, Some(500));
         assert!(l.pending.is_empty());
     }
 
     #[test]
     fn a_first_limit_is_stricter_than_none_and_applies_at_once() {
-        let l = limits(None, None, None).change(only(LimitPeriod::Weekly, LimitChange::Set(7000)), T0);
+        let l =
+            limits(None, None, None).change(only(LimitPeriod::Weekly, LimitChange::Set(7000)), T0);
         assert_eq!(l.current.weekly, Some(7000));
         assert!(l.pending.is_empty());
     }
 
     #[test]
     fn raising_waits_24_hours() {
-        let l = limits(Some(1000), None, None).change(only(LimitPeriod::Daily, LimitChange::Set(5000)), T0);
+        let l = limits(Some(1000), None, None)
+            .change(only(LimitPeriod::Daily, LimitChange::Set(5000)), T0);
         assert_eq!(l.current.daily, Some(1000));
         assert_eq!(
             l.pending,
@@ -265,7 +285,10 @@ mod tests {
                 effective_at: T0.plus_millis(24 * HOUR_MS)
             }]
         );
-        assert_eq!(l.at(T0.plus_millis(24 * HOUR_MS - 1)).current.daily, Some(1000));
+        assert_eq!(
+            l.at(T0.plus_millis(24 * HOUR_MS - 1)).current.daily,
+            Some(1000)
+        );
         let later = l.at(T0.plus_millis(24 * HOUR_MS));
         assert_eq!(later.current.daily, Some(5000));
         assert!(later.pending.is_empty());
@@ -273,7 +296,8 @@ mod tests {
 
     #[test]
     fn removing_waits_24_hours() {
-        let l = limits(None, None, Some(9000)).change(only(LimitPeriod::Monthly, LimitChange::Remove), T0);
+        let l = limits(None, None, Some(9000))
+            .change(only(LimitPeriod::Monthly, LimitChange::Remove), T0);
         assert_eq!(l.current.monthly, Some(9000));
         assert_eq!(l.pending.len(), 1);
         assert_eq!(l.pending[0].value, None);
@@ -282,24 +306,36 @@ mod tests {
 
     #[test]
     fn lowering_cancels_a_pending_raise() {
-        let raised = limits(Some(1000), None, None).change(only(LimitPeriod::Daily, LimitChange::Set(5000)), T0);
-        let lowered = raised.change(only(LimitPeriod::Daily, LimitChange::Set(800)), T0.plus_millis(HOUR_MS));
+        let raised = limits(Some(1000), None, None)
+            .change(only(LimitPeriod::Daily, LimitChange::Set(5000)), T0);
+        let lowered = raised.change(
+            only(LimitPeriod::Daily, LimitChange::Set(800)),
+            T0.plus_millis(HOUR_MS),
+        );
         assert_eq!(lowered.current.daily, Some(800));
         assert!(lowered.pending.is_empty());
     }
 
     #[test]
     fn asking_for_the_value_in_force_cancels_a_pending_change() {
-        let raised = limits(Some(1000), None, None).change(only(LimitPeriod::Daily, LimitChange::Set(5000)), T0);
-        let kept = raised.change(only(LimitPeriod::Daily, LimitChange::Set(1000)), T0.plus_millis(HOUR_MS));
+        let raised = limits(Some(1000), None, None)
+            .change(only(LimitPeriod::Daily, LimitChange::Set(5000)), T0);
+        let kept = raised.change(
+            only(LimitPeriod::Daily, LimitChange::Set(1000)),
+            T0.plus_millis(HOUR_MS),
+        );
         assert_eq!(kept.current.daily, Some(1000));
         assert!(kept.pending.is_empty());
     }
 
     #[test]
     fn a_later_raise_restarts_the_cooling_off() {
-        let first = limits(Some(1000), None, None).change(only(LimitPeriod::Daily, LimitChange::Set(5000)), T0);
-        let second = first.change(only(LimitPeriod::Daily, LimitChange::Set(3000)), T0.plus_millis(HOUR_MS));
+        let first = limits(Some(1000), None, None)
+            .change(only(LimitPeriod::Daily, LimitChange::Set(5000)), T0);
+        let second = first.change(
+            only(LimitPeriod::Daily, LimitChange::Set(3000)),
+            T0.plus_millis(HOUR_MS),
+        );
         assert_eq!(second.pending.len(), 1);
         assert_eq!(second.pending[0].value, Some(3000));
         assert_eq!(second.pending[0].effective_at, T0.plus_millis(25 * HOUR_MS));
@@ -307,16 +343,33 @@ mod tests {
 
     #[test]
     fn keep_leaves_other_periods_alone() {
-        let l = limits(Some(1), Some(2), Some(3)).change(only(LimitPeriod::Weekly, LimitChange::Set(1)), T0);
-        assert_eq!(l.current, LimitValues { daily: Some(1), weekly: Some(1), monthly: Some(3) });
+        let l = limits(Some(1), Some(2), Some(3))
+            .change(only(LimitPeriod::Weekly, LimitChange::Set(1)), T0);
+        assert_eq!(
+            l.current,
+            LimitValues {
+                daily: Some(1),
+                weekly: Some(1),
+                monthly: Some(3)
+            }
+        );
     }
 
     #[test]
     fn windows_are_rolling_and_exclusive_at_their_start() {
         let recent = [
-            RecentDeposit { at: T0.minus_millis(DAY_MS), amount: 100 },
-            RecentDeposit { at: T0.minus_millis(DAY_MS - 1), amount: 10 },
-            RecentDeposit { at: T0.minus_millis(6 * DAY_MS), amount: 1 },
+            RecentDeposit {
+                at: T0.minus_millis(DAY_MS),
+                amount: 100,
+            },
+            RecentDeposit {
+                at: T0.minus_millis(DAY_MS - 1),
+                amount: 10,
+            },
+            RecentDeposit {
+                at: T0.minus_millis(6 * DAY_MS),
+                amount: 1,
+            },
         ];
         assert_eq!(deposited_within(&recent, LimitPeriod::Daily, T0), 10);
         assert_eq!(deposited_within(&recent, LimitPeriod::Weekly, T0), 111);
@@ -324,21 +377,37 @@ mod tests {
 
     #[test]
     fn a_deposit_over_any_limit_is_refused_whole() {
-        let values = LimitValues { daily: Some(100), weekly: Some(150), monthly: None };
-        let recent = [RecentDeposit { at: T0.minus_millis(2 * DAY_MS), amount: 100 }];
+        let values = LimitValues {
+            daily: Some(100),
+            weekly: Some(150),
+            monthly: None,
+        };
+        let recent = [RecentDeposit {
+            at: T0.minus_millis(2 * DAY_MS),
+            amount: 100,
+        }];
         assert_eq!(check_deposit(&values, &recent, 50, T0), Ok(()));
         let breach = check_deposit(&values, &recent, 51, T0).unwrap_err();
         assert_eq!(breach.period, LimitPeriod::Weekly);
         assert_eq!(breach.remaining(), 50);
         assert_eq!(check_deposit(&values, &[], 100, T0), Ok(()));
-        assert_eq!(check_deposit(&values, &[], 101, T0).unwrap_err().period, LimitPeriod::Daily);
+        assert_eq!(
+            check_deposit(&values, &[], 101, T0).unwrap_err().period,
+            LimitPeriod::Daily
+        );
     }
 
     #[test]
     fn prune_keeps_only_what_can_still_count() {
         let recent = [
-            RecentDeposit { at: T0.minus_millis(30 * DAY_MS), amount: 1 },
-            RecentDeposit { at: T0.minus_millis(30 * DAY_MS - 1), amount: 2 },
+            RecentDeposit {
+                at: T0.minus_millis(30 * DAY_MS),
+                amount: 1,
+            },
+            RecentDeposit {
+                at: T0.minus_millis(30 * DAY_MS - 1),
+                amount: 2,
+            },
         ];
         assert_eq!(prune(&recent, T0), vec![recent[1]]);
     }

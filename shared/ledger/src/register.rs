@@ -52,9 +52,10 @@ pub fn check_email(email: &str) -> Result<(), FieldError> {
     if local.is_empty() || local.len() > 64 {
         return bad("the part before @ must be 1 to 64 characters");
     }
-    let local_ok = local.bytes().all(|b| {
-        b.is_ascii_alphanumeric() || b"!#$%&'*+/=?^_`{|}~.-".contains(&b)
-    }) && !local.starts_with('.')
+    let local_ok = local
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+/=?^_`{|}~.-".contains(&b))
+        && !local.starts_with('.')
         && !local.ends_with('.')
         && !local.contains("..");
     if !local_ok {
@@ -98,7 +99,9 @@ pub fn parse_date_of_birth(text: &str, today: Date) -> Result<Date, FieldError> 
         return Err(bad("must be a date written YYYY-MM-DD"));
     }
     let number = |range: std::ops::Range<usize>| -> u32 {
-        text[range].bytes().fold(0, |n, b| n * 10 + u32::from(b - b'0'))
+        text[range]
+            .bytes()
+            .fold(0, |n, b| n * 10 + u32::from(b - b'0'))
     };
     let year = i32::try_from(number(0..4)).map_err(|_| bad("must be a date written YYYY-MM-DD"))?;
     let month = u8::try_from(number(5..7))
@@ -106,7 +109,8 @@ pub fn parse_date_of_birth(text: &str, today: Date) -> Result<Date, FieldError> 
         .and_then(|m| Month::try_from(m).ok())
         .ok_or_else(|| bad("is not a calendar date"))?;
     let day = u8::try_from(number(8..10)).map_err(|_| bad("is not a calendar date"))?;
-    let date = Date::from_calendar_date(year, month, day).map_err(|_| bad("is not a calendar date"))?;
+    let date =
+        Date::from_calendar_date(year, month, day).map_err(|_| bad("is not a calendar date"))?;
     if year < 1900 {
         return Err(bad("must be after 1900"));
     }
@@ -127,10 +131,16 @@ pub fn age_on(date_of_birth: Date, today: Date) -> i32 {
 fn check_display_name(name: &str) -> Result<(), FieldError> {
     let chars = name.chars().count();
     if name.trim().is_empty() || chars > 64 {
-        return Err(FieldError::new("/display_name", "must be 1 to 64 characters, not only spaces"));
+        return Err(FieldError::new(
+            "/display_name",
+            "must be 1 to 64 characters, not only spaces",
+        ));
     }
     if name.chars().any(char::is_control) {
-        return Err(FieldError::new("/display_name", "must not contain control characters"));
+        return Err(FieldError::new(
+            "/display_name",
+            "must not contain control characters",
+        ));
     }
     Ok(())
 }
@@ -147,7 +157,10 @@ pub fn register(
     problems.check(check_email(&request.email));
     let dob = problems.check(parse_date_of_birth(&request.date_of_birth, now.date()));
     if !is_country(&request.country) {
-        problems.push("/country", "must be an ISO 3166-1 alpha-2 code in upper case, e.g. MT");
+        problems.push(
+            "/country",
+            "must be an ISO 3166-1 alpha-2 code in upper case, e.g. MT",
+        );
     }
     let currency = problems.check(Currency::parse("/currency", &request.currency));
     if let Some(name) = &request.display_name {
@@ -159,7 +172,9 @@ pub fn register(
     };
     problems.into_result()?;
     let (Some(dob), Some(currency), Some(initial)) = (dob, currency, initial) else {
-        return Err(WalletError::Internal("validation passed without values".into()));
+        return Err(WalletError::Internal(
+            "validation passed without values".into(),
+        ));
     };
     if age_on(dob, now.date()) < i32::from(min_age) {
         return Err(WalletError::Underage { min_age });
@@ -170,9 +185,10 @@ pub fn register(
             limits.set(period, Some(value));
         }
     }
+    let email = email_key(&request.email);
     let fingerprint = fingerprint(&Registration {
         player_id: player_id.as_str(),
-        email: &request.email,
+        email: &email,
         date_of_birth: &request.date_of_birth,
         country: &request.country,
         currency: currency.as_str(),
@@ -249,8 +265,15 @@ mod tests {
         r.currency = "eur".into();
         r.date_of_birth = "1990-13-01".into();
         let err = register(&player(), &r, T0, 18).unwrap_err();
-        let fields: Vec<_> = err.field_errors().iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(fields, ["/email", "/date_of_birth", "/country", "/currency"]);
+        let fields: Vec<_> = err
+            .field_errors()
+            .iter()
+            .map(|e| e.field.as_str())
+            .collect();
+        assert_eq!(
+            fields,
+            ["/email", "/date_of_birth", "/country", "/currency"]
+        );
     }
 
     #[test]
@@ -258,11 +281,17 @@ mod tests {
         // T0 is 2026-11-23.
         let mut r = request();
         r.date_of_birth = "2008-11-24".into();
-        assert_eq!(register(&player(), &r, T0, 18).unwrap_err().code(), ErrorCode::Underage);
+        assert_eq!(
+            register(&player(), &r, T0, 18).unwrap_err().code(),
+            ErrorCode::Underage
+        );
         r.date_of_birth = "2008-11-23".into();
         assert!(register(&player(), &r, T0, 18).is_ok());
         r.date_of_birth = "2005-11-24".into();
-        assert_eq!(register(&player(), &r, T0, 21).unwrap_err().code(), ErrorCode::Underage);
+        assert_eq!(
+            register(&player(), &r, T0, 21).unwrap_err().code(),
+            ErrorCode::Underage
+        );
     }
 
     #[test]
@@ -277,7 +306,15 @@ mod tests {
     #[test]
     fn dates_must_be_real_and_past() {
         let today = T0.date();
-        for bad in ["1990-02-30", "1990-2-01", "19900201", "2027-01-01", "1899-12-31", "abcd-ef-gh", ""] {
+        for bad in [
+            "1990-02-30",
+            "1990-2-01",
+            "19900201",
+            "2027-01-01",
+            "1899-12-31",
+            "abcd-ef-gh",
+            "",
+        ] {
             assert!(parse_date_of_birth(bad, today).is_err(), "{bad}");
         }
         assert!(parse_date_of_birth("2000-02-29", today).is_ok());
@@ -285,10 +322,28 @@ mod tests {
 
     #[test]
     fn emails() {
-        for good in ["a@b.co", "first.last+tag@sub.example.org", "x@xn--bcher-kva.example"] {
+        for good in [
+            "a@b.co",
+            "first.last+tag@sub.example.org",
+            "x@xn--bcher-kva.example",
+        ] {
             assert!(check_email(good).is_ok(), "{good}");
         }
-        for bad in ["", "a", "a@b", "a@@b.co", "@b.co", "a@.co", "a b@c.co", "a@b.c", "a..b@c.co", ".a@b.co", "a@-b.co", "é@b.co", "a@b.123"] {
+        for bad in [
+            "",
+            "a",
+            "a@b",
+            "a@@b.co",
+            "@b.co",
+            "a@.co",
+            "a b@c.co",
+            "a@b.c",
+            "a..b@c.co",
+            ".a@b.co",
+            "a@-b.co",
+            "é@b.co",
+            "a@b.123",
+        ] {
             assert!(check_email(bad).is_err(), "{bad}");
         }
         assert!(check_email(&format!("{}@b.co", "a".repeat(65))).is_err());
@@ -312,6 +367,13 @@ mod tests {
         let a = register(&player(), &request(), T0, 18).unwrap();
         let b = register(&player(), &request(), T0.plus_millis(9999), 18).unwrap();
         assert!(is_same_registration(&a, &b));
+        let mut shouted = request();
+        shouted.email = "ADA@EXAMPLE.COM".into();
+        let d = register(&player(), &shouted, T0, 18).unwrap();
+        assert!(
+            is_same_registration(&a, &d),
+            "email is compared case-insensitively"
+        );
         let mut other = request();
         other.country = "SE".into();
         let c = register(&player(), &other, T0, 18).unwrap();

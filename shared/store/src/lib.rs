@@ -1,1 +1,491 @@
+//! The one DynamoDB implementation of Stakeline's persistence. Every money write is ONE
+//! `TransactWriteItems`: the account guarded by the version it was read at, the ledger
+//! entry and the permanent id record guarded by `attribute_not_exists`. See `keys` for
+//! the table layout and `flows` for the read → decide → write loop around the pure rules.
 
+pub mod flows;
+pub mod keys;
+
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Get, Put, TransactGetItem, TransactWriteItem,
+};
+use aws_sdk_dynamodb::Client;
+use keys::{ItemType, ITEM_TYPE, PK, SK};
+use ledger::deposit::{DepositDecision, DepositRecord};
+use ledger::{Account, ClientId, LedgerEntry, PlayerId, WalletError};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+pub type Item = HashMap<String, AttributeValue>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("DynamoDB {operation} failed: {message}")]
+    Dynamo {
+        operation: &'static str,
+        message: String,
+    },
+    #[error("a stored item cannot be read: {0}")]
+    Corrupt(String),
+    #[error("a request could not be built: {0}")]
+    Request(String),
+    #[error("gave up after {0} attempts: the wallet kept changing under this request")]
+    Contention(u32),
+}
+
+impl From<StoreError> for WalletError {
+    fn from(error: StoreError) -> WalletError {
+        WalletError::Internal(error.to_string())
+    }
+}
+
+/// What happened to a conditional transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Commit {
+    Committed,
+    /// The account changed since it was read (or a concurrent transaction touched it):
+    /// read again and decide again.
+    StateChanged,
+    /// The client id was taken meanwhile: read its record and replay it.
+    IdTaken,
+}
+
+/// What happened to a registration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Created {
+    Created,
+    PlayerExists(Box<Account>),
+    EmailTaken,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct EmailClaim {
+    player_id: PlayerId,
+    email: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct Store {
+    client: Client,
+    table: String,
+}
+
+fn dynamo_error<E: ProvideErrorMetadata + std::fmt::Debug>(
+    operation: &'static str,
+    error: &E,
+) -> StoreError {
+    StoreError::Dynamo {
+        operation,
+        message: format!(
+            "{}: {}",
+            error.code().unwrap_or("unknown"),
+            error.message().unwrap_or("no message")
+        ),
+    }
+}
+
+fn to_item<T: Serialize>(
+    value: &T,
+    pk: String,
+    sk: String,
+    item_type: ItemType,
+) -> Result<Item, StoreError> {
+    let mut item: Item = serde_dynamo::aws_sdk_dynamodb_1::to_item(value).map_err(|e| {
+        StoreError::Request(format!(
+            "cannot map a {} to an item: {e}",
+            item_type.as_str()
+        ))
+    })?;
+    item.insert(PK.into(), AttributeValue::S(pk));
+    item.insert(SK.into(), AttributeValue::S(sk));
+    item.insert(
+        ITEM_TYPE.into(),
+        AttributeValue::S(item_type.as_str().into()),
+    );
+    Ok(item)
+}
+
+pub(crate) fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, StoreError> {
+    let key = item
+        .get(PK)
+        .and_then(|v| v.as_s().ok())
+        .cloned()
+        .unwrap_or_default();
+    serde_dynamo::aws_sdk_dynamodb_1::from_item(item)
+        .map_err(|e| StoreError::Corrupt(format!("item {key}: {e}")))
+}
+
+fn key(pk: String, sk: &str) -> Item {
+    HashMap::from([
+        (PK.to_string(), AttributeValue::S(pk)),
+        (SK.to_string(), AttributeValue::S(sk.to_string())),
+    ])
+}
+
+fn number(n: u64) -> AttributeValue {
+    AttributeValue::N(n.to_string())
+}
+
+impl Store {
+    pub fn new(client: Client, table: impl Into<String>) -> Store {
+        Store {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    fn put(
+        &self,
+        item: Item,
+        condition: &str,
+        values: Option<Item>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition)
+            .set_expression_attribute_values(values)
+            .build()
+            .map_err(|e| StoreError::Request(e.to_string()))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    fn put_new(&self, item: Item) -> Result<TransactWriteItem, StoreError> {
+        self.put(item, "attribute_not_exists(pk)", None)
+    }
+
+    /// The account, guarded by the version it was read at.
+    fn put_account(
+        &self,
+        next: &Account,
+        read_version: u64,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let item = to_item(
+            next,
+            keys::player_pk(&next.player_id),
+            keys::ACCOUNT_SK.into(),
+            ItemType::Account,
+        )?;
+        self.put(
+            item,
+            "version = :read_version",
+            Some(HashMap::from([(
+                ":read_version".to_string(),
+                number(read_version),
+            )])),
+        )
+    }
+
+    fn check_account_version(
+        &self,
+        player: &PlayerId,
+        read_version: u64,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let check = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::player_pk(player), keys::ACCOUNT_SK)))
+            .condition_expression("version = :read_version")
+            .expression_attribute_values(":read_version", number(read_version))
+            .build()
+            .map_err(|e| StoreError::Request(e.to_string()))?;
+        Ok(TransactWriteItem::builder().condition_check(check).build())
+    }
+
+    fn entry_item(&self, entry: &LedgerEntry) -> Result<TransactWriteItem, StoreError> {
+        self.put_new(to_item(
+            entry,
+            keys::player_pk(&entry.player_id),
+            keys::entry_sk(entry.seq),
+            ItemType::Entry,
+        )?)
+    }
+
+    /// Runs one transaction; returns the cancellation reason code of each item when the
+    /// transaction was cancelled.
+    async fn transact(
+        &self,
+        items: Vec<TransactWriteItem>,
+    ) -> Result<Option<Vec<String>>, StoreError> {
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(None),
+            Err(error) => {
+                let service = error.as_service_error();
+                if let Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(cancelled)) = service {
+                    let codes = cancelled
+                        .cancellation_reasons()
+                        .iter()
+                        .map(|r| r.code().unwrap_or("None").to_string())
+                        .collect();
+                    return Ok(Some(codes));
+                }
+                if service.and_then(|s| s.code()) == Some("TransactionConflictException") {
+                    return Ok(Some(vec!["TransactionConflict".into()]));
+                }
+                Err(match service {
+                    Some(s) => dynamo_error("TransactWriteItems", s),
+                    None => StoreError::Dynamo {
+                        operation: "TransactWriteItems",
+                        message: format!("{error:?}"),
+                    },
+                })
+            }
+        }
+    }
+
+    /// A consistent read of a player's account.
+    pub async fn account(&self, player: &PlayerId) -> Result<Option<Account>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::player_pk(player), keys::ACCOUNT_SK)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| match e.as_service_error() {
+                Some(s) => dynamo_error("GetItem", s),
+                None => StoreError::Dynamo {
+                    operation: "GetItem",
+                    message: format!("{e:?}"),
+                },
+            })?;
+        out.item.map(from_item).transpose()
+    }
+
+    /// Creates the account and claims its email (case-insensitively) in one transaction.
+    pub async fn create_account(&self, account: &Account) -> Result<Created, StoreError> {
+        let email_key = ledger::register::email_key(&account.email);
+        let claim = EmailClaim {
+            player_id: account.player_id.clone(),
+            email: account.email.clone(),
+        };
+        let items = vec![
+            self.put_new(to_item(
+                account,
+                keys::player_pk(&account.player_id),
+                keys::ACCOUNT_SK.into(),
+                ItemType::Account,
+            )?)?,
+            self.put_new(to_item(
+                &claim,
+                keys::email_pk(&email_key),
+                ItemType::Email.sort_key().into(),
+                ItemType::Email,
+            )?)?,
+        ];
+        match self.transact(items).await? {
+            None => Ok(Created::Created),
+            Some(codes) => {
+                if codes.first().map(String::as_str) == Some("ConditionalCheckFailed") {
+                    return match self.account(&account.player_id).await? {
+                        Some(existing) => Ok(Created::PlayerExists(Box::new(existing))),
+                        None => Err(StoreError::Corrupt(
+                            "an account was reported and then not found".into(),
+                        )),
+                    };
+                }
+                if codes.get(1).map(String::as_str) == Some("ConditionalCheckFailed") {
+                    return Ok(Created::EmailTaken);
+                }
+                Err(StoreError::Contention(1))
+            }
+        }
+    }
+
+    /// Writes a new version of an account read at `read_version`; `false` if it changed
+    /// meanwhile.
+    pub async fn update_account(
+        &self,
+        next: &Account,
+        read_version: u64,
+    ) -> Result<Commit, StoreError> {
+        match self
+            .transact(vec![self.put_account(next, read_version)?])
+            .await?
+        {
+            None => Ok(Commit::Committed),
+            Some(_) => Ok(Commit::StateChanged),
+        }
+    }
+
+    /// The account and the record of a deposit id, read together in one consistent
+    /// snapshot (`TransactGetItems`).
+    pub async fn deposit_state(
+        &self,
+        player: &PlayerId,
+        deposit_id: &ClientId,
+    ) -> Result<(Option<Account>, Option<DepositRecord>), StoreError> {
+        let get = |pk: String, sk: &str| -> Result<TransactGetItem, StoreError> {
+            let get = Get::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(pk, sk)))
+                .build()
+                .map_err(|e| StoreError::Request(e.to_string()))?;
+            Ok(TransactGetItem::builder().get(get).build())
+        };
+        let out = self
+            .client
+            .transact_get_items()
+            .transact_items(get(keys::player_pk(player), keys::ACCOUNT_SK)?)
+            .transact_items(get(
+                keys::deposit_pk(deposit_id),
+                ItemType::Deposit.sort_key(),
+            )?)
+            .send()
+            .await
+            .map_err(|e| match e.as_service_error() {
+                Some(s) => dynamo_error("TransactGetItems", s),
+                None => StoreError::Dynamo {
+                    operation: "TransactGetItems",
+                    message: format!("{e:?}"),
+                },
+            })?;
+        let mut responses = out
+            .responses
+            .unwrap_or_default()
+            .into_iter()
+            .map(|r| r.item);
+        let account = responses.next().flatten().map(from_item).transpose()?;
+        let record = responses.next().flatten().map(from_item).transpose()?;
+        Ok((account, record))
+    }
+
+    fn deposit_record_item(&self, record: &DepositRecord) -> Result<TransactWriteItem, StoreError> {
+        self.put_new(to_item(
+            record,
+            keys::deposit_pk(&record.deposit_id),
+            ItemType::Deposit.sort_key().into(),
+            ItemType::Deposit,
+        )?)
+    }
+
+    /// An accepted deposit: account + id record + entry, all or nothing.
+    pub async fn commit_deposit(
+        &self,
+        decision: &DepositDecision,
+        read_version: u64,
+        record: &DepositRecord,
+    ) -> Result<Commit, StoreError> {
+        let items = vec![
+            self.put_account(&decision.account, read_version)?,
+            self.deposit_record_item(record)?,
+            self.entry_item(&decision.entry)?,
+        ];
+        Ok(interpret(self.transact(items).await?, 1))
+    }
+
+    /// A rejected deposit: the id record, valid only if the account is still as read.
+    pub async fn record_deposit_rejection(
+        &self,
+        player: &PlayerId,
+        read_version: u64,
+        record: &DepositRecord,
+    ) -> Result<Commit, StoreError> {
+        let items = vec![
+            self.check_account_version(player, read_version)?,
+            self.deposit_record_item(record)?,
+        ];
+        Ok(interpret(self.transact(items).await?, 1))
+    }
+
+    /// Up to `limit` entries newest first, strictly older than `before_seq` when given.
+    /// Returns the entries and whether older ones remain.
+    pub async fn entries_page(
+        &self,
+        player: &PlayerId,
+        limit: usize,
+        before_seq: Option<u64>,
+    ) -> Result<(Vec<LedgerEntry>, bool), StoreError> {
+        let upper = match before_seq {
+            Some(0) | Some(1) => return Ok((Vec::new(), false)),
+            Some(seq) => keys::entry_sk(seq - 1),
+            None => format!("{}~", keys::ENTRY_PREFIX),
+        };
+        let want = i32::try_from(limit.saturating_add(1)).unwrap_or(i32::MAX);
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND sk BETWEEN :lower AND :upper")
+            .expression_attribute_values(":pk", AttributeValue::S(keys::player_pk(player)))
+            .expression_attribute_values(":lower", AttributeValue::S(keys::entry_sk(0)))
+            .expression_attribute_values(":upper", AttributeValue::S(upper))
+            .scan_index_forward(false)
+            .consistent_read(true)
+            .limit(want)
+            .send()
+            .await
+            .map_err(|e| match e.as_service_error() {
+                Some(s) => dynamo_error("Query", s),
+                None => StoreError::Dynamo {
+                    operation: "Query",
+                    message: format!("{e:?}"),
+                },
+            })?;
+        let mut entries = out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(from_item)
+            .collect::<Result<Vec<LedgerEntry>, _>>()?;
+        let more = entries.len() > limit;
+        entries.truncate(limit);
+        Ok((entries, more))
+    }
+}
+
+/// Reads a cancelled money transaction: the id record at `id_index` taken means replay;
+/// anything else (the account's version, a concurrent transaction) means decide again.
+fn interpret(codes: Option<Vec<String>>, id_index: usize) -> Commit {
+    match codes {
+        None => Commit::Committed,
+        Some(codes)
+            if codes.get(id_index).map(String::as_str) == Some("ConditionalCheckFailed") =>
+        {
+            Commit::IdTaken
+        }
+        Some(_) => Commit::StateChanged,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_taken_id_wins_over_a_changed_account() {
+        let codes = |c: &[&str]| Some(c.iter().map(|s| s.to_string()).collect());
+        assert_eq!(interpret(None, 1), Commit::Committed);
+        assert_eq!(
+            interpret(
+                codes(&["ConditionalCheckFailed", "ConditionalCheckFailed", "None"]),
+                1
+            ),
+            Commit::IdTaken
+        );
+        assert_eq!(
+            interpret(codes(&["ConditionalCheckFailed", "None", "None"]), 1),
+            Commit::StateChanged
+        );
+        assert_eq!(
+            interpret(codes(&["TransactionConflict"]), 1),
+            Commit::StateChanged
+        );
+    }
+}

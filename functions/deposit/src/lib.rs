@@ -1,0 +1,64 @@
+//! `deposit`: `POST /players/{player_id}/deposits`, called by the payment provider
+//! (HMAC-signed). Credits cash exactly once per `deposit_id`, forever.
+
+use edge::auth::verify_signature;
+use edge::http::{instance, json, path_param, problem};
+use edge::money_route::money_problem;
+use edge::State;
+use lambda_http::{Body, Request, Response};
+use ledger::api::{parse_json, DepositRequest, DepositView, WalletView};
+use ledger::deposit::DepositCommand;
+use ledger::{PlayerId, WalletError};
+use store::flows::{self, Failed};
+
+pub async fn handle(state: &State, request: Request) -> Response<Body> {
+    let path = instance(&request);
+    let Some(secrets) = state.config.payment_provider.as_ref() else {
+        return problem(
+            &WalletError::Internal("no payment provider secret is configured".into()),
+            &path,
+            None,
+        );
+    };
+    if let Err(error) = verify_signature(
+        request.headers(),
+        request.body(),
+        secrets,
+        state.clock.now(),
+    ) {
+        return problem(&error, &path, None);
+    }
+    let path_player = path_param(&request, "player_id").unwrap_or_default();
+    let Ok(player) = PlayerId::new(&path_player) else {
+        return problem(&WalletError::PlayerNotFound(path_player), &path, None);
+    };
+    match deposit(state, &request, &player).await {
+        Ok(response) => response,
+        Err(Failed { error, account }) => {
+            money_problem(state, &error, account, Some(&player), &path).await
+        }
+    }
+}
+
+async fn deposit(
+    state: &State,
+    request: &Request,
+    player: &PlayerId,
+) -> Result<Response<Body>, Failed> {
+    let invalid = |error: WalletError| Failed {
+        error,
+        account: None,
+    };
+    let body: DepositRequest = parse_json(request.body()).map_err(invalid)?;
+    let command = DepositCommand::from_request(player, &body).map_err(invalid)?;
+    let applied = flows::deposit_funds(&state.store, &command, || state.clock.now()).await?;
+    let view = DepositView {
+        deposit_id: applied.outcome.deposit_id.to_string(),
+        amount: applied.outcome.amount,
+        currency: applied.outcome.currency.to_string(),
+        first_deposit: applied.outcome.first_deposit,
+        entry_id: applied.outcome.entry_id.clone(),
+        wallet: WalletView::of(&applied.account),
+    };
+    Ok(json(if applied.replayed { 200 } else { 201 }, &view))
+}

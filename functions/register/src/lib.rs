@@ -1,0 +1,115 @@
+//! `register`: the player's account routes.
+//! - `POST /players` creates the account of the token's subject;
+//! - `PUT /players/{player_id}/limits` changes deposit limits;
+//! - `POST /players/{player_id}/exclusions` starts a time-out or self-exclusion.
+
+use edge::auth::{player_subject, require_player};
+use edge::http::{instance, json, path_matches, path_param, problem};
+use edge::State;
+use lambda_http::{Body, Request, Response};
+use ledger::api::{
+    parse_json, ExclusionRequest, ExclusionView, LimitsRequest, LimitsView, PlayerView,
+};
+use ledger::error::Problems;
+use ledger::exclusion::{exclude, ExclusionKind};
+use ledger::register::{register, RegisterRequest};
+use ledger::{PlayerId, WalletError};
+use store::flows;
+
+pub async fn handle(state: &State, request: Request) -> Response<Body> {
+    let path = instance(&request);
+    let method = request.method().as_str().to_owned();
+    let result = if method == "POST" && path_matches(&path, "/players") {
+        register_player(state, &request).await
+    } else if method == "PUT" && path_matches(&path, "/players/{player_id}/limits") {
+        set_limits(state, &request).await
+    } else if method == "POST" && path_matches(&path, "/players/{player_id}/exclusions") {
+        add_exclusion(state, &request).await
+    } else {
+        Err(WalletError::Internal(format!(
+            "{method} {path} is not served by register"
+        )))
+    };
+    result.unwrap_or_else(|error| problem(&error, &path, None))
+}
+
+async fn register_player(state: &State, request: &Request) -> Result<Response<Body>, WalletError> {
+    let now = state.clock.now();
+    let subject = player_subject(request, &state.config, now)?;
+    let player_id = PlayerId::new(&subject).map_err(|m| {
+        WalletError::Forbidden(format!("the token's subject cannot be a player id: it {m}"))
+    })?;
+    let body: RegisterRequest = parse_json(request.body())?;
+    let candidate = register(&player_id, &body, now, state.config.min_age)?;
+    let applied = flows::register(&state.store, candidate).await?;
+    let status = if applied.replayed { 200 } else { 201 };
+    Ok(json(status, &PlayerView::of(&applied.outcome, now)))
+}
+
+async fn set_limits(state: &State, request: &Request) -> Result<Response<Body>, WalletError> {
+    let player = require_player(
+        request,
+        &state.config,
+        state.clock.now(),
+        path_param(request, "player_id").as_deref(),
+    )?;
+    let body: LimitsRequest = parse_json(request.body())?;
+    let changes = body
+        .to_changes("")
+        .map_err(|e| WalletError::Validation(vec![e]))?;
+    let applied = flows::update_account(
+        &state.store,
+        &player,
+        || state.clock.now(),
+        |account, now| {
+            let limits = account.limits.change(changes, now);
+            let view = LimitsView::of(&limits, now);
+            if limits == account.limits {
+                return Ok((None, view));
+            }
+            let mut next = account.touched();
+            next.limits = limits;
+            Ok((Some(next), view))
+        },
+    )
+    .await
+    .map_err(|failed| failed.error)?;
+    Ok(json(200, &applied.outcome))
+}
+
+async fn add_exclusion(state: &State, request: &Request) -> Result<Response<Body>, WalletError> {
+    let player = require_player(
+        request,
+        &state.config,
+        state.clock.now(),
+        path_param(request, "player_id").as_deref(),
+    )?;
+    let body: ExclusionRequest = parse_json(request.body())?;
+    let mut problems = Problems::new();
+    let kind = problems.check(ExclusionKind::parse(&body.kind));
+    let days = kind.and_then(|kind| problems.check(kind.check_days(body.days)));
+    problems.into_result()?;
+    let (Some(kind), Some(days)) = (kind, days) else {
+        return Err(WalletError::Internal(
+            "validation passed without values".into(),
+        ));
+    };
+    let applied = flows::update_account(
+        &state.store,
+        &player,
+        || state.clock.now(),
+        |account, now| {
+            let exclusion = exclude(account.active_exclusion(now), kind, days, now);
+            let view = ExclusionView::of(&exclusion);
+            if account.exclusion == Some(exclusion) {
+                return Ok((None, view));
+            }
+            let mut next = account.touched();
+            next.exclusion = Some(exclusion);
+            Ok((Some(next), view))
+        },
+    )
+    .await
+    .map_err(|failed| failed.error)?;
+    Ok(json(201, &applied.outcome))
+}

@@ -1,0 +1,144 @@
+//! `wallet-read`: the player's read routes.
+//! - `GET /players/{player_id}/wallet`
+//! - `GET /players/{player_id}/transactions?limit=&cursor=` (newest first, cursor-paged)
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use edge::auth::require_player;
+use edge::http::{
+    instance, json, path_matches, path_param, problem, query_param, unknown_query_params,
+};
+use edge::State;
+use lambda_http::{Body, Request, Response};
+use ledger::api::{EntriesPage, EntryView, WalletView};
+use ledger::{FieldError, WalletError};
+
+pub const DEFAULT_PAGE: usize = 50;
+pub const MAX_PAGE: usize = 100;
+
+pub async fn handle(state: &State, request: Request) -> Response<Body> {
+    let path = instance(&request);
+    let method = request.method().as_str().to_owned();
+    let result = if method == "GET" && path_matches(&path, "/players/{player_id}/wallet") {
+        wallet(state, &request).await
+    } else if method == "GET" && path_matches(&path, "/players/{player_id}/transactions") {
+        transactions(state, &request).await
+    } else {
+        Err(WalletError::Internal(format!(
+            "{method} {path} is not served by wallet-read"
+        )))
+    };
+    result.unwrap_or_else(|error| problem(&error, &path, None))
+}
+
+async fn wallet(state: &State, request: &Request) -> Result<Response<Body>, WalletError> {
+    let player = require_player(
+        request,
+        &state.config,
+        state.clock.now(),
+        path_param(request, "player_id").as_deref(),
+    )?;
+    unknown_query_params(request, &[])?;
+    let account = state
+        .store
+        .account(&player)
+        .await?
+        .ok_or_else(|| WalletError::PlayerNotFound(player.to_string()))?;
+    Ok(json(200, &WalletView::of(&account)))
+}
+
+async fn transactions(state: &State, request: &Request) -> Result<Response<Body>, WalletError> {
+    let player = require_player(
+        request,
+        &state.config,
+        state.clock.now(),
+        path_param(request, "player_id").as_deref(),
+    )?;
+    unknown_query_params(request, &["limit", "cursor"])?;
+    let limit = parse_limit(query_param(request, "limit").as_deref())
+        .map_err(|e| WalletError::Validation(vec![e]))?;
+    let before = query_param(request, "cursor")
+        .map(|c| decode_cursor(&c))
+        .transpose()
+        .map_err(|e| WalletError::Validation(vec![e]))?;
+    let (account, page) = tokio::join!(
+        state.store.account(&player),
+        state.store.entries_page(&player, limit, before)
+    );
+    if account?.is_none() {
+        return Err(WalletError::PlayerNotFound(player.to_string()));
+    }
+    let (entries, more) = page?;
+    let next_cursor = match (more, entries.last()) {
+        (true, Some(last)) => Some(encode_cursor(last.seq)),
+        _ => None,
+    };
+    Ok(json(
+        200,
+        &EntriesPage {
+            items: entries.iter().map(EntryView::of).collect(),
+            next_cursor,
+        },
+    ))
+}
+
+/// `limit`: 1 to 100, default 50.
+pub fn parse_limit(value: Option<&str>) -> Result<usize, FieldError> {
+    let Some(value) = value else {
+        return Ok(DEFAULT_PAGE);
+    };
+    value
+        .parse::<usize>()
+        .ok()
+        .filter(|n| (1..=MAX_PAGE).contains(n) && value.bytes().all(|b| b.is_ascii_digit()))
+        .ok_or_else(|| FieldError::new("limit", format!("must be an integer from 1 to {MAX_PAGE}")))
+}
+
+const CURSOR_PREFIX: &str = "entries-before:";
+
+/// An opaque cursor: the position of the last entry of the previous page.
+pub fn encode_cursor(seq: u64) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{CURSOR_PREFIX}{seq}"))
+}
+
+pub fn decode_cursor(cursor: &str) -> Result<u64, FieldError> {
+    URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .and_then(|text| {
+            text.strip_prefix(CURSOR_PREFIX)
+                .and_then(|n| n.parse::<u64>().ok())
+        })
+        .filter(|seq| *seq >= 1)
+        .ok_or_else(|| FieldError::new("cursor", "is not a cursor this API returned"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_garbage_is_refused() {
+        assert_eq!(decode_cursor(&encode_cursor(42)), Ok(42));
+        for bad in [
+            "",
+            "abc",
+            "!!!",
+            &URL_SAFE_NO_PAD.encode("entries-before:x"),
+            &URL_SAFE_NO_PAD.encode("entries-before:0"),
+        ] {
+            assert!(decode_cursor(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn limits_are_bounded() {
+        assert_eq!(parse_limit(None), Ok(50));
+        assert_eq!(parse_limit(Some("1")), Ok(1));
+        assert_eq!(parse_limit(Some("100")), Ok(100));
+        for bad in ["0", "101", "-1", "+5", "ten", "", "1.5"] {
+            assert!(parse_limit(Some(bad)).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,195 @@
+//! Configuration, read once per cold start from the environment the template sets.
+
+use crate::auth::HmacSecrets;
+
+/// How players prove who they are.
+#[derive(Clone)]
+pub enum PlayerAuth {
+    /// On AWS: API Gateway's JWT authorizer validated the token; the function reads its
+    /// claims from the request context.
+    ApiGateway,
+    /// The local suite (no authorizer in front of the functions): the function itself
+    /// verifies an HS256 token signed with this development secret.
+    LocalHs256 { secret: Vec<u8> },
+}
+
+impl std::fmt::Debug for PlayerAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PlayerAuth::ApiGateway => f.write_str("ApiGateway"),
+            PlayerAuth::LocalHs256 { .. } => f.write_str("LocalHs256 { secret: <redacted> }"),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub table_name: String,
+    pub player_auth: PlayerAuth,
+    /// Secrets a payment provider may sign with (several during a rotation).
+    pub payment_provider: Option<HmacSecrets>,
+    pub min_age: u8,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("environment variable {0} is required")]
+    Missing(&'static str),
+    #[error("environment variable {name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+}
+
+/// What a function needs beyond the common configuration; checked at cold start so a
+/// misconfigured function fails to start instead of failing requests.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Needs {
+    pub payment_provider: bool,
+}
+
+impl Config {
+    pub fn from_env(needs: Needs) -> Result<Config, ConfigError> {
+        Config::from_lookup(needs, |name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(
+        needs: Needs,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let table_name = lookup("TABLE_NAME")
+            .filter(|v| !v.trim().is_empty())
+            .ok_or(ConfigError::Missing("TABLE_NAME"))?;
+        let player_auth = match lookup("PLAYER_AUTH").as_deref().unwrap_or("apigateway") {
+            "apigateway" => PlayerAuth::ApiGateway,
+            "local-hs256" => {
+                let secret = lookup("LOCAL_JWT_SECRET")
+                    .filter(|s| !s.is_empty())
+                    .ok_or(ConfigError::Missing("LOCAL_JWT_SECRET"))?;
+                PlayerAuth::LocalHs256 {
+                    secret: secret.into_bytes(),
+                }
+            }
+            other => {
+                return Err(ConfigError::Invalid {
+                    name: "PLAYER_AUTH",
+                    reason: format!("{other:?} is neither apigateway nor local-hs256"),
+                })
+            }
+        };
+        let payment_provider = lookup("PAYMENT_PROVIDER_HMAC_SECRETS")
+            .map(|v| HmacSecrets::parse(&v))
+            .transpose()
+            .map_err(|reason| ConfigError::Invalid {
+                name: "PAYMENT_PROVIDER_HMAC_SECRETS",
+                reason,
+            })?;
+        if needs.payment_provider && payment_provider.is_none() {
+            return Err(ConfigError::Missing("PAYMENT_PROVIDER_HMAC_SECRETS"));
+        }
+        let min_age = match lookup("MIN_PLAYER_AGE") {
+            None => ledger::register::DEFAULT_MIN_AGE,
+            Some(v) => v
+                .parse::<u8>()
+                .ok()
+                .filter(|a| (18..=25).contains(a))
+                .ok_or(ConfigError::Invalid {
+                    name: "MIN_PLAYER_AGE",
+                    reason: format!("{v:?} is not an age from 18 to 25"),
+                })?,
+        };
+        Ok(Config {
+            table_name,
+            player_auth,
+            payment_provider,
+            min_age,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn defaults_to_api_gateway_auth_and_age_18() {
+        let c = Config::from_lookup(Needs::default(), lookup(&[("TABLE_NAME", "t")])).unwrap();
+        assert!(matches!(c.player_auth, PlayerAuth::ApiGateway));
+        assert_eq!(c.min_age, 18);
+        assert!(c.payment_provider.is_none());
+    }
+
+    #[test]
+    fn refuses_missing_or_invalid_settings() {
+        assert_eq!(
+            Config::from_lookup(Needs::default(), lookup(&[])).unwrap_err(),
+            ConfigError::Missing("TABLE_NAME")
+        );
+        assert_eq!(
+            Config::from_lookup(
+                Needs::default(),
+                lookup(&[("TABLE_NAME", "t"), ("PLAYER_AUTH", "local-hs256")])
+            )
+            .unwrap_err(),
+            ConfigError::Missing("LOCAL_JWT_SECRET")
+        );
+        assert!(Config::from_lookup(
+            Needs::default(),
+            lookup(&[("TABLE_NAME", "t"), ("PLAYER_AUTH", "none")])
+        )
+        .is_err());
+        assert!(Config::from_lookup(
+            Needs::default(),
+            lookup(&[("TABLE_NAME", "t"), ("MIN_PLAYER_AGE", "16")])
+        )
+        .is_err());
+        assert_eq!(
+            Config::from_lookup(
+                Needs {
+                    payment_provider: true
+                },
+                lookup(&[("TABLE_NAME", "t")])
+            )
+            .unwrap_err(),
+            ConfigError::Missing("PAYMENT_PROVIDER_HMAC_SECRETS")
+        );
+        assert!(Config::from_lookup(
+            Needs {
+                payment_provider: true
+            },
+            lookup(&[
+                ("TABLE_NAME", "t"),
+                ("PAYMENT_PROVIDER_HMAC_SECRETS", " , ")
+            ])
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        let c = Config::from_lookup(
+            Needs {
+                payment_provider: true,
+            },
+            lookup(&[
+                ("TABLE_NAME", "t"),
+                ("PLAYER_AUTH", "local-hs256"),
+                ("LOCAL_JWT_SECRET", "jwt-secret-value"),
+                ("PAYMENT_PROVIDER_HMAC_SECRETS", "hmac-secret-value"),
+            ]),
+        )
+        .unwrap();
+        let debug = format!("{c:?}");
+        assert!(
+            !debug.contains("jwt-secret-value") && !debug.contains("hmac-secret-value"),
+            "{debug}"
+        );
+    }
+}

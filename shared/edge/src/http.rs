@@ -1,0 +1,209 @@
+//! Responses: JSON bodies and RFC 9457 problem details, mapped once from [`WalletError`].
+
+use lambda_http::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use lambda_http::{Body, Request, RequestExt, Response};
+use ledger::api::WalletView;
+use ledger::{Account, WalletError};
+use serde::Serialize;
+
+pub const JSON: &str = "application/json";
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+fn respond(status: u16, content_type: &str, body: Vec<u8>) -> Response<Body> {
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = lambda_http::http::StatusCode::from_u16(status)
+        .unwrap_or(lambda_http::http::StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = response.headers_mut();
+    headers.insert(
+        CONTENT_TYPE,
+        lambda_http::http::HeaderValue::from_static(if content_type == JSON {
+            JSON
+        } else {
+            PROBLEM_JSON
+        }),
+    );
+    // Balances change: no cache anywhere may keep an answer.
+    headers.insert(
+        CACHE_CONTROL,
+        lambda_http::http::HeaderValue::from_static("no-store"),
+    );
+    response
+}
+
+/// A JSON response.
+pub fn json<T: Serialize>(status: u16, body: &T) -> Response<Body> {
+    match serde_json::to_vec(body) {
+        Ok(bytes) => respond(status, JSON, bytes),
+        Err(e) => problem(
+            &WalletError::Internal(format!("cannot encode the response: {e}")),
+            "",
+            None,
+        ),
+    }
+}
+
+#[derive(Serialize)]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    kind: String,
+    title: &'a str,
+    status: u16,
+    code: &'a str,
+    detail: String,
+    instance: &'a str,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    errors: &'a [ledger::FieldError],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    wallet: Option<WalletView>,
+}
+
+/// An `application/problem+json` response for `error`. `wallet` is the current wallet,
+/// attached on money routes when the player exists (never to an unauthenticated caller).
+pub fn problem(error: &WalletError, instance: &str, wallet: Option<&Account>) -> Response<Body> {
+    let code = error.code();
+    let detail = match error {
+        // Internal details go to the log, not to the caller.
+        WalletError::Internal(reason) => {
+            tracing::error!(%reason, %instance, "internal error");
+            "an internal error occurred; it has been logged".to_string()
+        }
+        other => other.to_string(),
+    };
+    let wallet = match error {
+        WalletError::Unauthenticated(_) => None,
+        _ => wallet.map(WalletView::of),
+    };
+    let body = Problem {
+        kind: code.problem_type(),
+        title: code.title(),
+        status: code.http_status(),
+        code: code.as_str(),
+        detail,
+        instance,
+        errors: error.field_errors(),
+        wallet,
+    };
+    match serde_json::to_vec(&body) {
+        Ok(bytes) => respond(code.http_status(), PROBLEM_JSON, bytes),
+        Err(_) => respond(500, PROBLEM_JSON, br#"{"type":"urn:stakeline:problem:internal","title":"Internal error","status":500,"code":"INTERNAL"}"#.to_vec()),
+    }
+}
+
+/// The value of a path parameter (`{player_id}`) as API Gateway or the local router filled it.
+pub fn path_param(request: &Request, name: &str) -> Option<String> {
+    request.path_parameters().first(name).map(str::to_owned)
+}
+
+/// The value of a query string parameter.
+pub fn query_param(request: &Request, name: &str) -> Option<String> {
+    request
+        .query_string_parameters()
+        .first(name)
+        .map(str::to_owned)
+}
+
+/// Query parameters that the route does not know: refused like unknown body fields.
+pub fn unknown_query_params(request: &Request, known: &[&str]) -> Result<(), WalletError> {
+    let params = request.query_string_parameters();
+    let mut unknown: Vec<String> = params
+        .iter()
+        .map(|(name, _)| name.to_string())
+        .filter(|name| !known.contains(&name.as_str()))
+        .collect();
+    unknown.sort();
+    unknown.dedup();
+    match unknown.first() {
+        None => Ok(()),
+        Some(name) => Err(WalletError::field(
+            name.clone(),
+            format!(
+                "unknown query parameter; this route takes {}",
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
+            ),
+        )),
+    }
+}
+
+/// The request path, used as the problem's `instance`.
+pub fn instance(request: &Request) -> String {
+    request.uri().path().to_string()
+}
+
+/// Whether `path` matches a route template such as `/players/{player_id}/limits`.
+pub fn path_matches(path: &str, template: &str) -> bool {
+    let mut path = path.trim_end_matches('/').split('/');
+    let mut template = template.split('/');
+    loop {
+        match (path.next(), template.next()) {
+            (None, None) => return true,
+            (Some(p), Some(t)) if t.starts_with('{') && t.ends_with('}') && !p.is_empty() => {}
+            (Some(p), Some(t)) if p == t => {}
+            _ => return false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_match_their_templates_only() {
+        assert!(path_matches("/players", "/players"));
+        assert!(path_matches(
+            "/players/p1/limits",
+            "/players/{player_id}/limits"
+        ));
+        assert!(path_matches(
+            "/players/p1/limits/",
+            "/players/{player_id}/limits"
+        ));
+        assert!(!path_matches(
+            "/players//limits",
+            "/players/{player_id}/limits"
+        ));
+        assert!(!path_matches(
+            "/players/p1/exclusions",
+            "/players/{player_id}/limits"
+        ));
+        assert!(!path_matches("/players/p1", "/players/{player_id}/limits"));
+        assert!(!path_matches(
+            "/players/p1/limits/x",
+            "/players/{player_id}/limits"
+        ));
+    }
+
+    #[test]
+    fn problems_carry_the_contract_members() {
+        let response = problem(
+            &WalletError::field("/amount", "must be positive"),
+            "/players/p/deposits",
+            None,
+        );
+        assert_eq!(response.status(), 422);
+        assert_eq!(response.headers()[CONTENT_TYPE], PROBLEM_JSON);
+        assert_eq!(response.headers()[CACHE_CONTROL], "no-store");
+        let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap();
+        assert_eq!(body["type"], "urn:stakeline:problem:validation-failed");
+        assert_eq!(body["code"], "VALIDATION_FAILED");
+        assert_eq!(body["status"], 422);
+        assert_eq!(body["errors"][0]["field"], "/amount");
+        assert!(body.get("wallet").is_none());
+    }
+
+    #[test]
+    fn internal_details_stay_in_the_log() {
+        let response = problem(
+            &WalletError::Internal("table xyz is gone".into()),
+            "/x",
+            None,
+        );
+        assert_eq!(response.status(), 500);
+        let text = String::from_utf8_lossy(response.body()).to_string();
+        assert!(!text.contains("xyz"), "{text}");
+    }
+}
