@@ -1,1 +1,287 @@
+//! The integration harness. It starts ONE moto server per test binary, on a free port,
+//! through the same tooling as the local suite (`infra/local/stack.py emulator`), so the
+//! table comes from template.yaml itself. The emulator stops when this process exits (it
+//! watches its stdin, which closes with us). Tests call the functions' handlers directly,
+//! the way Lambda would, with requests built here or replayed from `events/`.
 
+use edge::auth::{mint_local_token, sign, HmacSecrets};
+use edge::{Clock, Config, PlayerAuth, State};
+use lambda_http::http::{HeaderValue, Method};
+use lambda_http::{Body, Request, RequestExt, Response};
+use ledger::{Account, LedgerEntry, PlayerId, Timestamp};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use store::Store;
+
+pub const JWT_SECRET: &str = "stakeline-local-jwt-secret";
+pub const PROVIDER_SECRET: &str = "stakeline-local-payment-provider-secret";
+
+pub struct Emulator {
+    pub endpoint: String,
+    pub region: String,
+    pub table: String,
+    _process: Child,
+}
+
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or_default()
+}
+
+fn python() -> PathBuf {
+    std::env::var_os("STAKELINE_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join(".venv/bin/python"))
+}
+
+fn start_emulator() -> Emulator {
+    let mut child = Command::new(python())
+        .arg(workspace_root().join("infra/local/stack.py"))
+        .args([
+            "emulator",
+            "--lifeline",
+            "--stack",
+            &format!("it-{}", std::process::id()),
+        ])
+        .current_dir(workspace_root())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot start {:?} (run ./dev test, which creates the venv): {e}",
+                python()
+            )
+        });
+    let stdout = child.stdout.take().expect("emulator stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("emulator ready line");
+    let ready: Value =
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("emulator said {line:?}: {e}"));
+    let text = |pointer: &str| {
+        ready
+            .pointer(pointer)
+            .and_then(Value::as_str)
+            .unwrap_or_else(|| panic!("{pointer} missing in {line}"))
+            .to_string()
+    };
+    Emulator {
+        endpoint: text("/endpoint"),
+        region: text("/region"),
+        table: text("/outputs/WalletTableName"),
+        _process: child,
+    }
+}
+
+pub fn emulator() -> &'static Emulator {
+    static EMULATOR: OnceLock<Emulator> = OnceLock::new();
+    EMULATOR.get_or_init(start_emulator)
+}
+
+pub async fn dynamo() -> aws_sdk_dynamodb::Client {
+    let e = emulator();
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(&e.endpoint)
+        .region(aws_config::Region::new(e.region.clone()))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "test", "test", None, None, "tests",
+        ))
+        .load()
+        .await;
+    aws_sdk_dynamodb::Client::new(&config)
+}
+
+/// A function state against the emulator, configured as the local suite configures it.
+pub async fn state_at(clock: Clock) -> State {
+    let e = emulator();
+    State {
+        config: Config {
+            table_name: e.table.clone(),
+            player_auth: PlayerAuth::LocalHs256 {
+                secret: JWT_SECRET.as_bytes().to_vec(),
+            },
+            payment_provider: Some(HmacSecrets::parse(PROVIDER_SECRET).expect("secret")),
+            min_age: 18,
+        },
+        store: Store::new(dynamo().await, e.table.clone()),
+        clock,
+    }
+}
+
+pub async fn state() -> State {
+    state_at(Clock::System).await
+}
+
+/// An id no other test uses.
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}-{:016x}", std::process::id(), fastrand::u64(..))
+}
+
+/// A player token. Valid for a week: tests that move a function's clock forward (limits,
+/// exclusions) still present a live token.
+pub fn token(player: &str) -> String {
+    mint_local_token(
+        JWT_SECRET.as_bytes(),
+        player,
+        Timestamp::now(),
+        7 * 24 * 3600,
+    )
+}
+
+fn build(
+    method: Method,
+    path: &str,
+    params: &[(&str, &str)],
+    query: &[(&str, &str)],
+    body: &str,
+) -> Request {
+    let mut request = Request::new(if body.is_empty() {
+        Body::Empty
+    } else {
+        Body::from(body.to_string())
+    });
+    *request.method_mut() = method;
+    *request.uri_mut() = path.parse().expect("path");
+    request
+        .headers_mut()
+        .insert("content-type", HeaderValue::from_static("application/json"));
+    let params: HashMap<String, String> = params
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let query: HashMap<String, String> = query
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    request
+        .with_path_parameters(params)
+        .with_query_string_parameters(query)
+}
+
+/// A player's request, with a bearer token for `token_player` (or none).
+pub fn player_request(
+    method: Method,
+    path: &str,
+    player: Option<&str>,
+    query: &[(&str, &str)],
+    body: &str,
+    token_player: Option<&str>,
+) -> Request {
+    let params: Vec<(&str, &str)> = player.map(|p| vec![("player_id", p)]).unwrap_or_default();
+    let mut request = build(method, path, &params, query, body);
+    if let Some(who) = token_player {
+        let value = HeaderValue::from_str(&format!("Bearer {}", token(who))).expect("header");
+        request.headers_mut().insert("authorization", value);
+    }
+    request
+}
+
+/// A payment provider's deposit request, signed now with the local secret.
+pub fn deposit_request(player: &str, body: &str) -> Request {
+    signed_deposit_request(player, body, PROVIDER_SECRET, Timestamp::now().seconds())
+}
+
+pub fn signed_deposit_request(player: &str, body: &str, secret: &str, timestamp: i64) -> Request {
+    let path = format!("/players/{player}/deposits");
+    let mut request = build(Method::POST, &path, &[("player_id", player)], &[], body);
+    let ts = timestamp.to_string();
+    let signature = sign(secret.as_bytes(), &ts, body.as_bytes());
+    let headers = request.headers_mut();
+    headers.insert(
+        "x-stakeline-timestamp",
+        HeaderValue::from_str(&ts).expect("ts"),
+    );
+    headers.insert(
+        "x-stakeline-signature",
+        HeaderValue::from_str(&signature).expect("sig"),
+    );
+    request
+}
+
+/// Status and JSON body of a response.
+pub fn read(response: Response<Body>) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let body: Value = serde_json::from_slice(response.body()).unwrap_or(Value::Null);
+    (status, body)
+}
+
+pub fn registration(email: &str) -> String {
+    serde_json::json!({
+        "email": email,
+        "date_of_birth": "1990-04-12",
+        "country": "MT",
+        "currency": "EUR",
+        "display_name": "Test Player"
+    })
+    .to_string()
+}
+
+/// Registers a fresh player and returns its id.
+pub async fn new_player(state: &State) -> String {
+    let player = unique("player");
+    let body = registration(&format!("{player}@example.com"));
+    let (status, answer) = read(
+        register::handle(
+            state,
+            player_request(Method::POST, "/players", None, &[], &body, Some(&player)),
+        )
+        .await,
+    );
+    assert_eq!(status, 201, "{answer}");
+    player
+}
+
+pub fn deposit_body(id: &str, amount: i64) -> String {
+    serde_json::json!({"deposit_id": id, "amount": amount, "currency": "EUR"}).to_string()
+}
+
+pub async fn deposit(state: &State, player: &str, id: &str, amount: i64) -> (u16, Value) {
+    read(deposit::handle(state, deposit_request(player, &deposit_body(id, amount))).await)
+}
+
+pub async fn account(state: &State, player: &str) -> Option<Account> {
+    state
+        .store
+        .account(&PlayerId::new(player).expect("player id"))
+        .await
+        .expect("read account")
+}
+
+/// Every entry of a wallet, oldest first, read page by page through the store.
+pub async fn all_entries(state: &State, player: &str) -> Vec<LedgerEntry> {
+    let player = PlayerId::new(player).expect("player id");
+    let mut entries = Vec::new();
+    let mut before = None;
+    loop {
+        let (page, more) = state
+            .store
+            .entries_page(&player, 100, before)
+            .await
+            .expect("entries");
+        before = page.last().map(|e| e.seq);
+        entries.extend(page);
+        if !more {
+            break;
+        }
+    }
+    entries.reverse();
+    entries
+}
+
+/// Invariants 1 and 2 on the stored wallet: what the audit checks, for one player.
+pub async fn assert_wallet_consistent(state: &State, player: &str) -> Account {
+    let account = account(state, player).await.expect("account exists");
+    let entries = all_entries(state, player).await;
+    ledger::invariant::no_negative_balance(&account).expect("invariant 1");
+    ledger::invariant::balance_equals_entries(&account, &entries).expect("invariant 2");
+    account
+}
