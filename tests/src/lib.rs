@@ -244,8 +244,15 @@ pub fn deposit_body(id: &str, amount: i64) -> String {
     serde_json::json!({"deposit_id": id, "amount": amount, "currency": "EUR"}).to_string()
 }
 
+/// A signed deposit, as the provider would send it at the function's clock time.
 pub async fn deposit(state: &State, player: &str, id: &str, amount: i64) -> (u16, Value) {
-    read(deposit::handle(state, deposit_request(player, &deposit_body(id, amount))).await)
+    let request = signed_deposit_request(
+        player,
+        &deposit_body(id, amount),
+        PROVIDER_SECRET,
+        state.clock.now().seconds(),
+    );
+    read(deposit::handle(state, request).await)
 }
 
 pub async fn account(state: &State, player: &str) -> Option<Account> {
