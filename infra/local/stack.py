@@ -1,0 +1,189 @@
+#!/usr/bin/env python3
+"""Stakeline's local tooling, driven by template.yaml. Usually called through ./dev.
+
+  emulator      moto provisioned from the template; prints one JSON ready line
+  up            the whole local suite: emulator + cargo lambda watch
+  check-routes  Cargo.toml's cargo-lambda router == the template's HttpApi routes
+  local-template  print the template moto provisions (the SAM-free part)
+  token         a local player JWT
+  sign          X-Stakeline-Timestamp/-Signature headers for a request body
+  sign-event    a sample API Gateway event with fresh signature and token
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from stakeline_local import DEFAULT_CARGO_TOML, DEFAULT_TEMPLATE, log  # noqa: E402
+from stakeline_local import auth  # noqa: E402
+
+
+def _parameters(pairs: list[str]) -> dict[str, str]:
+    values = {}
+    for pair in pairs:
+        name, separator, value = pair.partition("=")
+        if not separator or not name:
+            raise ValueError(f"--parameter wants Name=Value, got {pair!r}")
+        values[name] = value
+    return values
+
+
+def _add_stack_options(parser: argparse.ArgumentParser) -> None:
+    from stakeline_local.emulator import DEFAULT_REGION, DEFAULT_STACK
+
+    parser.add_argument("--template", type=Path, default=DEFAULT_TEMPLATE)
+    parser.add_argument("--region", default=DEFAULT_REGION)
+    parser.add_argument("--stack", default=DEFAULT_STACK, help="stack name in moto")
+    parser.add_argument(
+        "--parameter", dest="parameter_pairs", action="append", default=[], metavar="NAME=VALUE",
+        help="template parameter override (repeatable)",
+    )
+
+
+def cmd_emulator(args) -> int:
+    from stakeline_local import emulator
+
+    args.parameters = _parameters(args.parameter_pairs)
+    return emulator.run(args)
+
+
+def cmd_up(args) -> int:
+    from stakeline_local import suite
+
+    args.parameters = _parameters(args.parameter_pairs)
+    return suite.run(args)
+
+
+def cmd_check_routes(args) -> int:
+    from stakeline_local import routes
+
+    count, report = routes.check(args.template, args.cargo_toml)
+    if report:
+        print(report, file=sys.stderr)
+        return 1
+    print(f"routes match: {count} routes in {args.template.name} and {args.cargo_toml.name}")
+    return 0
+
+
+def cmd_local_template(args) -> int:
+    from stakeline_local.template import derive_local_template, load_template
+
+    local = derive_local_template(load_template(args.template))
+    print(json.dumps(local.body, indent=2))
+    log(f"kept: {', '.join(local.kept)}; dropped: {', '.join(local.dropped)}")
+    return 0
+
+
+def cmd_token(args) -> int:
+    print(auth.mint_token(args.player_id, ttl=args.ttl))
+    return 0
+
+
+def _read_body(args) -> bytes:
+    if args.body is not None:
+        return args.body.encode("utf-8")
+    if args.body_file == "-":
+        return sys.stdin.buffer.read()
+    return Path(args.body_file).read_bytes()
+
+
+def cmd_sign(args) -> int:
+    headers = auth.signed_headers(_read_body(args), integration=args.secret, timestamp=args.timestamp)
+    # stdout holds exactly the headers, so `./dev sign … | curl -H @- …` works.
+    for name, value in headers.items():
+        print(f"{name}: {value}")
+    fragment = " ".join(f"-H '{name}: {value}'" for name, value in headers.items())
+    print(f"curl fragment (valid {auth.SIGNATURE_WINDOW_SECONDS} s): {fragment}", file=sys.stderr)
+    return 0
+
+
+def cmd_sign_event(args) -> int:
+    from stakeline_local.events import resign_event
+    from stakeline_local.template import load_template
+
+    event = json.loads(Path(args.event).read_text(encoding="utf-8"))
+    resign_event(event, load_template(args.template), timestamp=args.timestamp, integration=args.secret)
+    text = json.dumps(event, indent=2) + "\n"
+    target = args.event if args.in_place else args.output
+    if target:
+        Path(target).write_text(text, encoding="utf-8")
+        log(f"wrote {target}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="stack.py", description=__doc__,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = root.add_subparsers(dest="command", required=True)
+
+    emulator = commands.add_parser("emulator", help="moto provisioned from template.yaml")
+    _add_stack_options(emulator)
+    emulator.add_argument("--port", type=int, default=0, help="0 (default) picks a free port")
+    emulator.add_argument("--lifeline", action="store_true",
+                          help="also stop when stdin reaches EOF (for test harnesses)")
+    emulator.set_defaults(run=cmd_emulator)
+
+    up = commands.add_parser("up", help="the whole local suite")
+    _add_stack_options(up)
+    up.add_argument("--cargo-toml", type=Path, default=DEFAULT_CARGO_TOML)
+    up.add_argument("--port", type=int, default=9000, help="API port (0 picks a free one)")
+    up.add_argument("--emulator-port", type=int, default=4566)
+    up.add_argument("--ready-file", help="write {base_url, endpoint, table, …} here once serving")
+    up.add_argument("--no-build", action="store_true", help="skip the pre-build")
+    up.add_argument("--no-reload", action="store_true", help="do not rebuild on code changes")
+    up.add_argument("--startup-timeout", type=float, default=300)
+    up.set_defaults(run=cmd_up)
+
+    check = commands.add_parser("check-routes", help="Cargo.toml router == template routes")
+    check.add_argument("--template", type=Path, default=DEFAULT_TEMPLATE)
+    check.add_argument("--cargo-toml", type=Path, default=DEFAULT_CARGO_TOML)
+    check.set_defaults(run=cmd_check_routes)
+
+    local_template = commands.add_parser("local-template", help="print what moto provisions")
+    local_template.add_argument("--template", type=Path, default=DEFAULT_TEMPLATE)
+    local_template.set_defaults(run=cmd_local_template)
+
+    token = commands.add_parser("token", help="mint a local player JWT")
+    token.add_argument("player_id")
+    token.add_argument("--ttl", type=int, default=3600, help="seconds (default 3600)")
+    token.set_defaults(run=cmd_token)
+
+    sign = commands.add_parser("sign", help="sign a provider/aggregator request body")
+    sign.add_argument("--secret", choices=sorted(auth.INTEGRATION_SECRETS), default="payment-provider")
+    body = sign.add_mutually_exclusive_group(required=True)
+    body.add_argument("--body", help="the exact body string")
+    body.add_argument("--body-file", help="file holding the exact body bytes ('-' for stdin)")
+    sign.add_argument("--timestamp", type=int, help="unix seconds (default now)")
+    sign.set_defaults(run=cmd_sign)
+
+    sign_event = commands.add_parser("sign-event", help="re-sign a sample API Gateway event")
+    sign_event.add_argument("event", help="e.g. events/deposit/deposit.json")
+    sign_event.add_argument("--timestamp", type=int, help="unix seconds (default now)")
+    sign_event.add_argument("--secret", choices=sorted(auth.INTEGRATION_SECRETS),
+                            help="default: read off the template for the event's route")
+    sign_event.add_argument("--template", type=Path, default=DEFAULT_TEMPLATE)
+    where = sign_event.add_mutually_exclusive_group()
+    where.add_argument("-o", "--output", help="write here instead of stdout")
+    where.add_argument("--in-place", action="store_true", help="rewrite the event file itself")
+    sign_event.set_defaults(run=cmd_sign_event)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (ValueError, OSError) as error:
+        log(f"error: {error}")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

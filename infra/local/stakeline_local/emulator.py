@@ -1,0 +1,361 @@
+"""moto in this process, provisioned from template.yaml through its own CloudFormation.
+
+The ready line (one JSON object on stdout) is the contract with whoever started us: the Rust
+integration harness, the pytest fixtures and `./dev up` all read the same shape.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import boto3
+from botocore.exceptions import ClientError
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from werkzeug.serving import make_server
+
+from . import DEFAULT_TEMPLATE, log
+from .template import LocalTemplate, derive_local_template, load_template
+
+DEFAULT_REGION = "us-east-1"
+DEFAULT_STACK = "stakeline-local"
+DEFAULT_HOST = "127.0.0.1"
+# moto accepts any static credentials; these keep boto3 and the Rust SDK off real ones.
+DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+# Values for template parameters that have no default but are needed by local resources.
+LOCAL_PARAMETER_VALUES = {"JwtIssuer": "stakeline-local", "JwtAudience": "stakeline"}
+
+_FINAL_GOOD = {"CREATE_COMPLETE", "UPDATE_COMPLETE"}
+STACK_PY = Path(__file__).resolve().parents[1] / "stack.py"
+
+
+def port_is_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(host: str = DEFAULT_HOST) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
+def usable_port(host: str, wanted: int, what: str) -> int:
+    """``wanted`` if it is free, else any free port (0 always means any)."""
+    if wanted == 0 or port_is_free(host, wanted):
+        return wanted
+    chosen = free_port(host)
+    log(f"port {wanted} for {what} is taken; using {chosen} instead")
+    return chosen
+
+
+def serialized(app):
+    """Runs one request at a time. moto's backends are not thread-safe: two concurrent
+    TransactWriteItems can interleave their condition checks and writes (and moto's
+    rollback snapshot fails with "dictionary changed size during iteration"), which would
+    let the emulator break the atomicity real DynamoDB guarantees. Connections are still
+    accepted concurrently; only the backend work is serialized."""
+    lock = threading.Lock()
+
+    def app_one_at_a_time(environ, start_response):
+        with lock:
+            # moto builds whole responses; materialise the body inside the lock too.
+            return list(app(environ, start_response))
+
+    return app_one_at_a_time
+
+
+class MotoServer:
+    """moto's server in a daemon thread, like moto's ThreadedMotoServer, but binding in the
+    caller's thread so a taken port fails at once instead of hanging, and port 0 works."""
+
+    def __init__(self, host: str = DEFAULT_HOST, port: int = 0):
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        app = serialized(DomainDispatcherApplication(create_backend_app))
+        self._server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
+
+    @property
+    def endpoint(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> str:
+        self._thread.start()
+        return self.endpoint
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+def isolate_from_real_aws() -> None:
+    """Forgets the caller's AWS_* settings (AWS_PROFILE, AWS_ENDPOINT_URL_DYNAMODB…): local
+    tooling talks to moto only, and a profile that exists only on a laptop must not break it."""
+    for name in [n for n in os.environ if n.startswith("AWS_")]:
+        del os.environ[name]
+
+
+def aws_client(service: str, endpoint: str, region: str = DEFAULT_REGION):
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name=region,
+        aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+    )
+
+
+@dataclass
+class Provisioned:
+    endpoint: str
+    region: str
+    stack: str
+    outputs: dict[str, str]
+    resources: dict[str, str]
+    # (function logical id, variable) -> value moto resolved for it.
+    environment: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def ready(self) -> dict:
+        return {
+            "endpoint": self.endpoint,
+            "region": self.region,
+            "stack": self.stack,
+            "outputs": self.outputs,
+            "resources": self.resources,
+        }
+
+
+def _stack_status(cfn, stack: str) -> str | None:
+    try:
+        stacks = cfn.describe_stacks(StackName=stack)["Stacks"]
+    except ClientError as error:
+        if "does not exist" in str(error):
+            return None
+        raise
+    return stacks[0]["StackStatus"] if stacks else None
+
+
+def _wait_for_stack(cfn, stack: str, timeout: float = 120) -> str:
+    deadline = time.monotonic() + timeout
+    while True:
+        status = _stack_status(cfn, stack) or "DELETE_COMPLETE"
+        if not status.endswith("_IN_PROGRESS") or time.monotonic() > deadline:
+            return status
+        time.sleep(0.2)
+
+
+def _failure_reasons(cfn, stack: str) -> str:
+    try:
+        events = cfn.describe_stack_events(StackName=stack)["StackEvents"]
+    except ClientError:
+        return ""
+    reasons = [
+        f"{e['LogicalResourceId']}: {e.get('ResourceStatusReason')}"
+        for e in events
+        if e.get("ResourceStatus", "").endswith("FAILED")
+    ]
+    return "; ".join(reasons)
+
+
+def _parameter_values(local: LocalTemplate, overrides: dict[str, str]) -> list[dict]:
+    values = []
+    for name, declaration in local.body.get("Parameters", {}).items():
+        if name in overrides:
+            value = overrides[name]
+        elif "Default" in declaration:
+            continue
+        elif name in LOCAL_PARAMETER_VALUES:
+            value = LOCAL_PARAMETER_VALUES[name]
+        else:
+            raise ValueError(f"parameter {name} has no default: pass --parameter {name}=VALUE")
+        values.append({"ParameterKey": name, "ParameterValue": str(value)})
+    return values
+
+
+def provision(
+    endpoint: str,
+    template: dict,
+    *,
+    region: str = DEFAULT_REGION,
+    stack: str = DEFAULT_STACK,
+    parameters: dict[str, str] | None = None,
+) -> Provisioned:
+    """Creates (or brings up to date) the local stack; safe to call again."""
+    local = derive_local_template(template)
+    log(f"local stack {stack}: {len(local.kept)} resources ({', '.join(local.kept)}); "
+        f"{len(local.dropped)} left to SAM/cargo-lambda")
+    cfn = aws_client("cloudformation", endpoint, region)
+    request = {
+        "StackName": stack,
+        "TemplateBody": json.dumps(local.body),
+        "Parameters": _parameter_values(local, parameters or {}),
+    }
+    status = _stack_status(cfn, stack)
+    if status is not None and status not in _FINAL_GOOD | {"UPDATE_ROLLBACK_COMPLETE"}:
+        log(f"stack {stack} is {status}; replacing it")
+        cfn.delete_stack(StackName=stack)
+        _wait_for_stack(cfn, stack)
+        status = None
+    if status is None:
+        cfn.create_stack(**request)
+    else:
+        try:
+            cfn.update_stack(**request)
+        except ClientError as error:
+            if "No updates are to be performed" not in str(error):
+                raise
+    status = _wait_for_stack(cfn, stack)
+    if status not in _FINAL_GOOD:
+        raise RuntimeError(f"stack {stack} ended {status}: {_failure_reasons(cfn, stack)}")
+
+    description = cfn.describe_stacks(StackName=stack)["Stacks"][0]
+    all_outputs = {o["OutputKey"]: o["OutputValue"] for o in description.get("Outputs", [])}
+    resources = {}
+    resource_types = {}
+    paginator = cfn.get_paginator("list_stack_resources")
+    for page in paginator.paginate(StackName=stack):
+        for summary in page["StackResourceSummaries"]:
+            resources[summary["LogicalResourceId"]] = summary["PhysicalResourceId"]
+            resource_types[summary["LogicalResourceId"]] = summary["ResourceType"]
+
+    # moto reports queue URLs with the AWS host name; hand out the local ones instead.
+    queues = [i for i, kind in resource_types.items() if kind == "AWS::SQS::Queue"]
+    if queues:
+        sqs = aws_client("sqs", endpoint, region)
+        for logical_id in queues:
+            remote_url = resources[logical_id]
+            local_url = sqs.get_queue_url(QueueName=remote_url.rstrip("/").rsplit("/", 1)[-1])["QueueUrl"]
+            resources[logical_id] = local_url
+            all_outputs = {k: (local_url if v == remote_url else v) for k, v in all_outputs.items()}
+
+    environment = {
+        target: all_outputs[key]
+        for key, target in local.environment_outputs.items()
+        if key in all_outputs
+    }
+    outputs = {k: v for k, v in all_outputs.items() if k not in local.environment_outputs}
+    return Provisioned(endpoint, region, stack, outputs, resources, environment)
+
+
+def start(
+    *,
+    port: int = 0,
+    host: str = DEFAULT_HOST,
+    region: str = DEFAULT_REGION,
+    stack: str = DEFAULT_STACK,
+    template_path: Path | str = DEFAULT_TEMPLATE,
+    parameters: dict[str, str] | None = None,
+) -> tuple[MotoServer, Provisioned]:
+    """Starts moto and provisions the template: what every caller of the emulator needs."""
+    server = MotoServer(host, usable_port(host, port, "the AWS emulator"))
+    endpoint = server.start()
+    log(f"moto is listening on {endpoint}")
+    try:
+        provisioned = provision(
+            endpoint,
+            load_template(template_path),
+            region=region,
+            stack=stack,
+            parameters=parameters,
+        )
+    except BaseException:
+        server.stop()
+        raise
+    return server, provisioned
+
+
+def wait_for_stop(lifeline: bool, extra: threading.Event | None = None) -> str:
+    """Blocks until SIGINT/SIGTERM/SIGHUP, or stdin EOF with ``lifeline``; returns why."""
+    stop = extra or threading.Event()
+    reason = {"why": "stopped"}
+
+    def on_signal(number, _frame):
+        reason["why"] = signal.Signals(number).name
+        stop.set()
+
+    for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, on_signal)
+    if lifeline:
+        def watch_stdin():
+            try:
+                while sys.stdin.buffer.read(4096):
+                    pass
+            except (OSError, ValueError):
+                pass
+            reason["why"] = "stdin closed"
+            stop.set()
+
+        threading.Thread(target=watch_stdin, name="lifeline", daemon=True).start()
+    # A timed wait keeps the main thread responsive to signals.
+    while not stop.wait(0.5):
+        pass
+    return reason["why"]
+
+
+def run(args) -> int:
+    """`stack.py emulator`: start, provision, print the ready line, block."""
+    isolate_from_real_aws()
+    server, provisioned = start(
+        port=args.port,
+        region=args.region,
+        stack=args.stack,
+        template_path=args.template,
+        parameters=args.parameters,
+    )
+    try:
+        print(json.dumps(provisioned.ready()), flush=True)
+        why = wait_for_stop(args.lifeline)
+        log(f"{why}: stopping the emulator")
+    finally:
+        server.stop()
+    return 0
+
+
+def spawn(*extra_args: str, python: str = sys.executable) -> tuple[subprocess.Popen, dict]:
+    """`stack.py emulator --lifeline` as a child, the way the Rust harness runs it.
+
+    Returns the process and its ready line; ``close`` stops it.
+    """
+    process = subprocess.Popen(
+        [python, str(STACK_PY), "emulator", "--port", "0", "--lifeline", *extra_args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    line = process.stdout.readline()
+    if not line:
+        process.kill()
+        raise RuntimeError(f"the emulator exited before its ready line (code {process.wait()})")
+    return process, json.loads(line)
+
+
+def close(process: subprocess.Popen, timeout: float = 15) -> int:
+    """Closes the lifeline (stdin) and waits for the emulator to exit by itself."""
+    process.stdin.close()
+    try:
+        return process.wait(timeout=timeout)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        process.stdout.close()

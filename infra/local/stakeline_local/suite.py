@@ -1,0 +1,383 @@
+"""`./dev up`: the whole local suite, moto plus `cargo lambda watch`, from template.yaml.
+
+Each function gets the environment the template gives it on AWS, with the table names moto
+provisioned, and the local credentials of ``auth`` where AWS would use the JWT authorizer or
+Secrets Manager.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import sysconfig
+import threading
+import time
+from pathlib import Path
+
+from . import REPO_ROOT, STATE_DIR, log
+from . import auth, emulator, routes
+from .template import functions, http_routes, load_template
+
+# Variables the local suite sets instead of the template's value.
+LOCAL_OVERRIDES = {
+    "PLAYER_AUTH": "local-hs256",
+    **{variable: auth.integration_secret(name) for variable, name in auth.SECRET_VARIABLES.items()},
+}
+# Variables only the local suite needs.
+LOCAL_ADDITIONS = {"LOCAL_JWT_SECRET": auth.LOCAL_JWT_SECRET}
+
+EXAMPLE_PLAYER = "5f0c3e2a-8b1d-4c7e-9a6f-2d4b8e1c7a90"
+# Per-run files, so suites can run side by side (a developer's and the end-to-end tests').
+STATE_FILE = STATE_DIR / f"suite-{os.getpid()}.json"
+ENV_FILE = STATE_DIR / f"suite-{os.getpid()}.env"
+STOP_GRACE_SECONDS = 10
+
+
+def aws_environment(provisioned: emulator.Provisioned) -> dict[str, str]:
+    return {
+        "AWS_ENDPOINT_URL": provisioned.endpoint,
+        "AWS_REGION": provisioned.region,
+        "AWS_DEFAULT_REGION": provisioned.region,
+        **emulator.DUMMY_CREDENTIALS,
+    }
+
+
+def function_environments(template: dict, provisioned: emulator.Provisioned) -> dict[str, dict[str, str]]:
+    """binary -> the environment it runs with locally."""
+    environments = {}
+    for function in functions(template):
+        environment = {}
+        for variable, value in function.environment.items():
+            if variable in LOCAL_OVERRIDES:
+                environment[variable] = LOCAL_OVERRIDES[variable]
+            elif isinstance(value, (str, int, float, bool)):
+                environment[variable] = str(value).lower() if isinstance(value, bool) else str(value)
+            elif (function.logical_id, variable) in provisioned.environment:
+                environment[variable] = provisioned.environment[(function.logical_id, variable)]
+            else:
+                raise ValueError(
+                    f"{function.logical_id}: {variable} cannot be resolved locally (it needs a "
+                    "resource moto does not provision or a secret); add a local value to "
+                    "LOCAL_OVERRIDES in infra/local/stakeline_local/suite.py"
+                )
+        environment.update(LOCAL_ADDITIONS)
+        environment.update(aws_environment(provisioned))
+        environments[function.binary] = environment
+    return environments
+
+
+def shared_environment(environments: dict[str, dict[str, str]]) -> dict[str, str]:
+    """`cargo lambda watch` gives every function one environment: merge, refusing conflicts."""
+    merged: dict[str, str] = {}
+    owner: dict[str, str] = {}
+    for binary, environment in sorted(environments.items()):
+        for variable, value in environment.items():
+            if variable in merged and merged[variable] != value:
+                raise ValueError(
+                    f"{variable} differs between {owner[variable]} ({merged[variable]!r}) and "
+                    f"{binary} ({value!r}); the local suite runs all functions with one environment"
+                )
+            merged[variable] = value
+            owner.setdefault(variable, binary)
+    return merged
+
+
+def write_env_file(path: Path, environment: dict[str, str]) -> None:
+    lines = []
+    for variable, value in sorted(environment.items()):
+        if "\n" in value or not value:
+            raise ValueError(f"{variable}: empty or multi-line values cannot go in an env file")
+        lines.append(f"{variable}={value}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (Linux /proc; empty elsewhere)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(parent, []).append(int(entry.name))
+    found, pending = [], [pid]
+    while pending:
+        for child in children.get(pending.pop(), []):
+            found.append(child)
+            pending.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def stop_process_tree(pid: int, grace: float = STOP_GRACE_SECONDS) -> None:
+    """SIGTERM the process group led by ``pid`` and anything below it, then SIGKILL leftovers."""
+    tree = [pid, *_descendants(pid)]
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except (ProcessLookupError, PermissionError):
+        pass
+    for member in tree:
+        try:
+            os.kill(member, signal.SIGTERM)
+        except (ProcessLookupError, PermissionError):
+            pass
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and any(_alive(member) for member in tree):
+        time.sleep(0.1)
+    for member in tree:
+        try:
+            os.kill(member, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def stop_stale_suites() -> None:
+    """A previous `up` killed with SIGKILL can leave its `cargo lambda watch` running: stop the
+    watch of every run whose `up` process is gone, and forget that run."""
+    for state_file in STATE_DIR.glob("suite-*.json"):
+        try:
+            state = json.loads(state_file.read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(state.get("up_pid"), int) and _alive(state["up_pid"]):
+            continue  # a suite that is still running
+        pid = state.get("watch_pid")
+        if isinstance(pid, int) and _alive(pid):
+            try:
+                command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                command = ""
+            if "cargo-lambda" in command:
+                log(f"stopping a stale cargo lambda watch left by an earlier run (pid {pid})")
+                stop_process_tree(pid)
+        state_file.unlink(missing_ok=True)
+        state_file.with_suffix(".env").unlink(missing_ok=True)
+
+
+def _port_answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+class Stopped(Exception):
+    """Ctrl-C or SIGTERM arrived; unwind and clean up."""
+
+
+def _run_step(command: list[str], stop: threading.Event, env: dict[str, str]) -> None:
+    child = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL)
+    while child.poll() is None:
+        if stop.wait(0.2):
+            child.terminate()
+            child.wait()
+            raise Stopped()
+    if stop.is_set():
+        raise Stopped()
+    if child.returncode != 0:
+        raise RuntimeError(f"`{' '.join(command)}` failed with exit code {child.returncode}")
+
+
+def banner(base_url: str, provisioned: emulator.Provisioned, table: str, route_table: dict) -> str:
+    player = EXAMPLE_PLAYER
+    route_lines = "\n".join(
+        f"  {method:<6} {path:<40} -> {binary}"
+        for (method, path), binary in sorted(route_table.items(), key=lambda r: (r[0][1], r[0][0]))
+    )
+    return f"""
+Stakeline local suite is up.
+  API          {base_url}
+  AWS (moto)   {provisioned.endpoint}  region {provisioned.region}  stack {provisioned.stack}
+  Table        {table}
+Routes:
+{route_lines}
+
+Player routes want a local token (HS256, secret {auth.LOCAL_JWT_SECRET!r}, dev only):
+  PLAYER={player}
+  TOKEN=$(./dev token $PLAYER)
+  curl -s -X POST {base_url}/players -H "Authorization: Bearer $TOKEN" \\
+    -H 'Content-Type: application/json' \\
+    --data-binary '{{"email":"ada@example.com","date_of_birth":"1990-04-12","country":"MT","currency":"EUR"}}'
+  curl -s {base_url}/players/$PLAYER/wallet -H "Authorization: Bearer $TOKEN"
+
+Deposits are signed by the payment provider (`./dev sign` prints both headers; curl reads them with -H @-):
+  BODY='{{"deposit_id":"dep-0001","amount":5000,"currency":"EUR"}}'
+  ./dev sign --body "$BODY" | curl -s -X POST {base_url}/players/$PLAYER/deposits \\
+    -H @- -H 'Content-Type: application/json' --data-binary "$BODY"
+
+Replay a sample event: ./dev sign-event events/deposit/deposit.json > /tmp/deposit.json
+  then: cargo lambda invoke deposit --data-file /tmp/deposit.json
+Ctrl-C stops everything.
+"""
+
+
+def _write_json_atomically(path: Path, value: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(json.dumps(value, indent=2) + "\n", encoding="utf-8")
+    temporary.replace(path)
+
+
+def run(args) -> int:
+    emulator.isolate_from_real_aws()
+    _, report = routes.check(args.template, args.cargo_toml)
+    if report:
+        print(report, file=sys.stderr)
+        return 1
+    template = load_template(args.template)
+    route_table = http_routes(template)
+
+    scripts = sysconfig.get_path("scripts")
+    cargo_lambda = Path(scripts) / "cargo-lambda"
+    if not cargo_lambda.exists():
+        log(f"{cargo_lambda} is missing: run ./dev up (it installs the pinned tools into the venv)")
+        return 1
+    if shutil.which("cargo") is None:
+        log("cargo is not on PATH: install the Rust toolchain with rustup")
+        return 1
+
+    stop = threading.Event()
+    why = {"reason": ""}
+
+    def on_signal(number, _frame):
+        why["reason"] = signal.Signals(number).name
+        stop.set()
+
+    for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, on_signal)
+
+    STATE_DIR.mkdir(parents=True, exist_ok=True)
+    stop_stale_suites()
+    ready_file = Path(args.ready_file).resolve() if args.ready_file else None
+    if ready_file:
+        ready_file.unlink(missing_ok=True)
+
+    server = None
+    watch = None
+    try:
+        server, provisioned = emulator.start(
+            port=args.emulator_port,
+            region=args.region,
+            stack=args.stack,
+            template_path=args.template,
+            parameters=args.parameters,
+        )
+        environment = shared_environment(function_environments(template, provisioned))
+        write_env_file(ENV_FILE, environment)
+        table = provisioned.outputs.get("WalletTableName") or environment.get("TABLE_NAME", "")
+
+        process_env = dict(os.environ)  # without AWS_*: see emulator.isolate_from_real_aws
+        process_env["PATH"] = scripts + os.pathsep + process_env.get("PATH", "")
+        binaries = sorted({f.binary for f in functions(template)})
+        if not args.no_build:
+            # One build per binary, exactly as `cargo lambda watch` runs them (`cargo run --bin X`),
+            # so features unify the same way and the first request does not compile anything.
+            for index, binary in enumerate(binaries, 1):
+                log(f"building {binary} ({index}/{len(binaries)})")
+                _run_step(["cargo", "build", "--bin", binary], stop, process_env)
+
+        port = emulator.usable_port("127.0.0.1", args.port, "the API") or emulator.free_port()
+        command = [
+            str(cargo_lambda), "lambda", "watch",
+            "--invoke-address", "127.0.0.1",
+            "--invoke-port", str(port),
+            "--env-file", str(ENV_FILE),
+        ]
+        if args.no_reload:
+            command.append("--ignore-changes")
+        log(f"starting: {' '.join(command)}")
+        watch = subprocess.Popen(
+            command, cwd=REPO_ROOT, env=process_env, stdin=subprocess.DEVNULL, start_new_session=True
+        )
+        _write_json_atomically(STATE_FILE, {"up_pid": os.getpid(), "watch_pid": watch.pid, "port": port})
+
+        deadline = time.monotonic() + args.startup_timeout
+        while not _port_answers(port):
+            if watch.poll() is not None:
+                raise RuntimeError(f"cargo lambda watch exited with code {watch.returncode}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"nothing answered on port {port} after {args.startup_timeout} s")
+            if stop.wait(0.2):
+                raise Stopped()
+
+        base_url = f"http://127.0.0.1:{port}"
+        print(banner(base_url, provisioned, table, route_table), flush=True)
+        if ready_file:
+            _write_json_atomically(ready_file, {
+                "base_url": base_url,
+                "endpoint": provisioned.endpoint,
+                "region": provisioned.region,
+                "stack": provisioned.stack,
+                "table": table,
+            })
+        while not stop.wait(0.5):
+            if watch.poll() is not None:
+                raise RuntimeError(f"cargo lambda watch exited with code {watch.returncode}")
+        raise Stopped()
+    except Stopped:
+        log(f"{why['reason'] or 'stopped'}: shutting down")
+        return 0
+    except (RuntimeError, ValueError) as error:
+        log(f"error: {error}")
+        return 1
+    finally:
+        if watch is not None:
+            stop_process_tree(watch.pid)
+        STATE_FILE.unlink(missing_ok=True)
+        ENV_FILE.unlink(missing_ok=True)
+        if ready_file:
+            ready_file.unlink(missing_ok=True)
+        if server is not None:
+            server.stop()
+
+
+def spawn(ready_file: Path, *extra_args: str, timeout: float = 900) -> tuple[subprocess.Popen, dict]:
+    """`stack.py up` as a child on free ports, for end-to-end tests: returns the process and its
+    ready file's content once it serves. Stop it with ``stop``."""
+    ready_file = Path(ready_file)
+    ready_file.unlink(missing_ok=True)
+    process = subprocess.Popen(
+        [sys.executable, str(emulator.STACK_PY), "up", "--port", "0", "--emulator-port", "0",
+         "--no-reload", "--ready-file", str(ready_file), *extra_args],
+        stdin=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + timeout
+    while not ready_file.exists():
+        if process.poll() is not None:
+            raise RuntimeError(f"the local suite exited with code {process.returncode} before serving")
+        if time.monotonic() > deadline:
+            stop(process)
+            raise RuntimeError(f"the local suite was not serving after {timeout} s")
+        time.sleep(0.2)
+    return process, json.loads(ready_file.read_text())
+
+
+def stop(process: subprocess.Popen, timeout: float = 30) -> int:
+    """SIGTERM, which `up` turns into a clean shutdown of everything it started."""
+    if process.poll() is None:
+        process.terminate()
+    try:
+        return process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return process.wait()

@@ -1,0 +1,282 @@
+"""template.yaml as data: loading it, reading its functions, deriving what moto can provision.
+
+moto's CloudFormation does not run the SAM transform, so the local stack is the template minus
+every AWS::Serverless::* resource and everything that (transitively) refers to one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SERVERLESS_PREFIX = "AWS::Serverless::"
+PSEUDO_PREFIX = "AWS::"
+
+
+class _TemplateLoader(yaml.SafeLoader):
+    """YAML loader that turns CloudFormation short tags into their long form."""
+
+
+def _construct_short_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict:
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    if suffix == "Ref":
+        return {"Ref": value}
+    if suffix == "Condition":
+        return {"Condition": value}
+    if suffix == "GetAtt" and isinstance(value, str):
+        logical_id, _, attribute = value.partition(".")
+        value = [logical_id, attribute]
+    return {f"Fn::{suffix}": value}
+
+
+_TemplateLoader.add_multi_constructor("!", _construct_short_tag)
+
+
+def load_template(path: Path | str) -> dict:
+    with open(path, encoding="utf-8") as handle:
+        template = yaml.load(handle, Loader=_TemplateLoader)  # noqa: S506 - SafeLoader subclass
+    if not isinstance(template, dict) or not isinstance(template.get("Resources"), dict):
+        raise ValueError(f"{path}: not a CloudFormation template (no Resources)")
+    return template
+
+
+@dataclass
+class References:
+    """What a piece of template refers to, by kind."""
+
+    names: set[str] = field(default_factory=set)  # resources or parameters
+    conditions: set[str] = field(default_factory=set)
+    mappings: set[str] = field(default_factory=set)
+
+
+_SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")
+
+
+def references(value: Any, found: References | None = None) -> References:
+    found = References() if found is None else found
+    if isinstance(value, list):
+        for item in value:
+            references(item, found)
+        return found
+    if not isinstance(value, dict):
+        return found
+    if len(value) == 1:
+        (key, argument), = value.items()
+        if key == "Ref" and isinstance(argument, str):
+            if not argument.startswith(PSEUDO_PREFIX):
+                found.names.add(argument)
+            return found
+        if key == "Fn::GetAtt":
+            target = argument.split(".", 1)[0] if isinstance(argument, str) else argument[0]
+            if isinstance(target, str):
+                found.names.add(target)
+            if isinstance(argument, list):
+                references(argument[1:], found)
+            return found
+        if key == "Fn::Sub":
+            text, local_variables = (argument, {}) if isinstance(argument, str) else argument
+            for name in _SUB_VARIABLE.findall(text):
+                root = name.split(".", 1)[0].strip()
+                if not root.startswith(PSEUDO_PREFIX) and root not in local_variables:
+                    found.names.add(root)
+            references(local_variables, found)
+            return found
+        if key == "Fn::If" and isinstance(argument, list) and argument:
+            found.conditions.add(argument[0])
+            references(argument[1:], found)
+            return found
+        if key == "Condition" and isinstance(argument, str):
+            found.conditions.add(argument)
+            return found
+        if key == "Fn::FindInMap" and isinstance(argument, list) and argument:
+            if isinstance(argument[0], str):
+                found.mappings.add(argument[0])
+            references(argument[1:], found)
+            return found
+    for item in value.values():
+        references(item, found)
+    return found
+
+
+def resource_references(resource: dict) -> References:
+    """What a resource (or an output) needs: its properties, DependsOn and Condition."""
+    found = references({k: v for k, v in resource.items() if k not in ("DependsOn", "Condition")})
+    depends_on = resource.get("DependsOn", [])
+    found.names.update([depends_on] if isinstance(depends_on, str) else depends_on)
+    if "Condition" in resource:
+        found.conditions.add(resource["Condition"])
+    return found
+
+
+@dataclass
+class LocalTemplate:
+    body: dict
+    kept: list[str]
+    dropped: list[str]
+    # Output key -> (function logical id, variable) for environment values moto resolves.
+    environment_outputs: dict[str, tuple[str, str]]
+
+
+ENVIRONMENT_OUTPUT_PREFIX = "StakelineLocalEnv"
+
+
+def _condition_closure(conditions: dict, wanted: set[str]) -> set[str]:
+    closure: set[str] = set()
+    pending = list(wanted)
+    while pending:
+        name = pending.pop()
+        if name in closure or name not in conditions:
+            continue
+        closure.add(name)
+        pending.extend(references(conditions[name]).conditions)
+    return closure
+
+
+def _rewrite_moto_pitfalls(value: Any, resources: dict) -> Any:
+    """Equivalent forms moto handles: Ref of an EventBus (its name) becomes GetAtt Name."""
+    if isinstance(value, list):
+        return [_rewrite_moto_pitfalls(item, resources) for item in value]
+    if not isinstance(value, dict):
+        return value
+    target = value.get("Ref") if len(value) == 1 else None
+    if isinstance(target, str) and resources.get(target, {}).get("Type") == "AWS::Events::EventBus":
+        return {"Fn::GetAtt": [target, "Name"]}
+    return {key: _rewrite_moto_pitfalls(item, resources) for key, item in value.items()}
+
+
+def derive_local_template(template: dict) -> LocalTemplate:
+    """The provisionable part of ``template``.
+
+    Each function environment value that is an expression (a Ref to the table, a parameter…)
+    becomes an output, so moto resolves it exactly as CloudFormation would. Expressions that
+    need something moto does not have (a dropped resource, a Secrets Manager dynamic
+    reference) are left out; the local suite must supply those values itself.
+    """
+    resources: dict = template["Resources"]
+    parameters: dict = template.get("Parameters", {}) or {}
+    conditions: dict = template.get("Conditions", {}) or {}
+    mappings: dict = template.get("Mappings", {}) or {}
+
+    deps = {logical_id: resource_references(r) for logical_id, r in resources.items()}
+    kept = {i for i, r in resources.items() if not str(r.get("Type", "")).startswith(SERVERLESS_PREFIX)}
+    changed = True
+    while changed:
+        changed = False
+        for logical_id in sorted(kept):
+            unresolved = deps[logical_id].names - kept - set(parameters)
+            if unresolved:
+                kept.discard(logical_id)
+                changed = True
+
+    def resolvable(found: References) -> bool:
+        return not (found.names - kept - set(parameters))
+
+    outputs: dict = {}
+    for key, output in (template.get("Outputs", {}) or {}).items():
+        found = resource_references(output)
+        if resolvable(found):
+            outputs[key] = output
+
+    environment_outputs: dict[str, tuple[str, str]] = {}
+    for logical_id, resource in resources.items():
+        if resource.get("Type") != "AWS::Serverless::Function":
+            continue
+        for variable, value in sorted(function_environment(template, resource).items()):
+            if not isinstance(value, (dict, list)):
+                continue
+            key = f"{ENVIRONMENT_OUTPUT_PREFIX}{logical_id}{len(environment_outputs)}"
+            if resolvable(references(value)) and "{{resolve:" not in repr(value):
+                outputs[key] = {"Value": value}
+            environment_outputs[key] = (logical_id, variable)
+
+    local_resources = {i: r for i, r in resources.items() if i in kept}
+    used = References()
+    for piece in [*local_resources.values(), *outputs.values()]:
+        found = resource_references(piece)
+        used.names |= found.names
+        used.conditions |= found.conditions
+        used.mappings |= found.mappings
+    used_conditions = _condition_closure(conditions, used.conditions)
+    for name in used_conditions:
+        references(conditions[name], used)
+
+    body: dict = {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Description": "Local part of template.yaml (no AWS::Serverless resources).",
+        "Parameters": {k: v for k, v in parameters.items() if k in used.names},
+        "Conditions": {k: v for k, v in conditions.items() if k in used_conditions},
+        "Mappings": {k: v for k, v in mappings.items() if k in used.mappings},
+        "Resources": _rewrite_moto_pitfalls(local_resources, resources),
+        "Outputs": _rewrite_moto_pitfalls(outputs, resources),
+    }
+    body = {k: v for k, v in body.items() if v or k == "Resources"}
+    return LocalTemplate(
+        body=body,
+        kept=sorted(kept),
+        dropped=sorted(set(resources) - kept),
+        environment_outputs=environment_outputs,
+    )
+
+
+@dataclass
+class Function:
+    logical_id: str
+    binary: str
+    # Globals merged with the function's own variables, values as written in the template.
+    environment: dict[str, Any]
+    # (METHOD, path) of every HttpApi event.
+    routes: list[tuple[str, str]]
+
+
+def function_environment(template: dict, resource: dict) -> dict[str, Any]:
+    """A serverless function's variables: Globals overridden by its own."""
+    globals_function = (template.get("Globals", {}) or {}).get("Function", {}) or {}
+    variables = dict((globals_function.get("Environment", {}) or {}).get("Variables", {}) or {})
+    properties = resource.get("Properties", {}) or {}
+    variables.update((properties.get("Environment", {}) or {}).get("Variables", {}) or {})
+    return variables
+
+
+def functions(template: dict) -> list[Function]:
+    """Every AWS::Serverless::Function built from this workspace by cargo-lambda."""
+    found = []
+    for logical_id, resource in template["Resources"].items():
+        if resource.get("Type") != "AWS::Serverless::Function":
+            continue
+        metadata = resource.get("Metadata", {}) or {}
+        binary = (metadata.get("BuildProperties", {}) or {}).get("Binary")
+        if metadata.get("BuildMethod") != "rust-cargolambda" or not binary:
+            raise ValueError(
+                f"{logical_id}: expected Metadata BuildMethod rust-cargolambda with BuildProperties.Binary"
+            )
+        properties = resource.get("Properties", {}) or {}
+        routes = []
+        for name, event in (properties.get("Events", {}) or {}).items():
+            if event.get("Type") != "HttpApi":
+                continue
+            event_properties = event.get("Properties", {}) or {}
+            if "Method" not in event_properties or "Path" not in event_properties:
+                raise ValueError(f"{logical_id}.{name}: HttpApi events need an explicit Method and Path")
+            routes.append((str(event_properties["Method"]).upper(), str(event_properties["Path"])))
+        found.append(Function(logical_id, str(binary), function_environment(template, resource), routes))
+    return found
+
+
+def http_routes(template: dict) -> dict[tuple[str, str], str]:
+    """(METHOD, path) -> binary for every HttpApi route of the template."""
+    table: dict[tuple[str, str], str] = {}
+    for function in functions(template):
+        for route in function.routes:
+            if route in table:
+                raise ValueError(f"route {route[0]} {route[1]} is declared twice in the template")
+            table[route] = function.binary
+    return table
