@@ -1,0 +1,529 @@
+"""Checks that openapi.yaml is a valid OpenAPI 3.1 document that describes the v1 contract.
+
+Standalone: needs only pytest, PyYAML, jsonschema/referencing and openapi-spec-validator.
+Run from the repository root:  .venv/bin/python -m pytest tests/infra/test_openapi.py
+"""
+
+import copy
+import json
+import tomllib
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+import yaml
+from jsonschema import Draft202012Validator
+from openapi_spec_validator import validate as validate_openapi
+from referencing import Registry
+from referencing.jsonschema import DRAFT202012
+
+REPO = Path(__file__).resolve().parents[2]
+SPEC_PATH = REPO / "openapi.yaml"
+CARGO_TOML = REPO / "Cargo.toml"
+SPEC_URI = "urn:stakeline:openapi"
+
+# The stable error codes of the contract and their HTTP status.
+ERROR_CODES = {
+    "VALIDATION_FAILED": 422,
+    "UNDERAGE": 422,
+    "EMAIL_TAKEN": 409,
+    "PLAYER_EXISTS": 409,
+    "UNAUTHENTICATED": 401,
+    "FORBIDDEN": 403,
+    "PLAYER_NOT_FOUND": 404,
+    "PLAYER_BLOCKED": 403,
+    "CURRENCY_MISMATCH": 422,
+    "INSUFFICIENT_FUNDS": 422,
+    "DEPOSIT_LIMIT_REACHED": 422,
+    "STAKE_LIMIT_EXCEEDED": 422,
+    "DUPLICATE_TRANSACTION": 409,
+    "BET_NOT_FOUND": 404,
+    "BET_ALREADY_SETTLED": 409,
+    "BET_ROLLED_BACK": 409,
+    "INTERNAL": 500,
+}
+
+PLAYER = [{"playerJwt"}]
+PROVIDER = [{"providerTimestamp", "providerSignature"}]
+AGGREGATOR = [{"aggregatorTimestamp", "aggregatorSignature"}]
+
+# (method, path) -> function, served in this release, security requirements (alternatives).
+ROUTES = {
+    ("POST", "/players"): ("register", True, PLAYER),
+    ("PUT", "/players/{player_id}/limits"): ("register", True, PLAYER),
+    ("POST", "/players/{player_id}/exclusions"): ("register", True, PLAYER),
+    ("GET", "/players/{player_id}/wallet"): ("wallet-read", True, PLAYER),
+    ("GET", "/players/{player_id}/transactions"): ("wallet-read", True, PLAYER),
+    ("POST", "/players/{player_id}/deposits"): ("deposit", True, PROVIDER),
+    ("POST", "/players/{player_id}/bets"): ("place-bet", False, AGGREGATOR),
+    ("GET", "/players/{player_id}/bets/{bet_id}"): ("wallet-read", False, PLAYER + AGGREGATOR),
+    ("POST", "/players/{player_id}/bets/{bet_id}/settlement"): ("settle", False, AGGREGATOR),
+}
+
+# Routes that move money: their errors carry the wallet when the player exists (except 401).
+MONEY_ROUTES = {
+    ("POST", "/players/{player_id}/deposits"),
+    ("POST", "/players/{player_id}/bets"),
+    ("POST", "/players/{player_id}/bets/{bet_id}/settlement"),
+}
+
+SUCCESS = {
+    ("POST", "/players"): {"201", "200"},
+    ("PUT", "/players/{player_id}/limits"): {"200"},
+    ("POST", "/players/{player_id}/exclusions"): {"201"},
+    ("GET", "/players/{player_id}/wallet"): {"200"},
+    ("GET", "/players/{player_id}/transactions"): {"200"},
+    ("POST", "/players/{player_id}/deposits"): {"201", "200"},
+    ("POST", "/players/{player_id}/bets"): {"201", "200"},
+    ("GET", "/players/{player_id}/bets/{bet_id}"): {"200"},
+    ("POST", "/players/{player_id}/bets/{bet_id}/settlement"): {"201", "200"},
+}
+
+_PLAYER_ERRORS = {
+    "401": {"UNAUTHENTICATED"},
+    "403": {"FORBIDDEN"},
+    "404": {"PLAYER_NOT_FOUND"},
+    "422": {"VALIDATION_FAILED"},
+    "500": {"INTERNAL"},
+}
+ERRORS = {
+    ("POST", "/players"): {
+        "401": {"UNAUTHENTICATED"},
+        "403": {"FORBIDDEN"},
+        "409": {"EMAIL_TAKEN", "PLAYER_EXISTS"},
+        "422": {"VALIDATION_FAILED", "UNDERAGE"},
+        "500": {"INTERNAL"},
+    },
+    ("PUT", "/players/{player_id}/limits"): _PLAYER_ERRORS,
+    ("POST", "/players/{player_id}/exclusions"): _PLAYER_ERRORS,
+    ("GET", "/players/{player_id}/wallet"): {k: v for k, v in _PLAYER_ERRORS.items() if k != "422"},
+    ("GET", "/players/{player_id}/transactions"): _PLAYER_ERRORS,
+    ("POST", "/players/{player_id}/deposits"): {
+        "401": {"UNAUTHENTICATED"},
+        "403": {"PLAYER_BLOCKED"},
+        "404": {"PLAYER_NOT_FOUND"},
+        "409": {"DUPLICATE_TRANSACTION"},
+        "422": {"VALIDATION_FAILED", "CURRENCY_MISMATCH", "DEPOSIT_LIMIT_REACHED"},
+        "500": {"INTERNAL"},
+    },
+    ("POST", "/players/{player_id}/bets"): {
+        "401": {"UNAUTHENTICATED"},
+        "403": {"PLAYER_BLOCKED"},
+        "404": {"PLAYER_NOT_FOUND"},
+        "409": {"DUPLICATE_TRANSACTION", "BET_ROLLED_BACK"},
+        "422": {"VALIDATION_FAILED", "CURRENCY_MISMATCH", "INSUFFICIENT_FUNDS", "STAKE_LIMIT_EXCEEDED"},
+        "500": {"INTERNAL"},
+    },
+    ("GET", "/players/{player_id}/bets/{bet_id}"): {
+        "401": {"UNAUTHENTICATED"},
+        "403": {"FORBIDDEN"},
+        "404": {"PLAYER_NOT_FOUND", "BET_NOT_FOUND"},
+        "500": {"INTERNAL"},
+    },
+    ("POST", "/players/{player_id}/bets/{bet_id}/settlement"): {
+        "401": {"UNAUTHENTICATED"},
+        "404": {"PLAYER_NOT_FOUND", "BET_NOT_FOUND"},
+        "409": {"DUPLICATE_TRANSACTION", "BET_ALREADY_SETTLED", "BET_ROLLED_BACK"},
+        "422": {"VALIDATION_FAILED"},
+        "500": {"INTERNAL"},
+    },
+}
+
+HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+
+WALLET = {
+    "player_id": "p-1",
+    "currency": "EUR",
+    "cash": 100,
+    "bonus": 0,
+    "wagering_remaining": 0,
+    "updated_at": "2026-11-23T07:04:51.123Z",
+}
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate mapping keys (PyYAML silently keeps the last one)."""
+
+
+def _construct_mapping(loader, node, deep=False):
+    keys = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in keys:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark
+            )
+        keys.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+SPEC = yaml.load(SPEC_PATH.read_text(encoding="utf-8"), Loader=_StrictLoader)
+REGISTRY = Registry().with_resource(SPEC_URI, DRAFT202012.create_resource(SPEC))
+
+
+def _escape(segment):
+    return str(segment).replace("~", "~0").replace("/", "~1")
+
+
+def _pointer(*segments):
+    return "".join("/" + _escape(s) for s in segments)
+
+
+def _get(pointer):
+    node = SPEC
+    for raw in pointer.split("/")[1:]:
+        key = raw.replace("~1", "/").replace("~0", "~")
+        node = node[int(key)] if isinstance(node, list) else node[key]
+    return node
+
+
+def _deref(pointer, node):
+    """Follow local $refs; return (pointer, node) of the target."""
+    seen = set()
+    while isinstance(node, dict) and "$ref" in node:
+        ref = node["$ref"]
+        assert ref.startswith("#/"), f"{pointer}: only local references are expected, got {ref}"
+        assert ref not in seen, f"{pointer}: reference cycle at {ref}"
+        seen.add(ref)
+        pointer, node = ref[1:], _get(ref[1:])
+    return pointer, node
+
+
+def _validator(schema_pointer):
+    return Draft202012Validator(
+        {"$ref": SPEC_URI + "#" + quote(schema_pointer, safe="/~")},
+        registry=REGISTRY,
+        format_checker=Draft202012Validator.FORMAT_CHECKER,
+    )
+
+
+def _operations():
+    for path, item in SPEC["paths"].items():
+        for method, op in item.items():
+            if method in HTTP_METHODS:
+                yield (method.upper(), path), _pointer("paths", path, method), op
+
+
+def _responses(op_pointer, op):
+    """(status, pointer, response) for each response of an operation, references resolved."""
+    for status, response in op["responses"].items():
+        pointer, resolved = _deref(_pointer_join(op_pointer, "responses", status), response)
+        yield str(status), pointer, resolved
+
+
+def _pointer_join(base, *segments):
+    return base + _pointer(*segments)
+
+
+def _media(owner_pointer, owner):
+    for media_type, media in owner.get("content", {}).items():
+        yield media_type, _pointer_join(owner_pointer, "content", media_type), media
+
+
+def _examples(media_pointer, media):
+    if "example" in media:
+        yield "example", media["example"]
+    for name, example in media.get("examples", {}).items():
+        _, resolved = _deref(_pointer_join(media_pointer, "examples", name), example)
+        assert "value" in resolved, f"{media_pointer} example {name} has no value"
+        yield name, resolved["value"]
+
+
+def _declared_codes(schema_pointer):
+    """Error codes an error response allows: the union of `code.enum` restrictions."""
+    pointer, schema = _deref(schema_pointer, _get(schema_pointer))
+    codes = set()
+    for i, part in enumerate(schema.get("allOf", [])):
+        _, part = _deref(_pointer_join(pointer, "allOf", i), part)
+        enum = part.get("properties", {}).get("code", {}).get("enum")
+        if enum:
+            codes |= set(enum)
+    return codes
+
+
+def _problem(code, **extra):
+    return {
+        "type": "urn:stakeline:problem:" + code.lower().replace("_", "-"),
+        "title": "t",
+        "status": ERROR_CODES[code],
+        "code": code,
+        "detail": "d",
+        "instance": "/players/p-1",
+        **extra,
+    }
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def test_document_is_valid_openapi_3_1():
+    assert SPEC["openapi"] == "3.1.0"
+    validate_openapi(copy.deepcopy(SPEC), base_uri=SPEC_PATH.as_uri())
+    # Plain JSON data only: an unquoted date in YAML would load as a date object.
+    json.dumps(SPEC)
+
+
+def test_routes_are_exactly_the_contract():
+    assert {key for key, _, _ in _operations()} == set(ROUTES)
+
+
+def test_error_code_enum_is_exactly_the_stable_codes():
+    enum = SPEC["components"]["schemas"]["ErrorCode"]["enum"]
+    assert len(enum) == len(set(enum)), "duplicate codes in ErrorCode"
+    missing = set(ERROR_CODES) - set(enum)
+    assert not missing, f"ErrorCode lacks stable codes: {sorted(missing)}"
+    extra = set(enum) - set(ERROR_CODES)
+    assert not extra, f"ErrorCode has codes the contract does not define: {sorted(extra)}"
+
+
+def test_problem_schema_has_the_required_members():
+    problem = SPEC["components"]["schemas"]["Problem"]
+    assert {"type", "title", "status", "code", "detail", "instance"} <= set(problem["required"])
+    assert problem["properties"]["code"] == {"$ref": "#/components/schemas/ErrorCode"}
+    for code in ERROR_CODES:
+        assert not list(_validator("/components/schemas/Problem").iter_errors(_problem(code)))
+
+
+@pytest.mark.parametrize("route", sorted(ROUTES), ids=" ".join)
+def test_operation_declares_the_security_it_needs(route):
+    ops = {key: op for key, _, op in _operations()}
+    op = ops[route]
+    assert "security" in op, f"{route} must declare its own security"
+    declared = [set(requirement) for requirement in op["security"]]
+    for requirement in op["security"]:
+        assert all(scopes == [] for scopes in requirement.values())
+    expected = ROUTES[route][2]
+    assert sorted(map(sorted, declared)) == sorted(map(sorted, expected))
+
+
+def test_security_schemes():
+    schemes = SPEC["components"]["securitySchemes"]
+    assert schemes["playerJwt"] == {**schemes["playerJwt"], "type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    for who in ("provider", "aggregator"):
+        for part, header in (("Timestamp", "X-Stakeline-Timestamp"), ("Signature", "X-Stakeline-Signature")):
+            scheme = schemes[who + part]
+            assert (scheme["type"], scheme["in"], scheme["name"]) == ("apiKey", "header", header)
+    used = {name for _, _, op in _operations() for req in op["security"] for name in req}
+    assert used == set(schemes), "every scheme is used and every used scheme is defined"
+
+
+@pytest.mark.parametrize("route", sorted(ROUTES), ids=" ".join)
+def test_operation_function_and_release(route):
+    ops = {key: op for key, _, op in _operations()}
+    op = ops[route]
+    function, served, _ = ROUTES[route]
+    assert op.get("x-stakeline-function") == function
+    assert op.get("x-stakeline-served") is served
+
+
+@pytest.mark.parametrize("route", sorted(ROUTES), ids=" ".join)
+def test_operation_responses_and_error_codes(route):
+    ops = {key: (pointer, op) for key, pointer, op in _operations()}
+    op_pointer, op = ops[route]
+    statuses = set(op["responses"])
+    assert statuses == SUCCESS[route] | set(ERRORS[route]), f"{route} responses"
+    for status, pointer, response in _responses(op_pointer, op):
+        assert "Cache-Control" in response.get("headers", {}), f"{route} {status}: Cache-Control"
+        media = dict((mt, (mp, m)) for mt, mp, m in _media(pointer, response))
+        if int(status) < 400:
+            assert set(media) == {"application/json"}, f"{route} {status}"
+            continue
+        assert set(media) == {"application/problem+json"}, f"{route} {status}"
+        media_pointer, _ = media["application/problem+json"]
+        codes = _declared_codes(media_pointer + "/schema")
+        assert codes == ERRORS[route][status], f"{route} {status}: codes"
+        for code in codes:
+            assert ERROR_CODES[code] == int(status), f"{code} is not a {status}"
+            assert not list(_validator(media_pointer + "/schema").iter_errors(_problem(code)))
+        other = next(c for c, s in ERROR_CODES.items() if s != int(status))
+        assert list(_validator(media_pointer + "/schema").iter_errors(_problem(other)))
+
+
+def test_every_stable_code_is_used_by_some_operation():
+    used = {code for errors in ERRORS.values() for codes in errors.values() for code in codes}
+    assert used == set(ERROR_CODES)
+
+
+@pytest.mark.parametrize("route", sorted(ROUTES), ids=" ".join)
+def test_wallet_in_errors_only_on_money_routes(route):
+    ops = {key: (pointer, op) for key, pointer, op in _operations()}
+    op_pointer, op = ops[route]
+    for status, pointer, response in _responses(op_pointer, op):
+        if int(status) < 400:
+            continue
+        schema_pointer = pointer + _pointer("content", "application/problem+json", "schema")
+        validator = _validator(schema_pointer)
+        for code in ERRORS[route][status]:
+            with_wallet = _problem(code, wallet=WALLET)
+            allowed = route in MONEY_ROUTES and code not in ("UNAUTHENTICATED", "PLAYER_NOT_FOUND")
+            errors = list(validator.iter_errors(with_wallet))
+            assert (not errors) is allowed, f"{route} {status} {code}: wallet allowed={allowed}"
+
+
+def _all_examples():
+    for route, op_pointer, op in _operations():
+        if "requestBody" in op:
+            body_pointer, body = _deref(op_pointer + "/requestBody", op["requestBody"])
+            for _, media_pointer, media in _media(body_pointer, body):
+                for name, value in _examples(media_pointer, media):
+                    yield f"{' '.join(route)} request {name}", media_pointer + "/schema", value, None
+        for status, pointer, response in _responses(op_pointer, op):
+            for _, media_pointer, media in _media(pointer, response):
+                for name, value in _examples(media_pointer, media):
+                    yield f"{' '.join(route)} {status} {name}", media_pointer + "/schema", value, status
+        for i, parameter in enumerate(op.get("parameters", []) + SPEC["paths"][route[1]].get("parameters", [])):
+            param_pointer, parameter = _deref(op_pointer + f"/parameters/{i}", parameter)
+            if "example" in parameter:
+                yield f"{' '.join(route)} parameter {parameter['name']}", param_pointer + "/schema", parameter["example"], None
+
+
+EXAMPLES = list(_all_examples())
+
+
+@pytest.mark.parametrize("name,schema_pointer,value,status", EXAMPLES, ids=[e[0] for e in EXAMPLES])
+def test_example_matches_its_schema(name, schema_pointer, value, status):
+    errors = sorted(_validator(schema_pointer).iter_errors(value), key=str)
+    assert not errors, f"{name}: " + "; ".join(e.message for e in errors)
+    if status is not None and int(status) >= 400:
+        assert value["status"] == int(status)
+        assert value["type"] == "urn:stakeline:problem:" + value["code"].lower().replace("_", "-")
+
+
+def test_main_requests_and_responses_have_examples():
+    for route, op_pointer, op in _operations():
+        if "requestBody" in op:
+            media = op["requestBody"]["content"]["application/json"]
+            assert list(_examples(op_pointer, media)), f"{route}: request example"
+        for status, pointer, response in _responses(op_pointer, op):
+            for _, media_pointer, media in _media(pointer, response):
+                assert list(_examples(media_pointer, media)), f"{route} {status}: example"
+
+
+def _assert_closed(pointer, node, seen):
+    pointer, node = _deref(pointer, node)
+    if pointer in seen or not isinstance(node, dict):
+        return
+    seen.add(pointer)
+    types = node.get("type")
+    types = types if isinstance(types, list) else [types]
+    if "properties" in node or "object" in types:
+        assert node.get("additionalProperties") is False, f"{pointer} must set additionalProperties: false"
+    for name, sub in node.get("properties", {}).items():
+        _assert_closed(_pointer_join(pointer, "properties", name), sub, seen)
+    for keyword in ("oneOf", "anyOf", "allOf"):
+        for i, sub in enumerate(node.get(keyword, [])):
+            _assert_closed(_pointer_join(pointer, keyword, i), sub, seen)
+    if "items" in node:
+        _assert_closed(pointer + "/items", node["items"], seen)
+
+
+@pytest.mark.parametrize(
+    "route", sorted(r for r in ROUTES if r[0] in ("POST", "PUT")), ids=" ".join
+)
+def test_request_bodies_reject_unknown_fields(route):
+    ops = {key: (pointer, op) for key, pointer, op in _operations()}
+    op_pointer, op = ops[route]
+    body_pointer, body = _deref(op_pointer + "/requestBody", op["requestBody"])
+    assert body.get("required") is True
+    assert set(body["content"]) == {"application/json"}
+    schema_pointer = body_pointer + "/content/application~1json/schema"
+    _assert_closed(schema_pointer, _get(schema_pointer), set())
+
+
+OK_BET = {"bet_id": "b-1", "round_id": "r-1", "game_id": "g-1", "amount": 500, "currency": "EUR"}
+OK_REGISTER = {"email": "a@example.com", "date_of_birth": "1990-04-12", "country": "IE", "currency": "EUR"}
+
+CASES = [
+    ("DepositRequest", {"deposit_id": "d-1", "amount": 1, "currency": "EUR"}, True),
+    ("DepositRequest", {"deposit_id": "d-1", "amount": 10**12, "currency": "EUR"}, True),
+    ("DepositRequest", {"deposit_id": "d-1", "amount": 10**12 + 1, "currency": "EUR"}, False),
+    ("DepositRequest", {"deposit_id": "d-1", "amount": 0, "currency": "EUR"}, False),
+    ("DepositRequest", {"deposit_id": "d-1", "amount": "100", "currency": "EUR"}, False),
+    ("DepositRequest", {"deposit_id": "d-1", "amount": 100, "currency": "eur"}, False),
+    ("DepositRequest", {"deposit_id": "d 1", "amount": 100, "currency": "EUR"}, False),
+    ("DepositRequest", {"deposit_id": "x" * 129, "amount": 100, "currency": "EUR"}, False),
+    ("DepositRequest", {"deposit_id": "A.b_c:d-9" + "x" * 119, "amount": 100, "currency": "EUR"}, True),
+    ("DepositRequest", {"deposit_id": "d-1", "amount": 100, "currency": "EUR", "note": "x"}, False),
+    ("DepositRequest", {"amount": 100, "currency": "EUR"}, False),
+    ("BetRequest", OK_BET, True),
+    ("BetRequest", {**OK_BET, "game_id": ""}, False),
+    ("BetRequest", {**OK_BET, "amount": -5}, False),
+    ("SettlementRequest", {"settlement_id": "s-1", "kind": "win", "amount": 0}, True),
+    ("SettlementRequest", {"settlement_id": "s-1", "kind": "win", "amount": 10**12 + 1}, False),
+    ("SettlementRequest", {"settlement_id": "s-1", "kind": "win"}, False),
+    ("SettlementRequest", {"settlement_id": "s-1", "kind": "rollback"}, True),
+    ("SettlementRequest", {"settlement_id": "s-1", "kind": "rollback", "amount": 0}, False),
+    ("SettlementRequest", {"settlement_id": "s-1", "kind": "loss", "amount": 0}, False),
+    ("ExclusionRequest", {"kind": "time_out", "days": 42}, True),
+    ("ExclusionRequest", {"kind": "time_out", "days": 2}, False),
+    ("ExclusionRequest", {"kind": "self_exclusion", "days": 183}, True),
+    ("ExclusionRequest", {"kind": "self_exclusion", "days": 182}, False),
+    ("ExclusionRequest", {"kind": "self_exclusion", "days": 3651}, False),
+    ("DepositLimitsRequest", {}, True),
+    ("DepositLimitsRequest", {"daily": None, "monthly": 10**12}, True),
+    ("DepositLimitsRequest", {"daily": 0}, False),
+    ("DepositLimitsRequest", {"yearly": 5}, False),
+    ("RegisterRequest", OK_REGISTER, True),
+    ("RegisterRequest", {**OK_REGISTER, "display_name": "Ada", "deposit_limits": {"weekly": 5000}}, True),
+    ("RegisterRequest", {**OK_REGISTER, "display_name": "A\u0007da"}, False),
+    ("RegisterRequest", {**OK_REGISTER, "display_name": "x" * 65}, False),
+    ("RegisterRequest", {**OK_REGISTER, "country": "ie"}, False),
+    ("RegisterRequest", {**OK_REGISTER, "deposit_limits": {"daily": 5, "hourly": 1}}, False),
+    ("RegisterRequest", {k: v for k, v in OK_REGISTER.items() if k != "date_of_birth"}, False),
+    ("Timestamp", "2026-11-23T07:04:51.123Z", True),
+    ("Timestamp", "2026-11-23T07:04:51Z", False),
+    ("Timestamp", "2026-11-23T08:04:51.123+01:00", False),
+]
+
+
+@pytest.mark.parametrize("schema,instance,valid", CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
+def test_request_schemas_follow_the_conventions(schema, instance, valid):
+    errors = list(_validator(f"/components/schemas/{schema}").iter_errors(instance))
+    assert (not errors) is valid, [e.message for e in errors]
+
+
+def _router_routes():
+    manifest = tomllib.loads(CARGO_TOML.read_text(encoding="utf-8"))
+    router = (
+        manifest.get("workspace", {})
+        .get("metadata", {})
+        .get("lambda", {})
+        .get("watch", {})
+        .get("router")
+    )
+    if router is None:
+        pytest.fail(
+            f"{CARGO_TOML} has no [workspace.metadata.lambda.watch.router] table, so the routes "
+            "served locally cannot be compared with the operations openapi.yaml marks "
+            "`x-stakeline-served: true`. Add the table, e.g. "
+            '"/players/{player_id}/deposits" = [{ function = "deposit", method = "POST" }]'
+        )
+    routes = set()
+    if isinstance(router, dict):
+        for path, value in router.items():
+            if isinstance(value, str):
+                pytest.fail(f"router path {path} maps every method to {value}; list methods explicitly")
+            for route in value:
+                routes.add((route["method"].upper(), path, route["function"]))
+    else:  # [[workspace.metadata.lambda.watch.router]] with path, methods, function
+        for route in router:
+            if not route.get("methods"):
+                pytest.fail(f"router path {route['path']} has no methods; list them explicitly")
+            for method in route["methods"]:
+                routes.add((method.upper(), route["path"], route["function"]))
+    return routes
+
+
+def test_served_operations_equal_the_local_router():
+    served = {
+        (method, path, op["x-stakeline-function"])
+        for (method, path), _, op in _operations()
+        if op["x-stakeline-served"] is True
+    }
+    routed = _router_routes()
+    assert routed == served, (
+        f"only in Cargo.toml router: {sorted(routed - served)}; "
+        f"only served in openapi.yaml: {sorted(served - routed)}"
+    )
