@@ -115,13 +115,19 @@ def _descendants(pid: int) -> list[int]:
 
 
 def _alive(pid: int) -> bool:
+    """Running, and not a zombie (an exited child nobody reaped yet is done)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            state = stat.read().rsplit(")", 1)[-1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state != "Z"
 
 
 def stop_process_tree(pid: int, grace: float = STOP_GRACE_SECONDS) -> None:
@@ -200,6 +206,7 @@ def _run_step(command: list[str], stop: threading.Event, env: dict[str, str]) ->
 
 def banner(base_url: str, provisioned: emulator.Provisioned, table: str, route_table: dict) -> str:
     player = EXAMPLE_PLAYER
+    port = base_url.rstrip("/").rsplit(":", 1)[-1]
     route_lines = "\n".join(
         f"  {method:<6} {path:<40} -> {binary}"
         for (method, path), binary in sorted(route_table.items(), key=lambda r: (r[0][1], r[0][0]))
@@ -226,7 +233,7 @@ Deposits are signed by the payment provider (`./dev sign` prints both headers; c
     -H @- -H 'Content-Type: application/json' --data-binary "$BODY"
 
 Replay a sample event: ./dev sign-event events/deposit/deposit.json > /tmp/deposit.json
-  then: cargo lambda invoke deposit --data-file /tmp/deposit.json
+  then: .venv/bin/cargo-lambda lambda invoke deposit -A 127.0.0.1 -P {port} --data-file /tmp/deposit.json
 Ctrl-C stops everything.
 """
 
