@@ -1,11 +1,15 @@
 """Checks that openapi.yaml is a valid OpenAPI 3.1 document that describes the v1 contract.
 
 Standalone: needs only pytest, PyYAML, jsonschema/referencing and openapi-spec-validator.
+A few checks read the Rust sources as text (the views and request structs, enums, reference
+tables, error titles) so that the spec cannot drift from the code that serves it; nothing is
+compiled.
 Run from the repository root:  .venv/bin/python -m pytest tests/infra/test_openapi.py
 """
 
 import copy
 import json
+import re
 import tomllib
 from pathlib import Path
 from urllib.parse import quote
@@ -96,7 +100,8 @@ ERRORS = {
     },
     ("PUT", "/players/{player_id}/limits"): _PLAYER_ERRORS,
     ("POST", "/players/{player_id}/exclusions"): _PLAYER_ERRORS,
-    ("GET", "/players/{player_id}/wallet"): {k: v for k, v in _PLAYER_ERRORS.items() if k != "422"},
+    # Any query parameter on GET .../wallet is 422 VALIDATION_FAILED naming it.
+    ("GET", "/players/{player_id}/wallet"): _PLAYER_ERRORS,
     ("GET", "/players/{player_id}/transactions"): _PLAYER_ERRORS,
     ("POST", "/players/{player_id}/deposits"): {
         "401": {"UNAUTHENTICATED"},
@@ -161,6 +166,19 @@ _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _c
 
 SPEC = yaml.load(SPEC_PATH.read_text(encoding="utf-8"), Loader=_StrictLoader)
 REGISTRY = Registry().with_resource(SPEC_URI, DRAFT202012.create_resource(SPEC))
+
+
+def _titles_in_spec():
+    """`code -> title` from the table in the ErrorCode schema's description."""
+    rows = re.findall(
+        r"^\| `([A-Z_]+)` \| (\d{3}) \| ([^|]+?) \|$",
+        SPEC["components"]["schemas"]["ErrorCode"]["description"],
+        re.M,
+    )
+    return {code: (int(status), title) for code, status, title in rows}
+
+
+TITLES = _titles_in_spec()
 
 
 def _escape(segment):
@@ -244,15 +262,17 @@ def _declared_codes(schema_pointer):
 
 
 def _problem(code, **extra):
-    return {
+    problem = {
         "type": "urn:stakeline:problem:" + code.lower().replace("_", "-"),
         "title": "t",
         "status": ERROR_CODES[code],
         "code": code,
         "detail": "d",
         "instance": "/players/p-1",
-        **extra,
     }
+    if code == "VALIDATION_FAILED":
+        problem["errors"] = [{"field": "/amount", "message": "m"}]
+    return {**problem, **extra}
 
 
 # --------------------------------------------------------------------------------------------
@@ -389,6 +409,7 @@ def test_example_matches_its_schema(name, schema_pointer, value, status):
     if status is not None and int(status) >= 400:
         assert value["status"] == int(status)
         assert value["type"] == "urn:stakeline:problem:" + value["code"].lower().replace("_", "-")
+        assert value["title"] == TITLES[value["code"]][1], f"{name}: the title is fixed per code"
 
 
 def test_main_requests_and_responses_have_examples():
@@ -472,6 +493,18 @@ CASES = [
     ("RegisterRequest", {**OK_REGISTER, "country": "ie"}, False),
     ("RegisterRequest", {**OK_REGISTER, "deposit_limits": {"daily": 5, "hourly": 1}}, False),
     ("RegisterRequest", {k: v for k, v in OK_REGISTER.items() if k != "date_of_birth"}, False),
+    ("RegisterRequest", {**OK_REGISTER, "display_name": None, "deposit_limits": None}, True),
+    ("RegisterRequest", {**OK_REGISTER, "display_name": "   "}, False),
+    ("RegisterRequest", {**OK_REGISTER, "display_name": "Ünïcødé 名前"}, True),
+    ("RegisterRequest", {**OK_REGISTER, "date_of_birth": "1900-01-01"}, True),
+    ("RegisterRequest", {**OK_REGISTER, "date_of_birth": "1899-12-31"}, False),
+    ("RegisterRequest", {**OK_REGISTER, "date_of_birth": "1990-13-01"}, False),
+    ("RegisterRequest", {**OK_REGISTER, "date_of_birth": "1990-2-01"}, False),
+    ("RegisterRequest", {**OK_REGISTER, "country": "UK"}, False),
+    ("RegisterRequest", {**OK_REGISTER, "country": "NO"}, True),
+    ("RegisterRequest", {**OK_REGISTER, "currency": "XAU"}, False),
+    ("RegisterRequest", {**OK_REGISTER, "deposit_limits": {"daily": None, "monthly": 10**12 + 1}}, False),
+    ("DepositRequest", {"deposit_id": "d-1", "amount": 100, "currency": "XTS"}, False),
     ("Timestamp", "2026-11-23T07:04:51.123Z", True),
     ("Timestamp", "2026-11-23T07:04:51Z", False),
     ("Timestamp", "2026-11-23T08:04:51.123+01:00", False),
@@ -482,6 +515,211 @@ CASES = [
 def test_request_schemas_follow_the_conventions(schema, instance, valid):
     errors = list(_validator(f"/components/schemas/{schema}").iter_errors(instance))
     assert (not errors) is valid, [e.message for e in errors]
+
+
+# The same addresses the register function accepts and refuses (ledger/src/register.rs).
+GOOD_EMAILS = ["a@b.co", "first.last+tag@sub.example.org", "x@xn--bcher-kva.example", "o'hara@b.c0"]
+BAD_EMAILS = [
+    "", "a", "a@b", "a@@b.co", "@b.co", "a@.co", "a b@c.co", "a@b.c", "a..b@c.co", ".a@b.co",
+    "a.@b.co", "a@-b.co", "a@b-.co", "é@b.co", "a@b.123", "a" * 65 + "@b.co", "a@b_c.co",
+    "a@" + "b" * 64 + ".co", "a@" + ("b" * 63 + ".") * 4 + "co",
+]
+
+
+@pytest.mark.parametrize("email,valid", [(e, True) for e in GOOD_EMAILS] + [(e, False) for e in BAD_EMAILS])
+def test_registration_emails(email, valid):
+    errors = list(_validator("/components/schemas/RegisterRequest").iter_errors({**OK_REGISTER, "email": email}))
+    assert (not errors) is valid, [e.message for e in errors]
+
+
+def test_validation_failed_and_only_it_carries_errors():
+    validator = _validator("/components/schemas/Problem")
+    assert not list(validator.iter_errors(_problem("VALIDATION_FAILED")))
+    without = {k: v for k, v in _problem("VALIDATION_FAILED").items() if k != "errors"}
+    assert list(validator.iter_errors(without)), "VALIDATION_FAILED always names its fields"
+    assert list(validator.iter_errors(_problem("VALIDATION_FAILED", errors=[])))
+    body = _problem("VALIDATION_FAILED", errors=[{"field": "", "message": "missing field `amount`"}])
+    assert not list(validator.iter_errors(body)), '"" is the whole body'
+    other = _problem("CURRENCY_MISMATCH", errors=[{"field": "/currency", "message": "m"}])
+    assert list(validator.iter_errors(other)), "errors only with VALIDATION_FAILED"
+
+
+DEPOSIT_ENTRY = {
+    "entry_id": "p-1:000000000001",
+    "kind": "deposit",
+    "amount": 2500,
+    "cash_amount": 2500,
+    "bonus_amount": 0,
+    "cash_after": 2500,
+    "bonus_after": 0,
+    "reference": "psp-1",
+    "created_at": "2026-11-23T07:04:51.123Z",
+}
+
+
+def test_ledger_entries_show_the_split_and_always_a_reference():
+    validator = _validator("/components/schemas/LedgerEntry")
+    assert not list(validator.iter_errors(DEPOSIT_ENTRY))
+    for member in ("cash_amount", "bonus_amount", "amount", "reference"):
+        entry = {k: v for k, v in DEPOSIT_ENTRY.items() if k != member}
+        assert list(validator.iter_errors(entry)), f"{member} is always present"
+    assert list(validator.iter_errors({**DEPOSIT_ENTRY, "reference": None})), "reference is never null"
+    release = {**DEPOSIT_ENTRY, "kind": "bonus_release", "amount": 0, "cash_amount": 500, "bonus_amount": -500}
+    assert not list(validator.iter_errors(release)), "per-balance changes are signed"
+    page = _validator("/components/schemas/LedgerPage")
+    assert not list(page.iter_errors({"items": [DEPOSIT_ENTRY], "next_cursor": None}))
+    assert list(page.iter_errors({"items": [DEPOSIT_ENTRY], "next_cursor": ""}))
+
+
+# --------------------------------------------------------------------------------------------
+# The spec against the code that serves it: the Rust sources are read as text, never built.
+
+
+def _rust(path):
+    return (REPO / path).read_text(encoding="utf-8")
+
+
+def _rust_table(path, name):
+    match = re.search(rf"pub const {name}: &\[&str\] = &\[(.*?)\];", _rust(path), re.S)
+    assert match, f"{path}: no table {name}"
+    return re.findall(r'"([^"]+)"', match.group(1))
+
+
+def _rust_struct(path, name):
+    """`[(json_name, rust_type, attributes)]` of the fields of a struct, in order."""
+    match = re.search(rf"\bstruct {name}\b(?:<[^>]*>)? \{{(.*?)\n\}}", _rust(path), re.S)
+    assert match, f"{path}: no struct {name}"
+    fields, attributes = [], []
+    for line in match.group(1).splitlines():
+        line = line.strip()
+        if line.startswith("#["):
+            attributes.append(line)
+        elif m := re.match(r"(?:pub )?(\w+): (.+),$", line):
+            attrs = " ".join(attributes)
+            renamed = re.search(r'rename = "([^"]+)"', attrs)
+            fields.append((renamed.group(1) if renamed else m.group(1), m.group(2), attrs))
+            attributes = []
+    return fields
+
+
+def _rust_enum_values(path, name):
+    """The JSON strings of a unit-only enum with `rename_all = "snake_case"`."""
+    match = re.search(rf'rename_all = "snake_case"\)\]\s*pub enum {name} \{{(.*?)\}}', _rust(path), re.S)
+    assert match, f"{path}: no snake_case enum {name}"
+    variants = re.findall(r"\b([A-Z]\w*),", match.group(1))
+    return [re.sub(r"(?<!^)([A-Z])", r"_\1", v).lower() for v in variants]
+
+
+LEDGER = "shared/ledger/src/"
+# Response views (`ledger::api` and friends) and the schema describing each.
+VIEWS = [
+    (LEDGER + "api.rs", "WalletView", "Wallet"),
+    (LEDGER + "api.rs", "PlayerView", "Player"),
+    (LEDGER + "api.rs", "LimitsView", "DepositLimits"),
+    (LEDGER + "api.rs", "PendingLimitView", "PendingLimitChange"),
+    (LEDGER + "limits.rs", "LimitValues", "LimitSet"),
+    (LEDGER + "api.rs", "ExclusionView", "Exclusion"),
+    (LEDGER + "api.rs", "EntryView", "LedgerEntry"),
+    (LEDGER + "api.rs", "EntriesPage", "LedgerPage"),
+    (LEDGER + "api.rs", "DepositView", "DepositResult"),
+    ("shared/edge/src/http.rs", "Problem", "Problem"),
+]
+# Request bodies as the functions parse them, and the schema(s) describing each.
+REQUESTS = [
+    (LEDGER + "register.rs", "RegisterRequest", ["RegisterRequest"]),
+    (LEDGER + "api.rs", "LimitsRequest", ["DepositLimitsRequest"]),
+    (LEDGER + "api.rs", "ExclusionRequest", ["TimeOutRequest", "SelfExclusionRequest"]),
+    (LEDGER + "api.rs", "DepositRequest", ["DepositRequest"]),
+]
+ENUMS = [
+    (LEDGER + "account.rs", "AccountStatus", "/components/schemas/PlayerStatus"),
+    (LEDGER + "entry.rs", "EntryKind", "/components/schemas/LedgerEntryKind"),
+    (LEDGER + "limits.rs", "LimitPeriod", "/components/schemas/PendingLimitChange/properties/limit"),
+    (LEDGER + "exclusion.rs", "ExclusionKind", "/components/schemas/Exclusion/properties/kind"),
+]
+_STRING_ENUMS = {"AccountStatus", "EntryKind", "LimitPeriod", "ExclusionKind"}
+
+
+def _json_type(rust_type):
+    rust_type = re.sub(r"&'a |&", "", rust_type)
+    if rust_type.startswith("Option<"):
+        return _json_type(rust_type[len("Option<"):-1])
+    if re.fullmatch(r"[iu](8|16|32|64|size)", rust_type):
+        return "integer"
+    if rust_type in ("String", "str") or rust_type in _STRING_ENUMS:
+        return "string"
+    if rust_type == "bool":
+        return "boolean"
+    if rust_type.startswith(("Vec<", "[")):
+        return "array"
+    return "object"
+
+
+def _schema_types(pointer):
+    """The JSON types a (sub)schema allows, following $ref, oneOf and anyOf."""
+    pointer, node = _deref(pointer, _get(pointer))
+    types = node.get("type")
+    found = set(types if isinstance(types, list) else [types] if types else [])
+    for keyword in ("oneOf", "anyOf"):
+        for i, _ in enumerate(node.get(keyword, [])):
+            found |= _schema_types(_pointer_join(pointer, keyword, i))
+    return found
+
+
+def _accepts_null(pointer):
+    return not list(_validator(pointer).iter_errors(None))
+
+
+@pytest.mark.parametrize("path,struct,schema", VIEWS, ids=[v[1] for v in VIEWS])
+def test_response_schemas_are_exactly_what_the_views_serialize(path, struct, schema):
+    fields = _rust_struct(path, struct)
+    node = SPEC["components"]["schemas"][schema]
+    assert set(node["properties"]) == {name for name, _, _ in fields}, f"{schema} vs {struct}"
+    always = {name for name, _, attrs in fields if "skip_serializing_if" not in attrs}
+    assert set(node["required"]) == always, f"{schema}: required must be what {struct} always writes"
+    for name, rust_type, attrs in fields:
+        pointer = f"/components/schemas/{schema}/properties/{name}"
+        assert _json_type(rust_type) in _schema_types(pointer), f"{schema}.{name}: {rust_type}"
+        if "skip_serializing_if" not in attrs:
+            nullable = rust_type.startswith("Option<")
+            assert _accepts_null(pointer) is nullable, f"{schema}.{name}: {rust_type} null"
+
+
+@pytest.mark.parametrize("path,struct,schemas", REQUESTS, ids=[r[1] for r in REQUESTS])
+def test_request_schemas_are_exactly_what_the_functions_parse(path, struct, schemas):
+    fields = _rust_struct(path, struct)
+    source = _rust(path)
+    assert re.search(rf"deny_unknown_fields\)\]\s*pub struct {struct}\b", source), f"{struct} refuses unknown fields"
+    for schema in schemas:
+        node = SPEC["components"]["schemas"][schema]
+        assert set(node["properties"]) == {name for name, _, _ in fields}, f"{schema} vs {struct}"
+        optional = {n for n, t, attrs in fields if "default" in attrs or t.startswith("Option<")}
+        assert set(node.get("required", [])) == {n for n, _, _ in fields} - optional, schema
+        for name, rust_type, _ in fields:
+            pointer = f"/components/schemas/{schema}/properties/{name}"
+            assert _json_type(rust_type) in _schema_types(pointer), f"{schema}.{name}: {rust_type}"
+            assert _accepts_null(pointer) is rust_type.startswith("Option<"), f"{schema}.{name} null"
+
+
+@pytest.mark.parametrize("path,enum,pointer", ENUMS, ids=[e[1] for e in ENUMS])
+def test_enums_are_the_codes_variants(path, enum, pointer):
+    assert _deref(pointer, _get(pointer))[1]["enum"] == _rust_enum_values(path, enum)
+
+
+@pytest.mark.parametrize(
+    "schema,table", [("Currency", "CURRENCIES"), ("Country", "COUNTRIES")], ids=["Currency", "Country"]
+)
+def test_reference_codes_are_the_ones_the_code_accepts(schema, table):
+    assert SPEC["components"]["schemas"][schema]["enum"] == _rust_table(LEDGER + "reference.rs", table)
+
+
+def test_titles_and_statuses_are_the_codes():
+    assert {code: status for code, (status, _) in TITLES.items()} == ERROR_CODES
+    source = _rust(LEDGER + "error.rs")
+    body = re.search(r"pub fn title\(self\).*?\n    \}", source, re.S).group(0)
+    names = dict(re.findall(r'ErrorCode::(\w+) => "([A-Z_]+)"', source))
+    titles = {names[variant]: title for variant, title in re.findall(r'ErrorCode::(\w+) => "([^"]+)"', body)}
+    assert titles == {code: title for code, (_, title) in TITLES.items()}
 
 
 def _router_routes():

@@ -298,6 +298,19 @@ async fn bad_input_is_refused_and_writes_nothing() {
         );
     }
 
+    let with_query = {
+        let request = deposit_request(&player, &valid);
+        let query = std::collections::HashMap::from([("dry_run".to_string(), "true".to_string())]);
+        lambda_http::RequestExt::with_query_string_parameters(request, query)
+    };
+    let (status, problem) = read(deposit::handle(&state, with_query).await);
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (422, Some("VALIDATION_FAILED")),
+        "unknown query parameter"
+    );
+    assert_eq!(problem["errors"][0]["field"], "dry_run");
+
     let account = assert_wallet_consistent(&state, &player).await;
     assert_eq!((account.cash, account.seq), (100, 1), "nothing moved");
     assert_eq!(

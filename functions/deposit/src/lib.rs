@@ -2,7 +2,7 @@
 //! (HMAC-signed). Credits cash exactly once per `deposit_id`, forever.
 
 use edge::auth::verify_signature;
-use edge::http::{instance, json, path_param, problem};
+use edge::http::{instance, json, path_param, problem, unknown_query_params};
 use edge::money_route::money_problem;
 use edge::State;
 use lambda_http::{Body, Request, Response};
@@ -49,6 +49,7 @@ async fn deposit(
         error,
         account: None,
     };
+    unknown_query_params(request, &[]).map_err(invalid)?;
     let body: DepositRequest = parse_json(request.body()).map_err(invalid)?;
     let command = DepositCommand::from_request(player, &body).map_err(invalid)?;
     let applied = flows::deposit_funds(&state.store, &command, || state.clock.now()).await?;

@@ -4,7 +4,7 @@
 //! - `POST /players/{player_id}/exclusions` starts a time-out or self-exclusion.
 
 use edge::auth::{player_subject, require_player};
-use edge::http::{instance, json, path_matches, path_param, problem};
+use edge::http::{instance, json, path_matches, path_param, problem, unknown_query_params};
 use edge::State;
 use lambda_http::{Body, Request, Response};
 use ledger::api::{
@@ -53,6 +53,7 @@ async fn set_limits(state: &State, request: &Request) -> Result<Response<Body>, 
         state.clock.now(),
         path_param(request, "player_id").as_deref(),
     )?;
+    unknown_query_params(request, &[])?;
     let body: LimitsRequest = parse_json(request.body())?;
     let changes = body
         .to_changes("")
@@ -84,6 +85,7 @@ async fn add_exclusion(state: &State, request: &Request) -> Result<Response<Body
         state.clock.now(),
         path_param(request, "player_id").as_deref(),
     )?;
+    unknown_query_params(request, &[])?;
     let body: ExclusionRequest = parse_json(request.body())?;
     let mut problems = Problems::new();
     let kind = problems.check(ExclusionKind::parse(&body.kind));

@@ -86,6 +86,24 @@ fn dynamo_error<E: ProvideErrorMetadata + std::fmt::Debug>(
     }
 }
 
+/// Any failed SDK call, named by its operation.
+fn call_failed<E, R>(
+    operation: &'static str,
+    error: aws_sdk_dynamodb::error::SdkError<E, R>,
+) -> StoreError
+where
+    E: ProvideErrorMetadata + std::fmt::Debug,
+    R: std::fmt::Debug,
+{
+    match error.as_service_error() {
+        Some(service) => dynamo_error(operation, service),
+        None => StoreError::Dynamo {
+            operation,
+            message: format!("{error:?}"),
+        },
+    }
+}
+
 fn to_item<T: Serialize>(
     value: &T,
     pk: String,
@@ -258,13 +276,7 @@ impl Store {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| match e.as_service_error() {
-                Some(s) => dynamo_error("GetItem", s),
-                None => StoreError::Dynamo {
-                    operation: "GetItem",
-                    message: format!("{e:?}"),
-                },
-            })?;
+            .map_err(|e| call_failed("GetItem", e))?;
         out.item.map(from_item).transpose()
     }
 
@@ -349,13 +361,7 @@ impl Store {
             )?)
             .send()
             .await
-            .map_err(|e| match e.as_service_error() {
-                Some(s) => dynamo_error("TransactGetItems", s),
-                None => StoreError::Dynamo {
-                    operation: "TransactGetItems",
-                    message: format!("{e:?}"),
-                },
-            })?;
+            .map_err(|e| call_failed("TransactGetItems", e))?;
         let mut responses = out
             .responses
             .unwrap_or_default()
@@ -431,13 +437,7 @@ impl Store {
             .limit(want)
             .send()
             .await
-            .map_err(|e| match e.as_service_error() {
-                Some(s) => dynamo_error("Query", s),
-                None => StoreError::Dynamo {
-                    operation: "Query",
-                    message: format!("{e:?}"),
-                },
-            })?;
+            .map_err(|e| call_failed("Query", e))?;
         let mut entries = out
             .items
             .unwrap_or_default()
