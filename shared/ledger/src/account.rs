@@ -37,6 +37,9 @@ pub struct Account {
     pub bonus: i64,
     #[serde(default)]
     pub wagering_remaining: i64,
+    /// The campaign's maximum stake while a bonus is being wagered.
+    #[serde(default)]
+    pub max_stake_while_wagering: Option<i64>,
     /// Number of ledger entries: the next entry is `seq + 1`.
     pub seq: u64,
     /// Incremented on every write; writes are conditional on the version they read.
@@ -174,6 +177,7 @@ pub(crate) mod fixtures {
             cash: 0,
             bonus: 0,
             wagering_remaining: 0,
+            max_stake_while_wagering: None,
             seq: 0,
             version: 1,
             updated_at: T0,

@@ -2,12 +2,14 @@
 //! types and floats are refused) and the views every response is built from.
 
 use crate::account::{Account, AccountStatus};
+use crate::bet::{BetOutcome, BetRecord, BetStatus};
 use crate::clock::Timestamp;
 use crate::entry::{EntryKind, LedgerEntry};
 use crate::error::{FieldError, WalletError};
 use crate::exclusion::{Exclusion, ExclusionKind};
 use crate::limits::{DepositLimits, LimitChange, LimitPeriod, LimitValues};
 use crate::money::MAX_AMOUNT;
+use crate::settlement::{SettlementKind, SettlementOutcome};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -261,6 +263,109 @@ pub struct DepositView {
     pub first_deposit: bool,
     pub entry_id: String,
     pub wallet: WalletView,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BetPlacedView {
+    pub bet_id: String,
+    pub round_id: String,
+    pub status: BetStatus,
+    pub cash_stake: i64,
+    pub bonus_stake: i64,
+    pub entry_id: String,
+    pub wallet: WalletView,
+}
+
+impl BetPlacedView {
+    pub fn of(outcome: &BetOutcome, account: &Account) -> BetPlacedView {
+        BetPlacedView {
+            bet_id: outcome.bet_id.to_string(),
+            round_id: outcome.round_id.to_string(),
+            status: BetStatus::Open,
+            cash_stake: outcome.cash_stake,
+            bonus_stake: outcome.bonus_stake,
+            entry_id: outcome.entry_id.clone(),
+            wallet: WalletView::of(account),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettlementView {
+    pub bet_id: String,
+    pub settlement_id: String,
+    pub kind: String,
+    /// The win's amount; `null` for a rollback.
+    pub amount: Option<i64>,
+    pub status: BetStatus,
+    pub cash_credit: i64,
+    pub bonus_credit: i64,
+    pub entry_id: Option<String>,
+    pub settled_at: String,
+}
+
+impl SettlementView {
+    pub fn of(outcome: &SettlementOutcome) -> SettlementView {
+        SettlementView {
+            bet_id: outcome.bet_id.to_string(),
+            settlement_id: outcome.settlement_id.to_string(),
+            kind: outcome.settlement.name().to_string(),
+            amount: match outcome.settlement {
+                SettlementKind::Win { amount } => Some(amount),
+                SettlementKind::Rollback => None,
+            },
+            status: outcome.status,
+            cash_credit: outcome.cash_credit,
+            bonus_credit: outcome.bonus_credit,
+            entry_id: outcome.entry_id.clone(),
+            settled_at: outcome.settled_at.to_rfc3339(),
+        }
+    }
+}
+
+/// The settlement route's answer: the settlement and the current wallet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettledView {
+    #[serde(flatten)]
+    pub settlement: SettlementView,
+    pub wallet: WalletView,
+}
+
+/// `GET /players/{player_id}/bets/{bet_id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BetView {
+    pub bet_id: String,
+    pub player_id: String,
+    pub round_id: String,
+    pub game_id: String,
+    pub amount: i64,
+    pub currency: String,
+    pub status: BetStatus,
+    pub cash_stake: i64,
+    pub bonus_stake: i64,
+    pub placed_at: String,
+    pub settlement: Option<SettlementView>,
+}
+
+impl BetView {
+    /// The view of a placed bet; `None` for a rejected bet or a tombstone, which are
+    /// records of an id, not bets.
+    pub fn of(record: &BetRecord) -> Option<BetView> {
+        let bet = record.placed()?;
+        Some(BetView {
+            bet_id: record.bet_id.to_string(),
+            player_id: record.player_id.to_string(),
+            round_id: bet.payload.round_id.to_string(),
+            game_id: bet.payload.game_id.to_string(),
+            amount: bet.payload.amount,
+            currency: bet.payload.currency.to_string(),
+            status: bet.status,
+            cash_stake: bet.cash_stake,
+            bonus_stake: bet.bonus_stake,
+            placed_at: bet.placed_at.to_rfc3339(),
+            settlement: bet.settlement.as_ref().map(SettlementView::of),
+        })
+    }
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod api;
+pub mod bet;
 pub mod clock;
 pub mod deposit;
 pub mod entry;
@@ -16,6 +17,10 @@ pub mod limits;
 pub mod money;
 pub mod reference;
 pub mod register;
+pub mod settlement;
+
+#[cfg(test)]
+mod betting_tests;
 
 pub use account::{Account, AccountStatus};
 pub use clock::Timestamp;

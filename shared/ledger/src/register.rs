@@ -208,6 +208,7 @@ pub fn register(
         cash: 0,
         bonus: 0,
         wagering_remaining: 0,
+        max_stake_while_wagering: None,
         seq: 0,
         version: 1,
         updated_at: now,

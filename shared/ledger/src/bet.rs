@@ -1,0 +1,270 @@
+//! Bets (WALLET-RULES "Bets"): the stake is drawn from cash first, then bonus; not enough
+//! of both is `INSUFFICIENT_FUNDS`; blocked players cannot bet; a bet id is unique across
+//! all players and its outcome — placed, rejected, or rolled back before it arrived — is
+//! permanent.
+
+use crate::account::Account;
+use crate::clock::Timestamp;
+use crate::entry::{EntryKind, LedgerEntry};
+use crate::error::{ErrorCode, Problems, WalletError};
+use crate::idempotency::{duplicate, Recorded};
+use crate::ids::{ClientId, PlayerId};
+use crate::money::{Amount, Currency};
+use crate::settlement::SettlementOutcome;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BetRequest {
+    pub bet_id: String,
+    pub round_id: String,
+    pub game_id: String,
+    pub amount: i64,
+    pub currency: String,
+}
+
+/// What identifies a bet's payload: a retry with the same id must carry exactly this.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BetPayload {
+    pub round_id: ClientId,
+    pub game_id: ClientId,
+    pub amount: i64,
+    pub currency: Currency,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BetCommand {
+    pub player_id: PlayerId,
+    pub bet_id: ClientId,
+    pub payload: BetPayload,
+}
+
+impl BetCommand {
+    pub fn from_request(
+        player_id: &PlayerId,
+        request: &BetRequest,
+    ) -> Result<BetCommand, WalletError> {
+        let mut problems = Problems::new();
+        let bet_id = problems.check(ClientId::parse("/bet_id", &request.bet_id));
+        let round_id = problems.check(ClientId::parse("/round_id", &request.round_id));
+        let game_id = problems.check(ClientId::parse("/game_id", &request.game_id));
+        let amount = problems.check(Amount::parse("/amount", request.amount));
+        let currency = problems.check(Currency::parse("/currency", &request.currency));
+        problems.into_result()?;
+        match (bet_id, round_id, game_id, amount, currency) {
+            (Some(bet_id), Some(round_id), Some(game_id), Some(amount), Some(currency)) => {
+                Ok(BetCommand {
+                    player_id: player_id.clone(),
+                    bet_id,
+                    payload: BetPayload {
+                        round_id,
+                        game_id,
+                        amount: amount.minor(),
+                        currency,
+                    },
+                })
+            }
+            _ => Err(WalletError::Internal(
+                "validation passed without values".into(),
+            )),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BetStatus {
+    Open,
+    Won,
+    Lost,
+    RolledBack,
+}
+
+impl BetStatus {
+    pub fn is_closed(self) -> bool {
+        self != BetStatus::Open
+    }
+}
+
+/// A bet that moved money.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bet {
+    pub payload: BetPayload,
+    pub status: BetStatus,
+    pub cash_stake: i64,
+    pub bonus_stake: i64,
+    pub entry_id: String,
+    pub placed_at: Timestamp,
+    /// How the bet was closed, once it is.
+    #[serde(default)]
+    pub settlement: Option<SettlementOutcome>,
+}
+
+/// What the place-bet route answers, now and on every replay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BetOutcome {
+    pub bet_id: ClientId,
+    pub round_id: ClientId,
+    pub cash_stake: i64,
+    pub bonus_stake: i64,
+    pub entry_id: String,
+    pub placed_at: Timestamp,
+}
+
+/// The permanent record of a bet id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BetRecord {
+    pub bet_id: ClientId,
+    pub player_id: PlayerId,
+    /// Incremented on every write; a settlement is conditional on the version it read.
+    pub version: u64,
+    pub state: BetState,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum BetState {
+    /// The bet was placed (and may since have been settled).
+    Placed { bet: Bet },
+    /// The bet was refused for a business reason; a retry gets the same answer.
+    Rejected {
+        payload: BetPayload,
+        code: ErrorCode,
+        detail: String,
+    },
+    /// A rollback arrived before the bet: the late bet is refused with `BET_ROLLED_BACK`.
+    Tombstone { rolled_back: SettlementOutcome },
+}
+
+impl BetRecord {
+    pub fn placed(&self) -> Option<&Bet> {
+        match &self.state {
+            BetState::Placed { bet } => Some(bet),
+            _ => None,
+        }
+    }
+
+    /// Answers a bet request that reuses this id.
+    pub fn replay(&self, command: &BetCommand) -> Result<BetOutcome, WalletError> {
+        if self.player_id != command.player_id {
+            return Err(duplicate("bet_id", command.bet_id.as_str()));
+        }
+        match &self.state {
+            BetState::Tombstone { .. } => Err(WalletError::BetRolledBack(format!(
+                "bet {} was rolled back before it arrived",
+                command.bet_id
+            ))),
+            BetState::Placed { bet } if bet.payload == command.payload => Ok(BetOutcome {
+                bet_id: self.bet_id.clone(),
+                round_id: bet.payload.round_id.clone(),
+                cash_stake: bet.cash_stake,
+                bonus_stake: bet.bonus_stake,
+                entry_id: bet.entry_id.clone(),
+                placed_at: bet.placed_at,
+            }),
+            BetState::Rejected {
+                payload,
+                code,
+                detail,
+            } if payload == &command.payload => Recorded::<BetOutcome>::Rejected {
+                code: *code,
+                detail: detail.clone(),
+            }
+            .replay(),
+            _ => Err(duplicate("bet_id", command.bet_id.as_str())),
+        }
+    }
+
+    pub fn rejected(command: &BetCommand, error: &WalletError) -> BetRecord {
+        BetRecord {
+            bet_id: command.bet_id.clone(),
+            player_id: command.player_id.clone(),
+            version: 1,
+            state: BetState::Rejected {
+                payload: command.payload.clone(),
+                code: error.code(),
+                detail: error.to_string(),
+            },
+        }
+    }
+}
+
+/// How a stake is drawn: cash first, then bonus.
+pub fn split_stake(cash: i64, stake: i64) -> (i64, i64) {
+    let cash_stake = cash.clamp(0, stake);
+    (cash_stake, stake - cash_stake)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BetDecision {
+    pub account: Account,
+    pub entry: LedgerEntry,
+    pub record: BetRecord,
+    pub outcome: BetOutcome,
+}
+
+pub fn place_bet(
+    account: &Account,
+    command: &BetCommand,
+    now: Timestamp,
+) -> Result<BetDecision, WalletError> {
+    if account.player_id != command.player_id {
+        return Err(WalletError::Internal(
+            "bet decided against another player's account".into(),
+        ));
+    }
+    let now = now.max(account.updated_at);
+    let stake = command.payload.amount;
+    account.ensure_currency(&command.payload.currency)?;
+    account.ensure_may_stake_or_deposit(now)?;
+    if account.wagering_remaining > 0 {
+        if let Some(max) = account.max_stake_while_wagering.filter(|max| stake > *max) {
+            return Err(WalletError::StakeLimitExceeded(format!(
+                "while a bonus is being wagered the maximum stake is {max}"
+            )));
+        }
+    }
+    let available = i128::from(account.cash) + i128::from(account.bonus);
+    if i128::from(stake) > available {
+        return Err(WalletError::InsufficientFunds(format!(
+            "the stake is {stake}; the wallet holds {} cash and {} bonus",
+            account.cash, account.bonus
+        )));
+    }
+    let (cash_stake, bonus_stake) = split_stake(account.cash, stake);
+    let (next, entry) = account.post(
+        EntryKind::Bet,
+        -cash_stake,
+        -bonus_stake,
+        command.bet_id.as_str(),
+        now,
+    )?;
+    let bet = Bet {
+        payload: command.payload.clone(),
+        status: BetStatus::Open,
+        cash_stake,
+        bonus_stake,
+        entry_id: entry.entry_id.clone(),
+        placed_at: entry.created_at,
+        settlement: None,
+    };
+    let outcome = BetOutcome {
+        bet_id: command.bet_id.clone(),
+        round_id: command.payload.round_id.clone(),
+        cash_stake,
+        bonus_stake,
+        entry_id: entry.entry_id.clone(),
+        placed_at: entry.created_at,
+    };
+    Ok(BetDecision {
+        account: next,
+        entry,
+        record: BetRecord {
+            bet_id: command.bet_id.clone(),
+            player_id: command.player_id.clone(),
+            version: 1,
+            state: BetState::Placed { bet },
+        },
+        outcome,
+    })
+}
