@@ -19,6 +19,7 @@ use store::Store;
 
 pub const JWT_SECRET: &str = "stakeline-local-jwt-secret";
 pub const PROVIDER_SECRET: &str = "stakeline-local-payment-provider-secret";
+pub const AGGREGATOR_SECRET: &str = "stakeline-local-aggregator-secret";
 
 pub struct Emulator {
     pub endpoint: String,
@@ -110,6 +111,7 @@ pub async fn state_at(clock: Clock) -> State {
                 secret: JWT_SECRET.as_bytes().to_vec(),
             },
             payment_provider: Some(HmacSecrets::parse(PROVIDER_SECRET).expect("secret")),
+            aggregator: Some(HmacSecrets::parse(AGGREGATOR_SECRET).expect("secret")),
             min_age: 18,
         },
         store: Store::new(dynamo().await, e.table.clone()),

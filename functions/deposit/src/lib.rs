@@ -1,9 +1,8 @@
 //! `deposit`: `POST /players/{player_id}/deposits`, called by the payment provider
 //! (HMAC-signed). Credits cash exactly once per `deposit_id`, forever.
 
-use edge::auth::verify_signature;
-use edge::http::{instance, json, path_param, problem, unknown_query_params};
-use edge::money_route::money_problem;
+use edge::http::{instance, json, problem, unknown_query_params};
+use edge::money_route::{money_problem, signed_player};
 use edge::State;
 use lambda_http::{Body, Request, Response};
 use ledger::api::{parse_json, DepositRequest, DepositView, WalletView};
@@ -13,24 +12,9 @@ use store::flows::{self, Failed};
 
 pub async fn handle(state: &State, request: Request) -> Response<Body> {
     let path = instance(&request);
-    let Some(secrets) = state.config.payment_provider.as_ref() else {
-        return problem(
-            &WalletError::Internal("no payment provider secret is configured".into()),
-            &path,
-            None,
-        );
-    };
-    if let Err(error) = verify_signature(
-        request.headers(),
-        request.body(),
-        secrets,
-        state.clock.now(),
-    ) {
-        return problem(&error, &path, None);
-    }
-    let path_player = path_param(&request, "player_id").unwrap_or_default();
-    let Ok(player) = PlayerId::new(&path_player) else {
-        return problem(&WalletError::PlayerNotFound(path_player), &path, None);
+    let player = match signed_player(state, &request, state.config.payment_provider.as_ref()) {
+        Ok(player) => player,
+        Err(error) => return problem(&error, &path, None),
     };
     match deposit(state, &request, &player).await {
         Ok(response) => response,

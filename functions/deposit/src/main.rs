@@ -2,6 +2,7 @@
 async fn main() -> Result<(), lambda_http::Error> {
     let needs = edge::Needs {
         payment_provider: true,
+        ..Default::default()
     };
     edge::serve(needs, deposit::handle).await
 }

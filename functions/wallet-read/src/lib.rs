@@ -1,17 +1,19 @@
 //! `wallet-read`: the player's read routes.
 //! - `GET /players/{player_id}/wallet`
 //! - `GET /players/{player_id}/transactions?limit=&cursor=` (newest first, cursor-paged)
+//! - `GET /players/{player_id}/bets/{bet_id}` (the player, or the aggregator signing an
+//!   empty body)
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use edge::auth::require_player;
+use edge::auth::{require_player, verify_signature, SIGNATURE_HEADER};
 use edge::http::{
     instance, json, path_matches, path_param, problem, query_param, unknown_query_params,
 };
 use edge::State;
 use lambda_http::{Body, Request, Response};
-use ledger::api::{EntriesPage, EntryView, WalletView};
-use ledger::{FieldError, WalletError};
+use ledger::api::{BetView, EntriesPage, EntryView, WalletView};
+use ledger::{ClientId, FieldError, PlayerId, WalletError};
 
 pub const DEFAULT_PAGE: usize = 50;
 pub const MAX_PAGE: usize = 100;
@@ -23,6 +25,8 @@ pub async fn handle(state: &State, request: Request) -> Response<Body> {
         wallet(state, &request).await
     } else if method == "GET" && path_matches(&path, "/players/{player_id}/transactions") {
         transactions(state, &request).await
+    } else if method == "GET" && path_matches(&path, "/players/{player_id}/bets/{bet_id}") {
+        bet(state, &request).await
     } else {
         Err(WalletError::Internal(format!(
             "{method} {path} is not served by wallet-read"
@@ -80,6 +84,48 @@ async fn transactions(state: &State, request: &Request) -> Result<Response<Body>
             next_cursor,
         },
     ))
+}
+
+/// A bet, for its player or for the aggregator. A request carrying a signature is the
+/// aggregator's; any other must carry the player's token.
+async fn bet(state: &State, request: &Request) -> Result<Response<Body>, WalletError> {
+    let path_player = path_param(request, "player_id");
+    let player = if request.headers().contains_key(SIGNATURE_HEADER) {
+        let secrets = state.config.aggregator.as_ref().ok_or_else(|| {
+            WalletError::Unauthenticated(
+                "this deployment accepts no aggregator signature here".into(),
+            )
+        })?;
+        verify_signature(
+            request.headers(),
+            request.body(),
+            secrets,
+            state.clock.now(),
+        )?;
+        let path_player = path_player.unwrap_or_default();
+        PlayerId::new(&path_player).map_err(|_| WalletError::PlayerNotFound(path_player))?
+    } else {
+        require_player(
+            request,
+            &state.config,
+            state.clock.now(),
+            path_player.as_deref(),
+        )?
+    };
+    unknown_query_params(request, &[])?;
+    let bet_id = path_param(request, "bet_id").unwrap_or_default();
+    let not_found = || WalletError::BetNotFound(format!("player {player} has no bet {bet_id}"));
+    let id = ClientId::new(&bet_id).map_err(|_| not_found())?;
+    let record = state
+        .store
+        .bet(&id)
+        .await?
+        .filter(|record| record.player_id == player);
+    let view = record
+        .as_ref()
+        .and_then(BetView::of)
+        .ok_or_else(not_found)?;
+    Ok(json(200, &view))
 }
 
 /// `limit`: 1 to 100, default 50.

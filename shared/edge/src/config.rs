@@ -28,6 +28,8 @@ pub struct Config {
     pub player_auth: PlayerAuth,
     /// Secrets a payment provider may sign with (several during a rotation).
     pub payment_provider: Option<HmacSecrets>,
+    /// Secrets the game aggregator may sign with.
+    pub aggregator: Option<HmacSecrets>,
     pub min_age: u8,
 }
 
@@ -44,6 +46,7 @@ pub enum ConfigError {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Needs {
     pub payment_provider: bool,
+    pub aggregator: bool,
 }
 
 impl Config {
@@ -75,16 +78,12 @@ impl Config {
                 })
             }
         };
-        let payment_provider = lookup("PAYMENT_PROVIDER_HMAC_SECRETS")
-            .map(|v| HmacSecrets::parse(&v))
-            .transpose()
-            .map_err(|reason| ConfigError::Invalid {
-                name: "PAYMENT_PROVIDER_HMAC_SECRETS",
-                reason,
-            })?;
-        if needs.payment_provider && payment_provider.is_none() {
-            return Err(ConfigError::Missing("PAYMENT_PROVIDER_HMAC_SECRETS"));
-        }
+        let payment_provider = secrets(
+            &lookup,
+            "PAYMENT_PROVIDER_HMAC_SECRETS",
+            needs.payment_provider,
+        )?;
+        let aggregator = secrets(&lookup, "AGGREGATOR_HMAC_SECRETS", needs.aggregator)?;
         let min_age = match lookup("MIN_PLAYER_AGE") {
             None => ledger::register::DEFAULT_MIN_AGE,
             Some(v) => v
@@ -100,9 +99,26 @@ impl Config {
             table_name,
             player_auth,
             payment_provider,
+            aggregator,
             min_age,
         })
     }
+}
+
+/// An integration's secrets: required when the function needs them, validated when set.
+fn secrets(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    required: bool,
+) -> Result<Option<HmacSecrets>, ConfigError> {
+    let secrets = lookup(name)
+        .map(|v| HmacSecrets::parse(&v))
+        .transpose()
+        .map_err(|reason| ConfigError::Invalid { name, reason })?;
+    if required && secrets.is_none() {
+        return Err(ConfigError::Missing(name));
+    }
+    Ok(secrets)
 }
 
 #[cfg(test)]
@@ -153,7 +169,8 @@ mod tests {
         assert_eq!(
             Config::from_lookup(
                 Needs {
-                    payment_provider: true
+                    payment_provider: true,
+                    aggregator: false
                 },
                 lookup(&[("TABLE_NAME", "t")])
             )
@@ -162,7 +179,8 @@ mod tests {
         );
         assert!(Config::from_lookup(
             Needs {
-                payment_provider: true
+                payment_provider: true,
+                aggregator: false
             },
             lookup(&[
                 ("TABLE_NAME", "t"),
@@ -177,6 +195,7 @@ mod tests {
         let c = Config::from_lookup(
             Needs {
                 payment_provider: true,
+                aggregator: false,
             },
             lookup(&[
                 ("TABLE_NAME", "t"),

@@ -1,17 +1,39 @@
 //! Errors on money routes (deposits, bets, settlements) carry the current wallet when the
 //! player exists (API.md "Conventions"), because aggregators show it to the player.
 
-use crate::http::problem;
+use crate::auth::{verify_signature, HmacSecrets};
+use crate::http::{path_param, problem};
 use crate::state::State;
-use lambda_http::{Body, Response};
+use lambda_http::{Body, Request, Response};
 use ledger::{Account, ErrorCode, PlayerId, WalletError};
+
+/// The prologue of every route an integration (payment provider, aggregator) calls: a
+/// valid signature with one of `secrets`, then the path's `{player_id}`. Its errors are
+/// answered without a wallet (see [`problem`]).
+pub fn signed_player(
+    state: &State,
+    request: &Request,
+    secrets: Option<&HmacSecrets>,
+) -> Result<PlayerId, WalletError> {
+    let secrets = secrets.ok_or_else(|| {
+        WalletError::Internal("no signing secret is configured for this route".into())
+    })?;
+    verify_signature(
+        request.headers(),
+        request.body(),
+        secrets,
+        state.clock.now(),
+    )?;
+    let path_player = path_param(request, "player_id").unwrap_or_default();
+    PlayerId::new(&path_player).map_err(|_| WalletError::PlayerNotFound(path_player))
+}
 
 /// The problem response for a money route, reading the wallet when the failure did not
 /// already bring it (validation errors are found before any read).
 pub async fn money_problem(
     state: &State,
     error: &WalletError,
-    account: Option<Account>,
+    account: Option<Box<Account>>,
     player: Option<&PlayerId>,
     instance: &str,
 ) -> Response<Body> {
@@ -20,7 +42,7 @@ pub async fn money_problem(
         ErrorCode::Unauthenticated | ErrorCode::PlayerNotFound
     );
     let account = match (account, player, needs_wallet) {
-        (Some(account), _, true) => Some(account),
+        (Some(account), _, true) => Some(*account),
         (None, Some(player), true) => state.store.account(player).await.ok().flatten(),
         _ => None,
     };

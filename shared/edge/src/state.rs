@@ -76,3 +76,25 @@ where
     ))
     .await
 }
+
+/// The whole `main` of a function fed by an event source (SQS, EventBridge, streams):
+/// logs, state built once, then `handler` for every event. The handler's future is boxed so
+/// deep money flows do not inflate the runtime's future.
+pub async fn serve_events<E, R, H, F>(needs: Needs, handler: H) -> Result<(), lambda_http::Error>
+where
+    E: serde::de::DeserializeOwned + Send + 'static,
+    R: serde::Serialize + Send + 'static,
+    H: Fn(&'static State, E) -> F + Copy + Send + 'static,
+    F: Future<Output = R> + Send + 'static,
+{
+    init_tracing();
+    let state: &'static State = Box::leak(Box::new(State::from_env(needs).await?));
+    lambda_http::lambda_runtime::run(lambda_http::service_fn(
+        move |event: lambda_http::LambdaEvent<E>| {
+            let answer: std::pin::Pin<Box<dyn Future<Output = R> + Send>> =
+                Box::pin(handler(state, event.payload));
+            async move { Ok::<_, std::convert::Infallible>(answer.await) }
+        },
+    ))
+    .await
+}

@@ -6,9 +6,11 @@
 //! its id (invariant 7) and every retry of that id reads the record.
 
 use crate::{Commit, Created, Store, StoreError};
+use ledger::bet::{self, BetCommand, BetOutcome, BetRecord};
 use ledger::deposit::{deposit, DepositCommand, DepositOutcome, DepositRecord};
 use ledger::idempotency::Recorded;
 use ledger::register::is_same_registration;
+use ledger::settlement::{self, SettlementCommand, SettlementOutcome, SettlementRecord};
 use ledger::{Account, PlayerId, Timestamp, WalletError};
 use std::time::Duration;
 
@@ -30,12 +32,15 @@ pub struct Applied<T> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failed {
     pub error: WalletError,
-    pub account: Option<Account>,
+    pub account: Option<Box<Account>>,
 }
 
 impl Failed {
-    fn new(error: WalletError, account: Option<Account>) -> Failed {
-        Failed { error, account }
+    pub fn new(error: WalletError, account: Option<Account>) -> Failed {
+        Failed {
+            error,
+            account: account.map(Box::new),
+        }
     }
 }
 
@@ -110,33 +115,57 @@ pub async fn update_account<T>(
     Err(StoreError::Contention(MAX_ATTEMPTS).into())
 }
 
+/// One attempt of a money operation: its final answer, or the reason to decide again.
+type Attempt<T> = Result<Result<Applied<T>, Commit>, Failed>;
+
+/// Runs attempts until one gives an answer: after `StateChanged` (another request
+/// committed first) with a backoff, after `IdTaken` at once (the next read replays the
+/// id's record). Bounded by [`MAX_ATTEMPTS`].
+async fn until_decided<T, F, Fut>(mut attempt: F) -> Result<Applied<T>, Failed>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Attempt<T>>,
+{
+    for n in 0..MAX_ATTEMPTS {
+        match attempt().await? {
+            Ok(applied) => return Ok(applied),
+            Err(Commit::StateChanged) => back_off(n).await,
+            Err(_) => {}
+        }
+    }
+    Err(StoreError::Contention(MAX_ATTEMPTS).into())
+}
+
+fn replayed<T>(answer: Result<T, WalletError>, account: Account) -> Attempt<T> {
+    match answer {
+        Ok(outcome) => Ok(Ok(Applied {
+            outcome,
+            account,
+            replayed: true,
+        })),
+        Err(error) => Err(Failed::new(error, Some(account))),
+    }
+}
+
+fn player_not_found(player: &PlayerId) -> Failed {
+    Failed::new(WalletError::PlayerNotFound(player.to_string()), None)
+}
+
 /// A deposit, exactly once per deposit id, forever.
 pub async fn deposit_funds(
     store: &Store,
     command: &DepositCommand,
     now: impl Fn() -> Timestamp,
 ) -> Result<Applied<DepositOutcome>, Failed> {
-    for attempt in 0..MAX_ATTEMPTS {
+    until_decided(|| async {
         let (account, record) = store
             .deposit_state(&command.player_id, &command.deposit_id)
             .await?;
-        let Some(account) = account else {
-            return Err(Failed::new(
-                WalletError::PlayerNotFound(command.player_id.to_string()),
-                None,
-            ));
-        };
+        let account = account.ok_or_else(|| player_not_found(&command.player_id))?;
         if let Some(record) = record {
-            return match record.replay(command) {
-                Ok(outcome) => Ok(Applied {
-                    outcome,
-                    account,
-                    replayed: true,
-                }),
-                Err(error) => Err(Failed::new(error, Some(account))),
-            };
+            return replayed(record.replay(command), account);
         }
-        let commit = match deposit(&account, command, now()) {
+        match deposit(&account, command, now()) {
             Ok(decision) => {
                 let record = DepositRecord::new(
                     command,
@@ -144,19 +173,19 @@ pub async fn deposit_funds(
                         outcome: decision.outcome.clone(),
                     },
                 );
-                match store
-                    .commit_deposit(&decision, account.version, &record)
-                    .await?
-                {
-                    Commit::Committed => {
-                        return Ok(Applied {
+                Ok(
+                    match store
+                        .commit_deposit(&decision, account.version, &record)
+                        .await?
+                    {
+                        Commit::Committed => Ok(Applied {
                             outcome: decision.outcome,
                             account: decision.account,
                             replayed: false,
-                        })
-                    }
-                    other => other,
-                }
+                        }),
+                        other => Err(other),
+                    },
+                )
             }
             Err(error) if error.is_stable_rejection() => {
                 let record = DepositRecord::new(command, Recorded::rejection(&error));
@@ -164,16 +193,89 @@ pub async fn deposit_funds(
                     .record_deposit_rejection(&command.player_id, account.version, &record)
                     .await?
                 {
-                    Commit::Committed => return Err(Failed::new(error, Some(account))),
-                    other => other,
+                    Commit::Committed => Err(Failed::new(error, Some(account))),
+                    other => Ok(Err(other)),
                 }
             }
-            Err(error) => return Err(Failed::new(error, Some(account))),
-        };
-        // The id was taken meanwhile: the next read finds its record and replays it.
-        if commit == Commit::StateChanged {
-            back_off(attempt).await;
+            Err(error) => Err(Failed::new(error, Some(account))),
         }
-    }
-    Err(StoreError::Contention(MAX_ATTEMPTS).into())
+    })
+    .await
+}
+
+/// A bet, exactly once per bet id (across all players), forever.
+pub async fn place_bet(
+    store: &Store,
+    command: &BetCommand,
+    now: impl Fn() -> Timestamp,
+) -> Result<Applied<BetOutcome>, Failed> {
+    until_decided(|| async {
+        let (account, record) = store.bet_state(&command.player_id, &command.bet_id).await?;
+        let account = account.ok_or_else(|| player_not_found(&command.player_id))?;
+        if let Some(record) = record {
+            return replayed(record.replay(command), account);
+        }
+        match bet::place_bet(&account, command, now()) {
+            Ok(decision) => Ok(match store.commit_bet(&decision, account.version).await? {
+                Commit::Committed => Ok(Applied {
+                    outcome: decision.outcome,
+                    account: decision.account,
+                    replayed: false,
+                }),
+                other => Err(other),
+            }),
+            Err(error) if error.is_stable_rejection() => {
+                let record = BetRecord::rejected(command, &error);
+                match store
+                    .record_bet_rejection(&command.player_id, account.version, &record)
+                    .await?
+                {
+                    Commit::Committed => Err(Failed::new(error, Some(account))),
+                    other => Ok(Err(other)),
+                }
+            }
+            Err(error) => Err(Failed::new(error, Some(account))),
+        }
+    })
+    .await
+}
+
+/// A settlement, exactly once per settlement id, forever. The HTTP route and the
+/// settlement queue both come here.
+pub async fn settle_bet(
+    store: &Store,
+    command: &SettlementCommand,
+    now: impl Fn() -> Timestamp,
+) -> Result<Applied<SettlementOutcome>, Failed> {
+    until_decided(|| async {
+        let (account, bet, record) = store
+            .settlement_state(&command.player_id, &command.bet_id, &command.settlement_id)
+            .await?;
+        let account = account.ok_or_else(|| player_not_found(&command.player_id))?;
+        if let Some(record) = record {
+            return replayed(record.replay(command), account);
+        }
+        let decision = settlement::settle(&account, bet.as_ref(), command, now())
+            .map_err(|e| Failed::new(e, Some(account.clone())))?;
+        let record = SettlementRecord::new(command, &decision.outcome);
+        Ok(
+            match store
+                .commit_settlement(
+                    &decision,
+                    &record,
+                    account.version,
+                    bet.as_ref().map(|b| b.version),
+                )
+                .await?
+            {
+                Commit::Committed => Ok(Applied {
+                    outcome: decision.outcome,
+                    account: decision.account.unwrap_or(account),
+                    replayed: false,
+                }),
+                other => Err(other),
+            },
+        )
+    })
+    .await
 }

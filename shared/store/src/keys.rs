@@ -7,6 +7,8 @@
 //! | ledger entry  | `PLAYER#<player>`   | `ENTRY#<seq:012>`  | `attribute_not_exists(pk)`              |
 //! | email claim   | `EMAIL#<lowercase>` | `EMAIL`            | `attribute_not_exists(pk)`              |
 //! | deposit id    | `DEPOSIT#<id>`      | `DEPOSIT`          | `attribute_not_exists(pk)`              |
+//! | bet id        | `BET#<id>`          | `BET`              | create: `attribute_not_exists(pk)`; settle: `version = :read_version` |
+//! | settlement id | `SETTLEMENT#<id>`   | `SETTLEMENT`       | `attribute_not_exists(pk)`              |
 
 use ledger::{ClientId, PlayerId};
 
@@ -34,12 +36,22 @@ pub fn deposit_pk(deposit_id: &ClientId) -> String {
     format!("DEPOSIT#{deposit_id}")
 }
 
+pub fn bet_pk(bet_id: &ClientId) -> String {
+    format!("BET#{bet_id}")
+}
+
+pub fn settlement_pk(settlement_id: &ClientId) -> String {
+    format!("SETTLEMENT#{settlement_id}")
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ItemType {
     Account,
     Entry,
     Email,
     Deposit,
+    Bet,
+    Settlement,
 }
 
 impl ItemType {
@@ -49,6 +61,8 @@ impl ItemType {
             ItemType::Entry => "entry",
             ItemType::Email => "email",
             ItemType::Deposit => "deposit",
+            ItemType::Bet => "bet",
+            ItemType::Settlement => "settlement",
         }
     }
 
@@ -57,6 +71,8 @@ impl ItemType {
             ItemType::Account => ACCOUNT_SK,
             ItemType::Email => "EMAIL",
             ItemType::Deposit => "DEPOSIT",
+            ItemType::Bet => "BET",
+            ItemType::Settlement => "SETTLEMENT",
             ItemType::Entry => ENTRY_PREFIX,
         }
     }

@@ -12,7 +12,9 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_dynamodb::Client;
 use keys::{ItemType, ITEM_TYPE, PK, SK};
+use ledger::bet::{BetDecision, BetRecord};
 use ledger::deposit::{DepositDecision, DepositRecord};
+use ledger::settlement::{SettleDecision, SettlementRecord};
 use ledger::{Account, ClientId, LedgerEntry, PlayerId, WalletError};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -336,40 +338,195 @@ impl Store {
         }
     }
 
-    /// The account and the record of a deposit id, read together in one consistent
-    /// snapshot (`TransactGetItems`).
+    /// Several items read together in one consistent snapshot (`TransactGetItems`), in
+    /// the order of `keys`.
+    async fn snapshot(&self, keys: Vec<(String, &str)>) -> Result<Vec<Option<Item>>, StoreError> {
+        let wanted = keys.len();
+        let gets = keys
+            .into_iter()
+            .map(|(pk, sk)| {
+                Get::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key(pk, sk)))
+                    .build()
+                    .map(|get| TransactGetItem::builder().get(get).build())
+                    .map_err(|e| StoreError::Request(e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let out = self
+            .client
+            .transact_get_items()
+            .set_transact_items(Some(gets))
+            .send()
+            .await
+            .map_err(|e| call_failed("TransactGetItems", e))?;
+        let mut items: Vec<Option<Item>> = out
+            .responses
+            .unwrap_or_default()
+            .into_iter()
+            .map(|r| r.item)
+            .collect();
+        items.resize(wanted, None);
+        Ok(items)
+    }
+
+    /// The account and the record of a deposit id, as one snapshot.
     pub async fn deposit_state(
         &self,
         player: &PlayerId,
         deposit_id: &ClientId,
     ) -> Result<(Option<Account>, Option<DepositRecord>), StoreError> {
-        let get = |pk: String, sk: &str| -> Result<TransactGetItem, StoreError> {
-            let get = Get::builder()
-                .table_name(&self.table)
-                .set_key(Some(key(pk, sk)))
-                .build()
-                .map_err(|e| StoreError::Request(e.to_string()))?;
-            Ok(TransactGetItem::builder().get(get).build())
-        };
+        let mut items = self
+            .snapshot(vec![
+                (keys::player_pk(player), keys::ACCOUNT_SK),
+                (keys::deposit_pk(deposit_id), ItemType::Deposit.sort_key()),
+            ])
+            .await?
+            .into_iter();
+        let account = items.next().flatten().map(from_item).transpose()?;
+        let record = items.next().flatten().map(from_item).transpose()?;
+        Ok((account, record))
+    }
+
+    /// The account and the record of a bet id, as one snapshot.
+    pub async fn bet_state(
+        &self,
+        player: &PlayerId,
+        bet_id: &ClientId,
+    ) -> Result<(Option<Account>, Option<BetRecord>), StoreError> {
+        let mut items = self
+            .snapshot(vec![
+                (keys::player_pk(player), keys::ACCOUNT_SK),
+                (keys::bet_pk(bet_id), ItemType::Bet.sort_key()),
+            ])
+            .await?
+            .into_iter();
+        let account = items.next().flatten().map(from_item).transpose()?;
+        let record = items.next().flatten().map(from_item).transpose()?;
+        Ok((account, record))
+    }
+
+    /// The account, the bet's record and the settlement id's record, as one snapshot.
+    pub async fn settlement_state(
+        &self,
+        player: &PlayerId,
+        bet_id: &ClientId,
+        settlement_id: &ClientId,
+    ) -> Result<(Option<Account>, Option<BetRecord>, Option<SettlementRecord>), StoreError> {
+        let mut items = self
+            .snapshot(vec![
+                (keys::player_pk(player), keys::ACCOUNT_SK),
+                (keys::bet_pk(bet_id), ItemType::Bet.sort_key()),
+                (
+                    keys::settlement_pk(settlement_id),
+                    ItemType::Settlement.sort_key(),
+                ),
+            ])
+            .await?
+            .into_iter();
+        let account = items.next().flatten().map(from_item).transpose()?;
+        let bet = items.next().flatten().map(from_item).transpose()?;
+        let settlement = items.next().flatten().map(from_item).transpose()?;
+        Ok((account, bet, settlement))
+    }
+
+    /// A bet's record (consistent read).
+    pub async fn bet(&self, bet_id: &ClientId) -> Result<Option<BetRecord>, StoreError> {
         let out = self
             .client
-            .transact_get_items()
-            .transact_items(get(keys::player_pk(player), keys::ACCOUNT_SK)?)
-            .transact_items(get(
-                keys::deposit_pk(deposit_id),
-                ItemType::Deposit.sort_key(),
-            )?)
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::bet_pk(bet_id), ItemType::Bet.sort_key())))
+            .consistent_read(true)
             .send()
             .await
-            .map_err(|e| call_failed("TransactGetItems", e))?;
-        let mut responses = out
-            .responses
-            .unwrap_or_default()
-            .into_iter()
-            .map(|r| r.item);
-        let account = responses.next().flatten().map(from_item).transpose()?;
-        let record = responses.next().flatten().map(from_item).transpose()?;
-        Ok((account, record))
+            .map_err(|e| call_failed("GetItem", e))?;
+        out.item.map(from_item).transpose()
+    }
+
+    fn bet_item(
+        &self,
+        record: &BetRecord,
+        read_version: Option<u64>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let item = to_item(
+            record,
+            keys::bet_pk(&record.bet_id),
+            ItemType::Bet.sort_key().into(),
+            ItemType::Bet,
+        )?;
+        match read_version {
+            None => self.put_new(item),
+            Some(version) => self.put(
+                item,
+                "version = :read_version",
+                Some(HashMap::from([(
+                    ":read_version".to_string(),
+                    number(version),
+                )])),
+            ),
+        }
+    }
+
+    /// A placed bet: account + bet record + entry, all or nothing.
+    pub async fn commit_bet(
+        &self,
+        decision: &BetDecision,
+        read_version: u64,
+    ) -> Result<Commit, StoreError> {
+        let items = vec![
+            self.put_account(&decision.account, read_version)?,
+            self.bet_item(&decision.record, None)?,
+            self.entry_item(&decision.entry)?,
+        ];
+        Ok(interpret(self.transact(items).await?, 1))
+    }
+
+    /// A refused bet: its record, valid only if the account is still as read.
+    pub async fn record_bet_rejection(
+        &self,
+        player: &PlayerId,
+        read_version: u64,
+        record: &BetRecord,
+    ) -> Result<Commit, StoreError> {
+        let items = vec![
+            self.check_account_version(player, read_version)?,
+            self.bet_item(record, None)?,
+        ];
+        Ok(interpret(self.transact(items).await?, 1))
+    }
+
+    /// A settlement: the settlement id's record first (a taken id means replay), then
+    /// whatever the decision changes — the bet (guarded by the version read, or created as
+    /// a tombstone), the account (guarded by its version) and the entry.
+    pub async fn commit_settlement(
+        &self,
+        decision: &SettleDecision,
+        record: &SettlementRecord,
+        account_version: u64,
+        bet_version: Option<u64>,
+    ) -> Result<Commit, StoreError> {
+        let mut items = vec![self.put_new(to_item(
+            record,
+            keys::settlement_pk(&record.settlement_id),
+            ItemType::Settlement.sort_key().into(),
+            ItemType::Settlement,
+        )?)?];
+        if let Some(bet) = &decision.record {
+            let guard = if decision.creates_record {
+                None
+            } else {
+                Some(bet_version.unwrap_or(0))
+            };
+            items.push(self.bet_item(bet, guard)?);
+        }
+        if let Some(account) = &decision.account {
+            items.push(self.put_account(account, account_version)?);
+        }
+        if let Some(entry) = &decision.entry {
+            items.push(self.entry_item(entry)?);
+        }
+        Ok(interpret(self.transact(items).await?, 0))
     }
 
     fn deposit_record_item(&self, record: &DepositRecord) -> Result<TransactWriteItem, StoreError> {

@@ -1,0 +1,8 @@
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    let needs = edge::Needs {
+        aggregator: true,
+        ..Default::default()
+    };
+    edge::serve(needs, place_bet::handle).await
+}

@@ -1,0 +1,120 @@
+//! `settle`: closes bets, from two triggers that share one code path ([`apply`]):
+//! - `POST /players/{player_id}/bets/{bet_id}/settlement` from the aggregator (HMAC-signed);
+//! - the settlement queue (SQS, in batches, e.g. a sportsbook closing a market), where each
+//!   message is the same body plus `player_id` and `bet_id`. A message that fails is
+//!   reported alone (`batchItemFailures`): the others are not blocked and not repeated; after
+//!   the queue's receive limit a failing message moves to the dead-letter queue.
+
+use edge::http::{instance, json, path_param, problem, unknown_query_params};
+use edge::money_route::{money_problem, signed_player};
+use edge::State;
+use lambda_http::aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use lambda_http::{Body, Request, Response};
+use ledger::api::{parse_json, SettledView, SettlementView, WalletView};
+use ledger::settlement::{SettlementCommand, SettlementOutcome, SettlementRequest};
+use ledger::{ClientId, PlayerId, WalletError};
+use serde::Deserialize;
+use store::flows::{self, Applied, Failed};
+
+/// Settles one bet: the single code path of both triggers.
+pub async fn apply(
+    state: &State,
+    player: &PlayerId,
+    bet_id: &ClientId,
+    request: &SettlementRequest,
+) -> Result<Applied<SettlementOutcome>, Failed> {
+    let command = SettlementCommand::from_request(player, bet_id, request)
+        .map_err(|error| Failed::new(error, None))?;
+    flows::settle_bet(&state.store, &command, || state.clock.now()).await
+}
+
+fn bet_not_found(bet_id: String) -> WalletError {
+    WalletError::BetNotFound(format!("there is no bet {bet_id}"))
+}
+
+pub async fn handle(state: &State, request: Request) -> Response<Body> {
+    let path = instance(&request);
+    let player = match signed_player(state, &request, state.config.aggregator.as_ref()) {
+        Ok(player) => player,
+        Err(error) => return problem(&error, &path, None),
+    };
+    match settle_http(state, &request, &player).await {
+        Ok(response) => response,
+        Err(Failed { error, account }) => {
+            money_problem(state, &error, account, Some(&player), &path).await
+        }
+    }
+}
+
+async fn settle_http(
+    state: &State,
+    request: &Request,
+    player: &PlayerId,
+) -> Result<Response<Body>, Failed> {
+    let invalid = |error: WalletError| Failed::new(error, None);
+    let bet_id = path_param(request, "bet_id").unwrap_or_default();
+    let bet_id = ClientId::new(&bet_id).map_err(|_| invalid(bet_not_found(bet_id)))?;
+    unknown_query_params(request, &[]).map_err(invalid)?;
+    let body: SettlementRequest = parse_json(request.body()).map_err(invalid)?;
+    let applied = apply(state, player, &bet_id, &body).await?;
+    let view = SettledView {
+        settlement: SettlementView::of(&applied.outcome),
+        wallet: WalletView::of(&applied.account),
+    };
+    Ok(json(if applied.replayed { 200 } else { 201 }, &view))
+}
+
+/// A settlement queue message: the HTTP body plus the ids the path would carry.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct QueuedSettlement {
+    player_id: String,
+    bet_id: String,
+    settlement_id: String,
+    kind: String,
+    #[serde(default)]
+    amount: Option<i64>,
+}
+
+/// One queue message, settled; an error says why it must be retried or dead-lettered.
+async fn settle_message(
+    state: &State,
+    body: &str,
+) -> Result<Applied<SettlementOutcome>, WalletError> {
+    let message: QueuedSettlement = parse_json(body.as_bytes())?;
+    let player = PlayerId::new(&message.player_id)
+        .map_err(|_| WalletError::PlayerNotFound(message.player_id.clone()))?;
+    let bet_id =
+        ClientId::new(&message.bet_id).map_err(|_| bet_not_found(message.bet_id.clone()))?;
+    let request = SettlementRequest {
+        settlement_id: message.settlement_id,
+        kind: message.kind,
+        amount: message.amount,
+    };
+    apply(state, &player, &bet_id, &request)
+        .await
+        .map_err(|failed| failed.error)
+}
+
+/// Settles a batch in order, one message at a time, and reports exactly the messages
+/// that failed. Every failure is logged with its stable code; none is dropped: a message
+/// that keeps failing reaches the dead-letter queue.
+pub async fn handle_batch(state: &State, event: SqsEvent) -> SqsBatchResponse {
+    let mut response = SqsBatchResponse::default();
+    for message in event.records {
+        let id = message.message_id.clone().unwrap_or_default();
+        let body = message.body.as_deref().unwrap_or_default();
+        match settle_message(state, body).await {
+            Ok(applied) => {
+                tracing::info!(message_id = %id, settlement_id = %applied.outcome.settlement_id, replayed = applied.replayed, "settled")
+            }
+            Err(error) => {
+                tracing::warn!(message_id = %id, code = %error.code(), %error, "settlement message failed");
+                let mut failure = BatchItemFailure::default();
+                failure.item_identifier = id;
+                response.batch_item_failures.push(failure);
+            }
+        }
+    }
+    response
+}
