@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod api;
+pub mod audit;
 pub mod bet;
 pub mod clock;
 pub mod deposit;
