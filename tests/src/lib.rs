@@ -194,7 +194,26 @@ pub fn deposit_request(player: &str, body: &str) -> Request {
 
 pub fn signed_deposit_request(player: &str, body: &str, secret: &str, timestamp: i64) -> Request {
     let path = format!("/players/{player}/deposits");
-    let mut request = build(Method::POST, &path, &[("player_id", player)], &[], body);
+    signed_request(
+        Method::POST,
+        &path,
+        &[("player_id", player)],
+        body,
+        secret,
+        timestamp,
+    )
+}
+
+/// A request signed by an integration (payment provider or aggregator).
+pub fn signed_request(
+    method: Method,
+    path: &str,
+    params: &[(&str, &str)],
+    body: &str,
+    secret: &str,
+    timestamp: i64,
+) -> Request {
+    let mut request = build(method, path, params, &[], body);
     let ts = timestamp.to_string();
     let signature = sign(secret.as_bytes(), &ts, body.as_bytes());
     let headers = request.headers_mut();
@@ -293,4 +312,94 @@ pub async fn assert_wallet_consistent(state: &State, player: &str) -> Account {
     ledger::invariant::no_negative_balance(&account).expect("invariant 1");
     ledger::invariant::balance_equals_entries(&account, &entries).expect("invariant 2");
     account
+}
+
+/// The aggregator's `POST /players/{player}/bets`, signed at the function's clock time.
+pub async fn bet_with(state: &State, player: &str, body: &str) -> (u16, Value) {
+    let path = format!("/players/{player}/bets");
+    let request = signed_request(
+        Method::POST,
+        &path,
+        &[("player_id", player)],
+        body,
+        AGGREGATOR_SECRET,
+        state.clock.now().seconds(),
+    );
+    read(place_bet::handle(state, request).await)
+}
+
+pub fn bet_body(bet_id: &str, round: &str, amount: i64) -> String {
+    serde_json::json!({"bet_id": bet_id, "round_id": round, "game_id": "starburst", "amount": amount, "currency": "EUR"}).to_string()
+}
+
+pub async fn bet(state: &State, player: &str, bet_id: &str, amount: i64) -> (u16, Value) {
+    bet_with(state, player, &bet_body(bet_id, "round-1", amount)).await
+}
+
+/// The aggregator's `POST /players/{player}/bets/{bet_id}/settlement`.
+pub async fn settle(state: &State, player: &str, bet_id: &str, body: &Value) -> (u16, Value) {
+    let path = format!("/players/{player}/bets/{bet_id}/settlement");
+    let request = signed_request(
+        Method::POST,
+        &path,
+        &[("player_id", player), ("bet_id", bet_id)],
+        &body.to_string(),
+        AGGREGATOR_SECRET,
+        state.clock.now().seconds(),
+    );
+    read(settle::handle(state, request).await)
+}
+
+pub fn win(settlement_id: &str, amount: i64) -> Value {
+    serde_json::json!({"settlement_id": settlement_id, "kind": "win", "amount": amount})
+}
+
+pub fn rollback(settlement_id: &str) -> Value {
+    serde_json::json!({"settlement_id": settlement_id, "kind": "rollback"})
+}
+
+/// A registered player with `cash` deposited.
+pub async fn funded_player(state: &State, cash: i64) -> String {
+    let player = new_player(state).await;
+    if cash > 0 {
+        let (status, body) = deposit(state, &player, &unique("dep"), cash).await;
+        assert_eq!(status, 201, "{body}");
+    }
+    player
+}
+
+/// Credits a bonus as a bonus award would (one entry), with a wagering requirement and
+/// a maximum stake while wagering.
+pub async fn give_bonus(
+    state: &State,
+    player: &str,
+    bonus: i64,
+    wagering: i64,
+    max_stake: Option<i64>,
+) {
+    let current = account(state, player).await.expect("account");
+    let (mut next, entry) = current
+        .post(
+            ledger::EntryKind::BonusAward,
+            0,
+            bonus,
+            &unique("bonus"),
+            state.clock.now(),
+        )
+        .expect("bonus");
+    next.wagering_remaining = wagering;
+    next.max_stake_while_wagering = max_stake;
+    let commit = state
+        .store
+        .commit_movement(&next, &entry, current.version)
+        .await
+        .expect("commit");
+    assert_eq!(commit, store::Commit::Committed);
+}
+
+/// The audit (invariants 1-4) over these players' wallets and ids.
+pub async fn assert_audit_clean(state: &State, players: &[&str]) {
+    let snapshot = state.store.scan_all().await.expect("scan");
+    let report = ledger::audit::audit(&snapshot.for_players(players));
+    assert!(report.is_clean(), "{report}");
 }

@@ -20,6 +20,46 @@ pub struct Snapshot {
     pub settlements: Vec<SettlementRecord>,
 }
 
+impl Snapshot {
+    /// Only what belongs to these players: an audit of their wallets that other, concurrent
+    /// activity on the table cannot disturb.
+    pub fn for_players(&self, players: &[&str]) -> Snapshot {
+        let mine = |p: &crate::ids::PlayerId| players.contains(&p.as_str());
+        Snapshot {
+            accounts: self
+                .accounts
+                .iter()
+                .filter(|a| mine(&a.player_id))
+                .cloned()
+                .collect(),
+            entries: self
+                .entries
+                .iter()
+                .filter(|e| mine(&e.player_id))
+                .cloned()
+                .collect(),
+            deposits: self
+                .deposits
+                .iter()
+                .filter(|d| mine(&d.player_id))
+                .cloned()
+                .collect(),
+            bets: self
+                .bets
+                .iter()
+                .filter(|b| mine(&b.player_id))
+                .cloned()
+                .collect(),
+            settlements: self
+                .settlements
+                .iter()
+                .filter(|s| mine(&s.player_id))
+                .cloned()
+                .collect(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
     /// The WALLET-RULES invariant broken (1–4).

@@ -482,6 +482,21 @@ impl Store {
         Ok(interpret(self.transact(items).await?, 1))
     }
 
+    /// One movement of money outside a client id's record (e.g. a bonus award): the
+    /// account guarded by its version and the entry.
+    pub async fn commit_movement(
+        &self,
+        next: &Account,
+        entry: &LedgerEntry,
+        read_version: u64,
+    ) -> Result<Commit, StoreError> {
+        let items = vec![
+            self.put_account(next, read_version)?,
+            self.entry_item(entry)?,
+        ];
+        Ok(interpret(self.transact(items).await?, usize::MAX))
+    }
+
     /// A refused bet: its record, valid only if the account is still as read.
     pub async fn record_bet_rejection(
         &self,
