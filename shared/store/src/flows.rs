@@ -85,34 +85,30 @@ pub async fn update_account<T>(
     now: impl Fn() -> Timestamp,
     decide: impl Fn(&Account, Timestamp) -> Result<(Option<Account>, T), WalletError>,
 ) -> Result<Applied<T>, Failed> {
-    for attempt in 0..MAX_ATTEMPTS {
-        let Some(account) = store.account(player).await? else {
-            return Err(Failed::new(
-                WalletError::PlayerNotFound(player.to_string()),
-                None,
-            ));
-        };
+    until_decided(|| async {
+        let account = store
+            .account(player)
+            .await?
+            .ok_or_else(|| player_not_found(player))?;
         let (next, outcome) =
             decide(&account, now()).map_err(|e| Failed::new(e, Some(account.clone())))?;
         let Some(next) = next else {
-            return Ok(Applied {
+            return Ok(Ok(Applied {
                 outcome,
                 account,
                 replayed: false,
-            });
+            }));
         };
-        match store.update_account(&next, account.version).await? {
-            Commit::Committed => {
-                return Ok(Applied {
-                    outcome,
-                    account: next,
-                    replayed: false,
-                })
-            }
-            Commit::StateChanged | Commit::IdTaken => back_off(attempt).await,
-        }
-    }
-    Err(StoreError::Contention(MAX_ATTEMPTS).into())
+        Ok(match store.update_account(&next, account.version).await? {
+            Commit::Committed => Ok(Applied {
+                outcome,
+                account: next,
+                replayed: false,
+            }),
+            other => Err(other),
+        })
+    })
+    .await
 }
 
 /// One attempt of a money operation: its final answer, or the reason to decide again.
