@@ -8,6 +8,8 @@
   token         a local player JWT
   sign          X-Stakeline-Timestamp/-Signature headers for a request body
   sign-event    a sample API Gateway event with fresh signature and token
+  enqueue       send a message to a queue of the running local suite
+  audit         run the audit's reconcile binary against the running local suite's table
 """
 
 from __future__ import annotations
@@ -71,11 +73,14 @@ def cmd_check_routes(args) -> int:
 
 
 def cmd_local_template(args) -> int:
+    from stakeline_local.emulator import moto_can_create
     from stakeline_local.template import derive_local_template, load_template
 
-    local = derive_local_template(load_template(args.template))
+    local = derive_local_template(load_template(args.template), moto_can_create)
     print(json.dumps(local.body, indent=2))
     log(f"kept: {', '.join(local.kept)}; dropped: {', '.join(local.dropped)}")
+    if local.unsupported:
+        log(f"of which moto's CloudFormation cannot create: {', '.join(local.unsupported)}")
     return 0
 
 
@@ -118,6 +123,53 @@ def cmd_sign_event(args) -> int:
     return 0
 
 
+def _suite(args) -> dict:
+    from stakeline_local import running
+
+    return running.find_suite(args.ready_file, args.state_dir)
+
+
+def cmd_enqueue(args) -> int:
+    from stakeline_local import emulator, running
+
+    emulator.isolate_from_real_aws()  # moto only: no profile or endpoint of the caller's
+    try:
+        suite = _suite(args)
+    except running.NoSuite as error:
+        log(str(error))
+        return 2
+    body = _read_body(args).decode("utf-8")
+    try:
+        json.loads(body)
+    except ValueError:
+        log("note: the body is not JSON (sent anyway: a poison message is a fair test)")
+    url, message_id = running.enqueue(suite, args.queue, body)
+    print(message_id)
+    log(f"sent to {url}")
+    return 0
+
+
+def cmd_audit(args) -> int:
+    from stakeline_local import running
+
+    try:
+        suite = _suite(args)
+    except running.NoSuite as error:
+        log(f"{error}; nothing to audit")
+        return 2
+    extra = args.audit_args[1:] if args.audit_args[:1] == ["--"] else args.audit_args
+    running.exec_audit(suite, extra)
+    return 0  # not reached: exec replaces this process
+
+
+def _add_suite_options(parser: argparse.ArgumentParser) -> None:
+    from stakeline_local import STATE_DIR
+
+    parser.add_argument("--ready-file", type=Path,
+                        help="the suite `up --ready-file` described (default: the newest running suite)")
+    parser.add_argument("--state-dir", type=Path, default=STATE_DIR, help=argparse.SUPPRESS)
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="stack.py", description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -139,6 +191,7 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--no-build", action="store_true", help="skip the pre-build")
     up.add_argument("--no-reload", action="store_true", help="do not rebuild on code changes")
     up.add_argument("--startup-timeout", type=float, default=300)
+    up.add_argument("--cargo-lambda", type=Path, help=argparse.SUPPRESS)
     up.set_defaults(run=cmd_up)
 
     check = commands.add_parser("check-routes", help="Cargo.toml router == template routes")
@@ -173,6 +226,22 @@ def parser() -> argparse.ArgumentParser:
     where.add_argument("-o", "--output", help="write here instead of stdout")
     where.add_argument("--in-place", action="store_true", help="rewrite the event file itself")
     sign_event.set_defaults(run=cmd_sign_event)
+
+    enqueue = commands.add_parser("enqueue", help="send a message to a queue of the running suite")
+    enqueue.add_argument("queue", help="the queue's logical id in template.yaml, e.g. SettlementQueue")
+    message = enqueue.add_mutually_exclusive_group(required=True)
+    message.add_argument("--body", help="the exact message body")
+    message.add_argument("--body-file", help="file holding the message body ('-' for stdin)")
+    _add_suite_options(enqueue)
+    enqueue.set_defaults(run=cmd_enqueue)
+
+    audit = commands.add_parser(
+        "audit", help="cargo run -p audit --bin reconcile against the running suite's table"
+    )
+    _add_suite_options(audit)
+    audit.add_argument("audit_args", nargs=argparse.REMAINDER,
+                       help="after --: more arguments for reconcile")
+    audit.set_defaults(run=cmd_audit)
     return root
 
 

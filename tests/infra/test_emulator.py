@@ -1,6 +1,9 @@
 """`stack.py emulator`: moto provisioned from template.yaml, as the Rust harness starts it."""
 
+import json
+import threading
 import time
+import uuid
 
 from stakeline_local import emulator as local_emulator
 from stakeline_local.template import load_template
@@ -11,8 +14,10 @@ def test_ready_line_describes_the_provisioned_stack(emulator):
     assert set(emulator) == {"endpoint", "region", "stack", "outputs", "resources"}
     assert emulator["outputs"]["WalletTableName"] == emulator["resources"]["WalletTable"]
     assert not [k for k in emulator["outputs"] if k.startswith("StakelineLocalEnv")]
-    for logical_id in ("RegisterFunction", "DepositFunction", "WalletReadFunction", "WalletHttpApi"):
+    for logical_id in ("RegisterFunction", "DepositFunction", "WalletReadFunction", "WalletHttpApi",
+                       "PlaceBetFunction", "SettleFunction", "SettleQueueFunction"):
         assert logical_id not in emulator["resources"]
+    assert all(emulator["resources"]), "no resource without a logical id"
 
 
 def test_table_has_the_wallet_schema_and_stream(emulator, aws):
@@ -112,3 +117,78 @@ def test_moto_pitfalls_are_worked_around(emulator, aws, tmp_path):
     assert url.startswith(emulator["endpoint"]) and provisioned.outputs["QueueUrl"] == url
     aws("sqs").send_message(QueueUrl=url, MessageBody="{}")
     assert "Consumer" not in provisioned.resources
+
+
+def test_settlement_queues_are_provisioned_with_the_redrive_policy(emulator, aws):
+    sqs = aws("sqs")
+    resources, outputs = emulator["resources"], emulator["outputs"]
+    queue_url, dlq_url = resources["SettlementQueue"], resources["SettlementDeadLetterQueue"]
+    for url in (queue_url, dlq_url):
+        assert url.startswith(emulator["endpoint"] + "/"), "queue URLs point at the emulator"
+    assert outputs["SettlementQueueUrl"] == queue_url
+    assert queue_url.endswith("/" + outputs["SettlementQueueName"])
+    assert dlq_url.endswith("/" + outputs["SettlementDeadLetterQueueName"])
+
+    queue = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
+    dlq = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["All"])["Attributes"]
+    assert json.loads(queue["RedrivePolicy"]) == {"deadLetterTargetArn": dlq["QueueArn"], "maxReceiveCount": 5}
+    assert queue["VisibilityTimeout"] == "190"
+    for attributes in (queue, dlq):
+        assert attributes["MessageRetentionPeriod"] == "1209600"
+        assert attributes["SqsManagedSseEnabled"] == "true"
+    assert "RedrivePolicy" not in dlq
+    # moto's CloudFormation cannot create the queue policy; it is left out, not half-made.
+    assert "SettlementQueuePolicy" not in resources
+
+
+def _scratch_queue(aws) -> str:
+    return aws("sqs").create_queue(QueueName=f"long-poll-{uuid.uuid4().hex[:12]}")["QueueUrl"]
+
+
+def test_a_long_poll_neither_blocks_other_requests_nor_misses_a_message(emulator, aws):
+    sqs, dynamodb = aws("sqs"), aws("dynamodb")
+    url = _scratch_queue(aws)
+    answer = {}
+
+    def long_poll():
+        started = time.monotonic()
+        answer["messages"] = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=10).get("Messages", [])
+        answer["seconds"] = time.monotonic() - started
+
+    poller = threading.Thread(target=long_poll)
+    poller.start()
+    time.sleep(0.3)  # let it start waiting
+    started = time.monotonic()
+    dynamodb.describe_table(TableName=emulator["outputs"]["WalletTableName"])
+    assert time.monotonic() - started < 1, "a waiting ReceiveMessage held the emulator"
+    aws("sqs").send_message(QueueUrl=url, MessageBody="hello")
+    poller.join(timeout=10)
+    assert [m["Body"] for m in answer["messages"]] == ["hello"]
+    assert answer["seconds"] < 5, "the long poll did not answer when the message arrived"
+
+
+def test_an_empty_long_poll_waits_its_time(aws):
+    url = _scratch_queue(aws)
+    started = time.monotonic()
+    assert aws("sqs").receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages", []) == []
+    assert 0.9 <= time.monotonic() - started < 5
+
+
+def test_stopping_the_server_ends_pending_long_polls():
+    server = local_emulator.MotoServer()
+    endpoint = server.start()
+    sqs = local_emulator.aws_client("sqs", endpoint)
+    url = sqs.create_queue(QueueName="stopping")["QueueUrl"]
+    answer = {}
+
+    def long_poll():
+        answer["messages"] = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=20).get("Messages", [])
+
+    poller = threading.Thread(target=long_poll)
+    poller.start()
+    time.sleep(0.3)
+    started = time.monotonic()
+    server.stop()
+    poller.join(timeout=10)
+    assert answer == {"messages": []}
+    assert time.monotonic() - started < 5

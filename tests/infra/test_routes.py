@@ -5,7 +5,7 @@ import sys
 
 from stakeline_local import routes
 from stakeline_local.emulator import STACK_PY
-from stakeline_local.template import http_routes
+from stakeline_local.template import functions, http_routes
 
 MANIFEST_HEAD = '[workspace]\nmembers = []\n\n'
 
@@ -82,3 +82,24 @@ function = "health"
         ("POST", "/players"): "register",
         ("ANY", "/health"): "health",
     }
+
+
+def test_a_binary_fed_only_by_sqs_needs_no_route(repo_root, tmp_path, template):
+    # functions/settle builds two binaries: `settle` (HTTP) and `settle-queue` (SQS only).
+    binaries = {f.binary: f for f in functions(template)}
+    assert binaries["settle-queue"].routes == [] and binaries["settle-queue"].sqs_events
+    router = routes.router_toml(http_routes(template))
+    assert "settle-queue" not in router
+    assert '"/players/{player_id}/bets/{bet_id}/settlement" = [{ method = "POST", function = "settle" }]' in router
+    result = check_routes(repo_root, tmp_path, router)
+    assert result.returncode == 0, result.stderr
+
+
+def test_routing_to_the_sqs_only_binary_fails(repo_root, tmp_path, template):
+    router = routes.router_toml(http_routes(template)).replace(
+        '[{ method = "POST", function = "settle" }]', '[{ method = "POST", function = "settle-queue" }]'
+    )
+    result = check_routes(repo_root, tmp_path, router)
+    assert result.returncode == 1
+    assert ("wrong function:          POST /players/{player_id}/bets/{bet_id}/settlement -> settle-queue "
+            "(template.yaml: settle)") in result.stderr

@@ -152,10 +152,10 @@ def test_template_routes_and_functions(template):
     assert "PAYMENT_PROVIDER_HMAC_SECRETS" in by_binary["deposit"].environment
     assert "PAYMENT_PROVIDER_HMAC_SECRETS" not in by_binary["register"].environment
     secret = {"Fn::Sub": "{{resolve:secretsmanager:${AggregatorSecretName}:SecretString}}"}
-    for binary in ("place-bet", "settle", "settle-queue", "wallet-read"):
+    for binary in ("place-bet", "settle", "wallet-read"):
         assert by_binary[binary].environment["AGGREGATOR_HMAC_SECRETS"] == secret, binary
         assert "PAYMENT_PROVIDER_HMAC_SECRETS" not in by_binary[binary].environment, binary
-    for binary in ("register", "deposit"):
+    for binary in ("register", "deposit", "settle-queue"):
         assert "AGGREGATOR_HMAC_SECRETS" not in by_binary[binary].environment, binary
     assert template["Parameters"]["AggregatorSecretName"]["Default"] == "stakeline/aggregator-hmac"
 

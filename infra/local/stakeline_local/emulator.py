@@ -6,6 +6,7 @@ integration harness, the pytest fixtures and `./dev up` all read the same shape.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -17,8 +18,11 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode
 
 import boto3
+
+from stakeline_local import moto_patches
 from botocore.exceptions import ClientError
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
@@ -35,8 +39,15 @@ DEFAULT_STACK = "stakeline-local"
 DEFAULT_HOST = "127.0.0.1"
 # moto accepts any static credentials; these keep boto3 and the Rust SDK off real ones.
 DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+# moto's default account: the account every local resource lives in.
+LOCAL_ACCOUNT_ID = "123456789012"
 # Values for template parameters that have no default but are needed by local resources.
-LOCAL_PARAMETER_VALUES = {"JwtIssuer": "stakeline-local", "JwtAudience": "stakeline"}
+LOCAL_PARAMETER_VALUES = {
+    "JwtIssuer": "stakeline-local",
+    "JwtAudience": "stakeline",
+    # The settlement queue's only allowed sender; moto does not enforce queue policies.
+    "SettlementSenderArn": f"arn:aws:iam::{LOCAL_ACCOUNT_ID}:role/stakeline-local-aggregator",
+}
 
 _FINAL_GOOD = {"CREATE_COMPLETE", "UPDATE_COMPLETE"}
 STACK_PY = Path(__file__).resolve().parents[1] / "stack.py"
@@ -67,18 +78,114 @@ def usable_port(host: str, wanted: int, what: str) -> int:
     return chosen
 
 
-def serialized(app):
+# How often a long poll (ReceiveMessage with WaitTimeSeconds) looks at its queue again.
+LONG_POLL_INTERVAL_SECONDS = 0.05
+_SQS_JSON_TARGET = "AmazonSQS.ReceiveMessage"
+
+
+def _read_body(environ) -> bytes:
+    stream = environ["wsgi.input"]
+    length = environ.get("CONTENT_LENGTH") or ""
+    if length.isdigit():
+        return stream.read(int(length))
+    return stream.read() if environ.get("wsgi.input_terminated") else b""
+
+
+def _with_body(environ, body: bytes) -> dict:
+    copy = dict(environ)
+    copy["wsgi.input"] = io.BytesIO(body)
+    copy["CONTENT_LENGTH"] = str(len(body))
+    return copy
+
+
+def _sqs_long_poll(environ) -> tuple[float, bytes, bool] | None:
+    """For an SQS ReceiveMessage asking to wait: (seconds, the same request with
+    WaitTimeSeconds 0, whether it speaks JSON). None for any other request. Restores the body
+    it read, so the request can be served unchanged."""
+    is_json = environ.get("HTTP_X_AMZ_TARGET") == _SQS_JSON_TARGET
+    is_form = environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded")
+    if not (is_json or is_form):
+        return None
+    body = _read_body(environ)
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    try:
+        if is_json:
+            request = json.loads(body or b"{}")
+            seconds = request.get("WaitTimeSeconds")
+            request["WaitTimeSeconds"] = 0
+            rewritten = json.dumps(request).encode()
+        else:
+            fields = parse_qsl(body.decode("utf-8"), keep_blank_values=True)
+            if dict(fields).get("Action") != "ReceiveMessage":
+                return None
+            seconds = dict(fields).get("WaitTimeSeconds")
+            rewritten = urlencode([(k, "0" if k == "WaitTimeSeconds" else v) for k, v in fields]).encode()
+        seconds = float(seconds) if seconds is not None else 0.0
+    except (ValueError, TypeError, AttributeError, UnicodeDecodeError):
+        return None  # let moto answer the malformed request itself
+    if not 0 < seconds <= 20:
+        return None
+    return seconds, rewritten, is_json
+
+
+def _has_messages(chunks: list[bytes], is_json: bool) -> bool:
+    body = b"".join(chunks)
+    if not is_json:
+        return b"<Message>" in body
+    try:
+        return bool(json.loads(body or b"{}").get("Messages"))
+    except (ValueError, AttributeError):
+        return True  # not ours to judge: hand it back
+
+
+def serialized(app, closing: threading.Event | None = None):
     """Runs one request at a time. moto's backends are not thread-safe: two concurrent
     TransactWriteItems can interleave their condition checks and writes (and moto's
     rollback snapshot fails with "dictionary changed size during iteration"), which would
     let the emulator break the atomicity real DynamoDB guarantees. Connections are still
-    accepted concurrently; only the backend work is serialized."""
-    lock = threading.Lock()
+    accepted concurrently; only the backend work is serialized.
 
-    def app_one_at_a_time(environ, start_response):
+    SQS long polls are the exception that makes this work: moto waits for messages inside
+    ReceiveMessage, which under the lock would stall every other request (DynamoDB included)
+    for up to 20 s, and no SendMessage could ever end the wait. So a ReceiveMessage with
+    WaitTimeSeconds runs here as repeated WaitTimeSeconds=0 receives, each under the lock and
+    with the lock free in between, until a message arrives or the time is up, as SQS answers
+    it. ``closing`` ends pending long polls at once (empty answer) when the server stops.
+    A queue's own ReceiveMessageWaitTimeSeconds (used when a request names none) is still
+    waited inside moto: the local template sets none."""
+    lock = threading.Lock()
+    closing = closing or threading.Event()
+
+    def one_at_a_time(environ, start_response):
         with lock:
             # moto builds whole responses; materialise the body inside the lock too.
             return list(app(environ, start_response))
+
+    def app_one_at_a_time(environ, start_response):
+        long_poll = _sqs_long_poll(environ)
+        if long_poll is None:
+            return one_at_a_time(environ, start_response)
+        seconds, body, is_json = long_poll
+        deadline = time.monotonic() + seconds
+        while True:
+            answer: dict = {}
+
+            def capture(status, headers, exc_info=None):
+                answer["status"], answer["headers"] = status, headers
+                return answer.setdefault("written", []).append
+
+            result = one_at_a_time(_with_body(environ, body), capture)
+            chunks = answer.get("written", []) + result
+            remaining = deadline - time.monotonic()
+            if (
+                not answer["status"].startswith("200")
+                or _has_messages(chunks, is_json)
+                or remaining <= 0
+                or closing.wait(min(LONG_POLL_INTERVAL_SECONDS, remaining))
+            ):
+                start_response(answer["status"], answer["headers"])
+                return chunks
 
     return app_one_at_a_time
 
@@ -89,7 +196,9 @@ class MotoServer:
 
     def __init__(self, host: str = DEFAULT_HOST, port: int = 0):
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        app = serialized(DomainDispatcherApplication(create_backend_app))
+        self._closing = threading.Event()
+        moto_patches.install()
+        app = serialized(DomainDispatcherApplication(create_backend_app), self._closing)
         self._server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
 
@@ -103,6 +212,7 @@ class MotoServer:
         return self.endpoint
 
     def stop(self) -> None:
+        self._closing.set()  # pending SQS long polls answer now
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
@@ -113,6 +223,14 @@ def isolate_from_real_aws() -> None:
     tooling talks to moto only, and a profile that exists only on a laptop must not break it."""
     for name in [n for n in os.environ if n.startswith("AWS_")]:
         del os.environ[name]
+
+
+def moto_can_create(resource_type: str) -> bool:
+    """Whether moto's CloudFormation creates ``resource_type`` (it skips the others with a
+    warning, e.g. AWS::SQS::QueuePolicy in moto 5.2.5, and lists them with an empty id)."""
+    from moto.cloudformation.parsing import get_model_map
+
+    return resource_type.startswith("Custom::") or resource_type in get_model_map()
 
 
 def aws_client(service: str, endpoint: str, region: str = DEFAULT_REGION):
@@ -201,9 +319,14 @@ def provision(
     parameters: dict[str, str] | None = None,
 ) -> Provisioned:
     """Creates (or brings up to date) the local stack; safe to call again."""
-    local = derive_local_template(template)
+    local = derive_local_template(template, moto_can_create)
     log(f"local stack {stack}: {len(local.kept)} resources ({', '.join(local.kept)}); "
         f"{len(local.dropped)} left to SAM/cargo-lambda")
+    if local.unsupported:
+        types = template["Resources"]
+        log("not created locally (moto's CloudFormation has no support for them; nothing "
+            "enforces them locally): "
+            + ", ".join(f"{i} ({types[i]['Type']})" for i in local.unsupported))
     cfn = aws_client("cloudformation", endpoint, region)
     request = {
         "StackName": stack,
@@ -235,6 +358,8 @@ def provision(
     paginator = cfn.get_paginator("list_stack_resources")
     for page in paginator.paginate(StackName=stack):
         for summary in page["StackResourceSummaries"]:
+            if not summary.get("LogicalResourceId"):
+                continue  # a resource moto skipped
             resources[summary["LogicalResourceId"]] = summary["PhysicalResourceId"]
             resource_types[summary["LogicalResourceId"]] = summary["ResourceType"]
 

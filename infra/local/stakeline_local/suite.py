@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from . import REPO_ROOT, STATE_DIR, log
-from . import auth, emulator, routes
+from . import auth, emulator, pollers, routes
 from .template import functions, http_routes, load_template
 
 # Variables the local suite sets instead of the template's value.
@@ -32,6 +32,13 @@ LOCAL_OVERRIDES = {
 LOCAL_ADDITIONS = {"LOCAL_JWT_SECRET": auth.LOCAL_JWT_SECRET}
 
 EXAMPLE_PLAYER = "5f0c3e2a-8b1d-4c7e-9a6f-2d4b8e1c7a90"
+# A message body to show in the banner for a queue consumed by this binary.
+EXAMPLE_MESSAGES = {
+    "settle-queue": (
+        '{"player_id":"%s","bet_id":"bet-0001","settlement_id":"stl-0001","kind":"win","amount":1200}'
+        % EXAMPLE_PLAYER
+    ),
+}
 # Per-run files, so suites can run side by side (a developer's and the end-to-end tests').
 STATE_FILE = STATE_DIR / f"suite-{os.getpid()}.json"
 ENV_FILE = STATE_DIR / f"suite-{os.getpid()}.env"
@@ -204,13 +211,47 @@ def _run_step(command: list[str], stop: threading.Event, env: dict[str, str]) ->
         raise RuntimeError(f"`{' '.join(command)}` failed with exit code {child.returncode}")
 
 
-def banner(base_url: str, provisioned: emulator.Provisioned, table: str, route_table: dict) -> str:
+def local_queues(template: dict, provisioned: emulator.Provisioned) -> dict[str, str]:
+    """Logical id -> URL on the emulator, for every queue of the template provisioned locally."""
+    return {
+        logical_id: provisioned.resources[logical_id]
+        for logical_id, resource in template["Resources"].items()
+        if resource.get("Type") == "AWS::SQS::Queue" and logical_id in provisioned.resources
+    }
+
+
+def _queue_section(queues: dict[str, str], specs: list[pollers.EventSourceSpec]) -> str:
+    if not queues:
+        return ""
+    consumers = {spec.event.queue: spec for spec in specs}
+    lines = ["", "Queues (on the emulator):"]
+    for logical_id, url in sorted(queues.items()):
+        spec = consumers.get(logical_id)
+        role = (f"-> {spec.function} (polled: batch {spec.event.batch_size}, "
+                f"window {spec.event.maximum_batching_window:g} s)") if spec else "(not polled)"
+        lines.append(f"  {logical_id:<28} {role}\n    {url}")
+    for spec in specs:
+        body = EXAMPLE_MESSAGES.get(spec.function, "{}")
+        lines.append(f"Send to {spec.event.queue} (the poller invokes {spec.function}; one line per batch below):")
+        lines.append(f"  ./dev enqueue {spec.event.queue} --body '{body}'")
+    return "\n".join(lines) + "\n"
+
+
+def banner(
+    base_url: str,
+    provisioned: emulator.Provisioned,
+    table: str,
+    route_table: dict,
+    queues: dict[str, str] | None = None,
+    specs: list[pollers.EventSourceSpec] | None = None,
+) -> str:
     player = EXAMPLE_PLAYER
     port = base_url.rstrip("/").rsplit(":", 1)[-1]
     route_lines = "\n".join(
-        f"  {method:<6} {path:<40} -> {binary}"
+        f"  {method:<6} {path:<45} -> {binary}"
         for (method, path), binary in sorted(route_table.items(), key=lambda r: (r[0][1], r[0][0]))
     )
+    queue_section = _queue_section(queues or {}, specs or [])
     return f"""
 Stakeline local suite is up.
   API          {base_url}
@@ -218,7 +259,7 @@ Stakeline local suite is up.
   Table        {table}
 Routes:
 {route_lines}
-
+{queue_section}
 Player routes want a local token (HS256, secret {auth.LOCAL_JWT_SECRET!r}, dev only):
   PLAYER={player}
   TOKEN=$(./dev token $PLAYER)
@@ -232,8 +273,14 @@ Deposits are signed by the payment provider (`./dev sign` prints both headers; c
   ./dev sign --body "$BODY" | curl -s -X POST {base_url}/players/$PLAYER/deposits \\
     -H @- -H 'Content-Type: application/json' --data-binary "$BODY"
 
+Bets and settlements are signed by the game aggregator (`./dev sign --secret aggregator`):
+  BODY='{{"bet_id":"bet-0001","round_id":"round-1","game_id":"starburst","amount":1000,"currency":"EUR"}}'
+  ./dev sign --secret aggregator --body "$BODY" | curl -s -X POST {base_url}/players/$PLAYER/bets \\
+    -H @- -H 'Content-Type: application/json' --data-binary "$BODY"
+
 Replay a sample event: ./dev sign-event events/deposit/deposit.json > /tmp/deposit.json
   then: .venv/bin/cargo-lambda lambda invoke deposit -A 127.0.0.1 -P {port} --data-file /tmp/deposit.json
+Audit the table: ./dev audit
 Ctrl-C stops everything.
 """
 
@@ -255,7 +302,8 @@ def run(args) -> int:
     route_table = http_routes(template)
 
     scripts = sysconfig.get_path("scripts")
-    cargo_lambda = Path(scripts) / "cargo-lambda"
+    # --cargo-lambda is for the tooling's own tests (a stand-in that serves canned answers).
+    cargo_lambda = Path(getattr(args, "cargo_lambda", None) or Path(scripts) / "cargo-lambda")
     if not cargo_lambda.exists():
         log(f"{cargo_lambda} is missing: run ./dev up (it installs the pinned tools into the venv)")
         return 1
@@ -281,6 +329,7 @@ def run(args) -> int:
 
     server = None
     watch = None
+    sources: list[pollers.SqsEventSource] = []
     try:
         server, provisioned = emulator.start(
             port=args.emulator_port,
@@ -292,6 +341,18 @@ def run(args) -> int:
         environment = shared_environment(function_environments(template, provisioned))
         write_env_file(ENV_FILE, environment)
         table = provisioned.outputs.get("WalletTableName") or environment.get("TABLE_NAME", "")
+        queues = local_queues(template, provisioned)
+        specs = pollers.event_source_specs(template, provisioned.resources)
+        # What `./dev enqueue` and `./dev audit` need, as soon as the emulator holds it.
+        state = {
+            "up_pid": os.getpid(),
+            "endpoint": provisioned.endpoint,
+            "region": provisioned.region,
+            "stack": provisioned.stack,
+            "table": table,
+            "queues": queues,
+        }
+        _write_json_atomically(STATE_FILE, state)
 
         process_env = dict(os.environ)  # without AWS_*: see emulator.isolate_from_real_aws
         process_env["PATH"] = scripts + os.pathsep + process_env.get("PATH", "")
@@ -316,7 +377,8 @@ def run(args) -> int:
         watch = subprocess.Popen(
             command, cwd=REPO_ROOT, env=process_env, stdin=subprocess.DEVNULL, start_new_session=True
         )
-        _write_json_atomically(STATE_FILE, {"up_pid": os.getpid(), "watch_pid": watch.pid, "port": port})
+        state.update({"watch_pid": watch.pid, "port": port})
+        _write_json_atomically(STATE_FILE, state)
 
         deadline = time.monotonic() + args.startup_timeout
         while not _port_answers(port):
@@ -328,15 +390,22 @@ def run(args) -> int:
                 raise Stopped()
 
         base_url = f"http://127.0.0.1:{port}"
-        print(banner(base_url, provisioned, table, route_table), flush=True)
+        # Lambda's SQS event source mappings: one poller per SQS event of the template.
+        sources = pollers.start_event_sources(specs, provisioned.endpoint, provisioned.region, base_url)
+        print(banner(base_url, provisioned, table, route_table, queues, specs), flush=True)
+        ready = {
+            "base_url": base_url,
+            "endpoint": provisioned.endpoint,
+            "region": provisioned.region,
+            "stack": provisioned.stack,
+            "table": table,
+            "queues": queues,
+            "event_sources": [spec.describe() for spec in specs],
+        }
+        state.update(ready)
+        _write_json_atomically(STATE_FILE, state)
         if ready_file:
-            _write_json_atomically(ready_file, {
-                "base_url": base_url,
-                "endpoint": provisioned.endpoint,
-                "region": provisioned.region,
-                "stack": provisioned.stack,
-                "table": table,
-            })
+            _write_json_atomically(ready_file, ready)
         while not stop.wait(0.5):
             if watch.poll() is not None:
                 raise RuntimeError(f"cargo lambda watch exited with code {watch.returncode}")
@@ -348,6 +417,10 @@ def run(args) -> int:
         log(f"error: {error}")
         return 1
     finally:
+        # Pollers first (no new batch starts), then the functions (an invocation in flight
+        # fails, so its batch is not deleted), then moto (which also ends pending long polls).
+        for source in sources:
+            source.request_stop()
         if watch is not None:
             stop_process_tree(watch.pid)
         STATE_FILE.unlink(missing_ok=True)
@@ -356,6 +429,9 @@ def run(args) -> int:
             ready_file.unlink(missing_ok=True)
         if server is not None:
             server.stop()
+        for source in sources:
+            if not source.stop(timeout=STOP_GRACE_SECONDS):
+                log(f"the {source.label} poller did not stop within {STOP_GRACE_SECONDS} s")
 
 
 def spawn(ready_file: Path, *extra_args: str, timeout: float = 900) -> tuple[subprocess.Popen, dict]:

@@ -7,6 +7,7 @@ every AWS::Serverless::* resource and everything that (transitively) refers to o
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,9 @@ import yaml
 
 SERVERLESS_PREFIX = "AWS::Serverless::"
 PSEUDO_PREFIX = "AWS::"
+# Lambda's defaults where a function or an SQS event leaves a setting out.
+DEFAULT_FUNCTION_TIMEOUT = 3
+DEFAULT_SQS_BATCH_SIZE = 10
 
 
 class _TemplateLoader(yaml.SafeLoader):
@@ -124,6 +128,8 @@ class LocalTemplate:
     dropped: list[str]
     # Output key -> (function logical id, variable) for environment values moto resolves.
     environment_outputs: dict[str, tuple[str, str]]
+    # Dropped because the emulator cannot create their type (a subset of ``dropped``).
+    unsupported: list[str] = field(default_factory=list)
 
 
 ENVIRONMENT_OUTPUT_PREFIX = "StakelineLocalEnv"
@@ -153,8 +159,14 @@ def _rewrite_moto_pitfalls(value: Any, resources: dict) -> Any:
     return {key: _rewrite_moto_pitfalls(item, resources) for key, item in value.items()}
 
 
-def derive_local_template(template: dict) -> LocalTemplate:
+def derive_local_template(
+    template: dict, can_create: Callable[[str], bool] | None = None
+) -> LocalTemplate:
     """The provisionable part of ``template``.
+
+    ``can_create(resource_type)`` says whether the emulator can create a type (default: every
+    type that is not AWS::Serverless::*). Resources it cannot create are dropped with
+    everything that refers to them, and listed in ``unsupported``.
 
     Each function environment value that is an expression (a Ref to the table, a parameter…)
     becomes an output, so moto resolves it exactly as CloudFormation would. Expressions that
@@ -168,6 +180,10 @@ def derive_local_template(template: dict) -> LocalTemplate:
 
     deps = {logical_id: resource_references(r) for logical_id, r in resources.items()}
     kept = {i for i, r in resources.items() if not str(r.get("Type", "")).startswith(SERVERLESS_PREFIX)}
+    unsupported = sorted(
+        i for i in kept if can_create is not None and not can_create(str(resources[i].get("Type", "")))
+    )
+    kept -= set(unsupported)
     changed = True
     while changed:
         changed = False
@@ -224,7 +240,23 @@ def derive_local_template(template: dict) -> LocalTemplate:
         kept=sorted(kept),
         dropped=sorted(set(resources) - kept),
         environment_outputs=environment_outputs,
+        unsupported=unsupported,
     )
+
+
+@dataclass
+class SqsEvent:
+    """A function's `Type: SQS` event: what Lambda's event source mapping does with the queue."""
+
+    name: str
+    # The queue's logical id in the template (from `!GetAtt Queue.Arn` or `!Ref`), or the ARN
+    # as written when it is not a resource of this template.
+    queue: str
+    batch_size: int = DEFAULT_SQS_BATCH_SIZE
+    maximum_batching_window: float = 0
+    report_batch_item_failures: bool = False
+    maximum_concurrency: int | None = None
+    enabled: bool = True
 
 
 @dataclass
@@ -235,6 +267,9 @@ class Function:
     environment: dict[str, Any]
     # (METHOD, path) of every HttpApi event.
     routes: list[tuple[str, str]]
+    sqs_events: list[SqsEvent] = field(default_factory=list)
+    # Seconds: the function's Timeout, else Globals', else Lambda's default.
+    timeout: int = DEFAULT_FUNCTION_TIMEOUT
 
 
 def function_environment(template: dict, resource: dict) -> dict[str, Any]:
@@ -260,15 +295,59 @@ def functions(template: dict) -> list[Function]:
             )
         properties = resource.get("Properties", {}) or {}
         routes = []
+        sqs_events = []
         for name, event in (properties.get("Events", {}) or {}).items():
+            event_properties = event.get("Properties", {}) or {}
+            if event.get("Type") == "SQS":
+                sqs_events.append(_sqs_event(f"{logical_id}.{name}", name, event_properties))
             if event.get("Type") != "HttpApi":
                 continue
-            event_properties = event.get("Properties", {}) or {}
             if "Method" not in event_properties or "Path" not in event_properties:
                 raise ValueError(f"{logical_id}.{name}: HttpApi events need an explicit Method and Path")
             routes.append((str(event_properties["Method"]).upper(), str(event_properties["Path"])))
-        found.append(Function(logical_id, str(binary), function_environment(template, resource), routes))
+        globals_function = (template.get("Globals", {}) or {}).get("Function", {}) or {}
+        timeout = properties.get("Timeout", globals_function.get("Timeout", DEFAULT_FUNCTION_TIMEOUT))
+        if not isinstance(timeout, int):
+            raise ValueError(f"{logical_id}: Timeout must be a literal number of seconds, got {timeout!r}")
+        found.append(Function(
+            logical_id, str(binary), function_environment(template, resource), routes, sqs_events, timeout
+        ))
     return found
+
+
+def _sqs_event(where: str, name: str, properties: dict) -> SqsEvent:
+    queue = properties.get("Queue")
+    if isinstance(queue, dict) and "Fn::GetAtt" in queue:
+        target = queue["Fn::GetAtt"]
+        queue = target.split(".", 1)[0] if isinstance(target, str) else target[0]
+    elif isinstance(queue, dict) and "Ref" in queue:
+        queue = queue["Ref"]
+    if not isinstance(queue, str) or not queue:
+        raise ValueError(f"{where}: SQS events need Queue as !GetAtt Queue.Arn, !Ref or an ARN")
+    literal = {
+        key: properties[key]
+        for key in ("BatchSize", "MaximumBatchingWindowInSeconds", "Enabled")
+        if key in properties
+    }
+    for key, value in literal.items():
+        if isinstance(value, (dict, list)):
+            raise ValueError(f"{where}: {key} must be a literal value for the local suite, got {value!r}")
+    response_types = properties.get("FunctionResponseTypes") or []
+    scaling = properties.get("ScalingConfig") or {}
+    return SqsEvent(
+        name=name,
+        queue=queue,
+        batch_size=int(literal.get("BatchSize", DEFAULT_SQS_BATCH_SIZE)),
+        maximum_batching_window=float(literal.get("MaximumBatchingWindowInSeconds", 0)),
+        report_batch_item_failures="ReportBatchItemFailures" in response_types,
+        maximum_concurrency=scaling.get("MaximumConcurrency"),
+        enabled=bool(literal.get("Enabled", True)),
+    )
+
+
+def sqs_event_sources(template: dict) -> list[tuple[Function, SqsEvent]]:
+    """Every (function, SQS event) pair: what Lambda polls on AWS and the local suite emulates."""
+    return [(function, event) for function in functions(template) for event in function.sqs_events]
 
 
 def http_routes(template: dict) -> dict[tuple[str, str], str]:
