@@ -11,13 +11,19 @@ from stakeline_local import auth, suite as local_suite
 
 
 @pytest.fixture(scope="session")
-def base_url(tmp_path_factory) -> str:
+def suite(tmp_path_factory) -> dict:
+    """The running suite's ready file: base_url, endpoint, region, table, queues."""
     ready_file = tmp_path_factory.mktemp("suite") / "ready.json"
     process, ready = local_suite.spawn(ready_file)
     try:
-        yield ready["base_url"].rstrip("/")
+        yield ready
     finally:
         assert local_suite.stop(process) == 0, "the local suite did not stop cleanly"
+
+
+@pytest.fixture(scope="session")
+def base_url(suite) -> str:
+    return suite["base_url"].rstrip("/")
 
 
 class Api:
@@ -35,10 +41,23 @@ class Api:
         return self.http.request(method, self.base_url + path, data=data, headers=headers, timeout=60, **kwargs)
 
     def as_provider(self, path: str, raw: str, *, signed: bool = True, timestamp: int | None = None):
+        return self.as_integration("payment-provider", "POST", path, raw, signed=signed, timestamp=timestamp)
+
+    def as_aggregator(self, method: str, path: str, raw: str = "", *, signed: bool = True):
+        return self.as_integration("aggregator", method, path, raw, signed=signed)
+
+    def as_integration(self, integration: str, method: str, path: str, raw: str, *, signed: bool = True, timestamp: int | None = None):
         headers = {"content-type": "application/json"}
         if signed:
-            headers.update(auth.signed_headers(raw, integration="payment-provider", timestamp=timestamp))
-        return self.http.post(self.base_url + path, data=raw.encode(), headers=headers, timeout=60)
+            headers.update(auth.signed_headers(raw, integration=integration, timestamp=timestamp))
+        return self.http.request(method, self.base_url + path, data=raw.encode(), headers=headers, timeout=60)
+
+    def bet(self, player: str, bet_id: str, amount: int, round_id: str = "round-1"):
+        raw = requests.compat.json.dumps({"bet_id": bet_id, "round_id": round_id, "game_id": "starburst", "amount": amount, "currency": "EUR"})
+        return self.as_aggregator("POST", f"/players/{player}/bets", raw)
+
+    def settle(self, player: str, bet_id: str, body: dict):
+        return self.as_aggregator("POST", f"/players/{player}/bets/{bet_id}/settlement", requests.compat.json.dumps(body))
 
     def register(self, player: str, **overrides):
         body = {
