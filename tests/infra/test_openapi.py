@@ -59,9 +59,9 @@ ROUTES = {
     ("GET", "/players/{player_id}/wallet"): ("wallet-read", True, PLAYER),
     ("GET", "/players/{player_id}/transactions"): ("wallet-read", True, PLAYER),
     ("POST", "/players/{player_id}/deposits"): ("deposit", True, PROVIDER),
-    ("POST", "/players/{player_id}/bets"): ("place-bet", False, AGGREGATOR),
-    ("GET", "/players/{player_id}/bets/{bet_id}"): ("wallet-read", False, PLAYER + AGGREGATOR),
-    ("POST", "/players/{player_id}/bets/{bet_id}/settlement"): ("settle", False, AGGREGATOR),
+    ("POST", "/players/{player_id}/bets"): ("place-bet", True, AGGREGATOR),
+    ("GET", "/players/{player_id}/bets/{bet_id}"): ("wallet-read", True, PLAYER + AGGREGATOR),
+    ("POST", "/players/{player_id}/bets/{bet_id}/settlement"): ("settle", True, AGGREGATOR),
 }
 
 # Routes that move money: their errors carry the wallet when the player exists (except 401).
@@ -119,10 +119,13 @@ ERRORS = {
         "422": {"VALIDATION_FAILED", "CURRENCY_MISMATCH", "INSUFFICIENT_FUNDS", "STAKE_LIMIT_EXCEEDED"},
         "500": {"INTERNAL"},
     },
+    # PLAYER_NOT_FOUND only for a {player_id} without the id form: the account is never read,
+    # so a player without one has no bets (BET_NOT_FOUND). Any query parameter is 422.
     ("GET", "/players/{player_id}/bets/{bet_id}"): {
         "401": {"UNAUTHENTICATED"},
         "403": {"FORBIDDEN"},
         "404": {"PLAYER_NOT_FOUND", "BET_NOT_FOUND"},
+        "422": {"VALIDATION_FAILED"},
         "500": {"INTERNAL"},
     },
     ("POST", "/players/{player_id}/bets/{bet_id}/settlement"): {
@@ -471,7 +474,21 @@ CASES = [
     ("BetRequest", OK_BET, True),
     ("BetRequest", {**OK_BET, "game_id": ""}, False),
     ("BetRequest", {**OK_BET, "amount": -5}, False),
+    ("BetRequest", {**OK_BET, "amount": 0}, False),
+    ("BetRequest", {**OK_BET, "amount": 10**12}, True),
+    ("BetRequest", {**OK_BET, "amount": 10**12 + 1}, False),
+    ("BetRequest", {**OK_BET, "amount": 1.5}, False),
+    ("BetRequest", {**OK_BET, "currency": "eur"}, False),
+    ("BetRequest", {**OK_BET, "round_id": "r r"}, False),
+    ("BetRequest", {**OK_BET, "odds": 2}, False),
+    ("BetRequest", {k: v for k, v in OK_BET.items() if k != "round_id"}, False),
     ("SettlementRequest", {"settlement_id": "s-1", "kind": "win", "amount": 0}, True),
+    ("SettlementRequest", {"settlement_id": "s-1", "kind": "win", "amount": 10**12}, True),
+    ("SettlementRequest", {"settlement_id": "s-1", "kind": "win", "amount": -1}, False),
+    ("SettlementRequest", {"settlement_id": "s-1", "kind": "win", "amount": None}, False),
+    ("SettlementRequest", {"settlement_id": "s-1", "kind": "win", "amount": 5, "extra": True}, False),
+    ("SettlementRequest", {"kind": "win", "amount": 5}, False),
+    ("SettlementRequest", {"settlement_id": "s-1", "kind": "rollback", "amount": None}, True),
     ("SettlementRequest", {"settlement_id": "s-1", "kind": "win", "amount": 10**12 + 1}, False),
     ("SettlementRequest", {"settlement_id": "s-1", "kind": "win"}, False),
     ("SettlementRequest", {"settlement_id": "s-1", "kind": "rollback"}, True),
@@ -622,6 +639,10 @@ VIEWS = [
     (LEDGER + "api.rs", "EntryView", "LedgerEntry"),
     (LEDGER + "api.rs", "EntriesPage", "LedgerPage"),
     (LEDGER + "api.rs", "DepositView", "DepositResult"),
+    (LEDGER + "api.rs", "BetPlacedView", "BetResult"),
+    (LEDGER + "api.rs", "SettlementView", "Settlement"),
+    (LEDGER + "api.rs", "SettledView", "SettlementResult"),
+    (LEDGER + "api.rs", "BetView", "Bet"),
     ("shared/edge/src/http.rs", "Problem", "Problem"),
 ]
 # Request bodies as the functions parse them, and the schema(s) describing each.
@@ -630,14 +651,16 @@ REQUESTS = [
     (LEDGER + "api.rs", "LimitsRequest", ["DepositLimitsRequest"]),
     (LEDGER + "api.rs", "ExclusionRequest", ["TimeOutRequest", "SelfExclusionRequest"]),
     (LEDGER + "api.rs", "DepositRequest", ["DepositRequest"]),
+    (LEDGER + "bet.rs", "BetRequest", ["BetRequest"]),
 ]
 ENUMS = [
     (LEDGER + "account.rs", "AccountStatus", "/components/schemas/PlayerStatus"),
     (LEDGER + "entry.rs", "EntryKind", "/components/schemas/LedgerEntryKind"),
     (LEDGER + "limits.rs", "LimitPeriod", "/components/schemas/PendingLimitChange/properties/limit"),
     (LEDGER + "exclusion.rs", "ExclusionKind", "/components/schemas/Exclusion/properties/kind"),
+    (LEDGER + "bet.rs", "BetStatus", "/components/schemas/BetStatus"),
 ]
-_STRING_ENUMS = {"AccountStatus", "EntryKind", "LimitPeriod", "ExclusionKind"}
+_STRING_ENUMS = {"AccountStatus", "EntryKind", "LimitPeriod", "ExclusionKind", "BetStatus"}
 
 
 def _json_type(rust_type):
@@ -670,9 +693,20 @@ def _accepts_null(pointer):
     return not list(_validator(pointer).iter_errors(None))
 
 
+def _serialized_fields(path, struct):
+    """The fields a view writes: `#[serde(flatten)]` members replaced by their own fields."""
+    fields = []
+    for name, rust_type, attrs in _rust_struct(path, struct):
+        if "flatten" in attrs:
+            fields += _serialized_fields(path, rust_type)
+        else:
+            fields.append((name, rust_type, attrs))
+    return fields
+
+
 @pytest.mark.parametrize("path,struct,schema", VIEWS, ids=[v[1] for v in VIEWS])
 def test_response_schemas_are_exactly_what_the_views_serialize(path, struct, schema):
-    fields = _rust_struct(path, struct)
+    fields = _serialized_fields(path, struct)
     node = SPEC["components"]["schemas"][schema]
     assert set(node["properties"]) == {name for name, _, _ in fields}, f"{schema} vs {struct}"
     always = {name for name, _, attrs in fields if "skip_serializing_if" not in attrs}
@@ -765,3 +799,142 @@ def test_served_operations_equal_the_local_router():
         f"only in Cargo.toml router: {sorted(routed - served)}; "
         f"only served in openapi.yaml: {sorted(served - routed)}"
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Bets and settlements against ledger/src/{bet,settlement,api}.rs and functions/settle.
+
+SETTLEMENT_RS = LEDGER + "settlement.rs"
+SETTLE_FUNCTION = "functions/settle/src/lib.rs"
+WIN_SETTLEMENT = "/components/schemas/WinSettlementRequest"
+ROLLBACK_SETTLEMENT = "/components/schemas/RollbackSettlementRequest"
+
+
+def _parsed_kinds():
+    """The kinds `SettlementKind::parse` accepts: its `("win", Some(..))` style match arms."""
+    body = re.search(r"pub fn parse\(kind: &str.*?\n    \}", _rust(SETTLEMENT_RS), re.S).group(0)
+    return set(re.findall(r'\("(\w+)", (?:Some|None)', body))
+
+
+def test_settlement_request_schemas_are_what_settle_parses():
+    fields = _rust_struct(SETTLEMENT_RS, "SettlementRequest")
+    assert re.search(r"deny_unknown_fields\)\]\s*pub struct SettlementRequest\b", _rust(SETTLEMENT_RS))
+    names = {name for name, _, _ in fields}
+    optional = {n for n, t, attrs in fields if "default" in attrs or t.startswith("Option<")}
+    assert optional == {"amount"}
+    schemas = {pointer: _get(pointer) for pointer in (WIN_SETTLEMENT, ROLLBACK_SETTLEMENT)}
+    assert set().union(*(set(node["properties"]) for node in schemas.values())) == names
+    for pointer, node in schemas.items():
+        assert node["additionalProperties"] is False
+        assert set(node["properties"]) <= names, pointer
+        assert names - optional <= set(node["required"]), pointer
+    kinds = {node["properties"]["kind"]["const"] for node in schemas.values()}
+    assert kinds == _parsed_kinds() == set(SPEC["components"]["schemas"]["SettlementKind"]["enum"])
+    assert set(SPEC["components"]["schemas"]["SettlementRequest"]["discriminator"]["mapping"]) == kinds
+    # `amount: Option<i64>` with `#[serde(default)]`: null is read as absent, which a rollback
+    # needs and a win refuses (at /amount).
+    win, rollback = _validator(WIN_SETTLEMENT), _validator(ROLLBACK_SETTLEMENT)
+    assert list(win.iter_errors({"settlement_id": "s", "kind": "win", "amount": None}))
+    assert not list(rollback.iter_errors({"settlement_id": "s", "kind": "rollback", "amount": None}))
+    assert list(rollback.iter_errors({"settlement_id": "s", "kind": "rollback", "amount": 0}))
+
+
+def test_settlement_kinds_and_statuses_are_the_codes():
+    source = _rust(SETTLEMENT_RS)
+    names = re.search(r"pub fn name\(self\).*?\n    \}", source, re.S).group(0)
+    assert set(re.findall(r'=> "(\w+)"', names)) == set(SPEC["components"]["schemas"]["SettlementKind"]["enum"])
+    bet_statuses = _rust_enum_values(LEDGER + "bet.rs", "BetStatus")
+    assert SPEC["components"]["schemas"]["SettledStatus"]["enum"] == [s for s in bet_statuses if s != "open"]
+
+
+def test_a_placed_bet_always_answers_open():
+    view = re.search(r"impl BetPlacedView \{.*?\n\}", _rust(LEDGER + "api.rs"), re.S).group(0)
+    assert "status: BetStatus::Open," in view
+    assert SPEC["components"]["schemas"]["BetResult"]["properties"]["status"]["const"] == "open"
+
+
+def test_the_documented_win_split_is_the_code():
+    split = re.search(r"pub fn split_win\(.*?\n\}", _rust(SETTLEMENT_RS), re.S).group(0)
+    assert "i128::from(amount) * i128::from(bonus_stake) / stake" in split
+    assert "(amount - bonus, bonus)" in split
+    description = SPEC["paths"]["/players/{player_id}/bets/{bet_id}/settlement"]["post"]["description"]
+    assert "`bonus_credit = floor(amount × bonus_stake / stake)`" in description
+    assert "`cash_credit = amount − bonus_credit`" in description
+
+
+def test_the_settlement_queue_message_is_documented():
+    fields = _rust_struct(SETTLE_FUNCTION, "QueuedSettlement")
+    assert re.search(r"deny_unknown_fields\)\]\s*struct QueuedSettlement\b", _rust(SETTLE_FUNCTION))
+    request = {name for name, _, _ in _rust_struct(SETTLEMENT_RS, "SettlementRequest")}
+    assert {name for name, _, _ in fields} == request | {"player_id", "bet_id"}
+    shape = ", ".join(name + ("?" if t.startswith("Option<") else "") for name, t, _ in fields)
+    description = SPEC["paths"]["/players/{player_id}/bets/{bet_id}/settlement"]["post"]["description"]
+    assert "`{" + shape + "}`" in description
+    assert "5 receives" in description and "dead-letter queue" in description
+
+
+SETTLED = {
+    "bet_id": "b-1",
+    "settlement_id": "s-1",
+    "kind": "win",
+    "amount": 1250,
+    "status": "won",
+    "cash_credit": 1000,
+    "bonus_credit": 250,
+    "entry_id": "p-1:000000000003",
+    "settled_at": "2026-11-23T07:10:02.481Z",
+}
+ROLLED_BACK = {**SETTLED, "kind": "rollback", "amount": None, "status": "rolled_back"}
+NOTHING_MOVED = {"cash_credit": 0, "bonus_credit": 0, "entry_id": None}
+
+SETTLEMENT_CASES = [
+    (SETTLED, True),
+    ({**SETTLED, "amount": 0, "status": "lost", **NOTHING_MOVED}, True),
+    (ROLLED_BACK, True),
+    ({**ROLLED_BACK, **NOTHING_MOVED}, True),  # a rollback of a bet that never arrived
+    ({**SETTLED, "amount": 0, "status": "won", **NOTHING_MOVED}, False),
+    ({**SETTLED, "amount": 0, "status": "lost", "cash_credit": 0, "bonus_credit": 0}, False),
+    ({**SETTLED, "status": "lost"}, False),
+    ({**SETTLED, "status": "rolled_back"}, False),
+    ({**SETTLED, "status": "open"}, False),
+    ({**SETTLED, "amount": None}, False),
+    ({**ROLLED_BACK, "amount": 800}, False),
+    ({**ROLLED_BACK, "status": "won"}, False),
+    ({**SETTLED, "entry_id": None}, False),
+    ({**ROLLED_BACK, **NOTHING_MOVED, "entry_id": "p-1:000000000004"}, False),
+    ({**SETTLED, "kind": "cashout"}, False),
+    ({k: v for k, v in SETTLED.items() if k != "entry_id"}, False),
+    ({k: v for k, v in ROLLED_BACK.items() if k != "amount"}, False),
+]
+
+
+@pytest.mark.parametrize("settlement,valid", SETTLEMENT_CASES, ids=[str(i) for i in range(len(SETTLEMENT_CASES))])
+def test_settlements_are_consistent(settlement, valid):
+    for schema, value in (("Settlement", settlement), ("SettlementResult", {**settlement, "wallet": WALLET})):
+        errors = list(_validator(f"/components/schemas/{schema}").iter_errors(value))
+        assert (not errors) is valid, f"{schema}: {[e.message for e in errors]}"
+
+
+OPEN_BET = {
+    "bet_id": "b-1",
+    "player_id": "p-1",
+    "round_id": "r-1",
+    "game_id": "g-1",
+    "amount": 800,
+    "currency": "EUR",
+    "status": "open",
+    "cash_stake": 300,
+    "bonus_stake": 500,
+    "placed_at": "2026-11-23T07:09:40.017Z",
+    "settlement": None,
+}
+
+
+def test_a_bet_is_open_exactly_while_it_has_no_settlement():
+    validator = _validator("/components/schemas/Bet")
+    assert not list(validator.iter_errors(OPEN_BET))
+    assert not list(validator.iter_errors({**OPEN_BET, "status": "won", "settlement": SETTLED}))
+    assert not list(validator.iter_errors({**OPEN_BET, "status": "rolled_back", "settlement": ROLLED_BACK}))
+    assert list(validator.iter_errors({**OPEN_BET, "status": "won"})), "closed without a settlement"
+    assert list(validator.iter_errors({**OPEN_BET, "settlement": SETTLED})), "open with a settlement"
+    assert list(validator.iter_errors({k: v for k, v in OPEN_BET.items() if k != "settlement"}))

@@ -529,3 +529,32 @@ async fn the_player_and_the_aggregator_read_a_bet() {
         "not another player's bet"
     );
 }
+
+#[tokio::test]
+async fn a_refused_bet_can_be_rolled_back_and_then_stays_closed() {
+    let state = state().await;
+    let player = funded_player(&state, 50).await;
+    let id = unique("bet");
+    let (status, refusal) = bet(&state, &player, &id, 100).await;
+    assert_eq!((status, code(&refusal)), (422, Some("INSUFFICIENT_FUNDS")));
+    let (status, rolled) = settle(&state, &player, &id, &rollback(&unique("stl"))).await;
+    assert_eq!(
+        (status, &rolled["status"]),
+        (201, &json!("rolled_back")),
+        "{rolled}"
+    );
+    assert_eq!(
+        (rolled["cash_credit"].as_i64(), rolled["entry_id"].is_null()),
+        (Some(0), true)
+    );
+    let (status, problem) = settle(&state, &player, &id, &win(&unique("stl"), 500)).await;
+    assert_eq!((status, code(&problem)), (409, Some("BET_ROLLED_BACK")));
+    let (status, retry) = bet(&state, &player, &id, 100).await;
+    assert_eq!(
+        (status, code(&retry)),
+        (422, Some("INSUFFICIENT_FUNDS")),
+        "the bet keeps its refusal"
+    );
+    assert_eq!(assert_wallet_consistent(&state, &player).await.cash, 50);
+    assert_audit_clean(&state, &[&player]).await;
+}

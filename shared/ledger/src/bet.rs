@@ -127,10 +127,14 @@ pub enum BetState {
     /// The bet was placed (and may since have been settled).
     Placed { bet: Bet },
     /// The bet was refused for a business reason; a retry gets the same answer.
+    /// A later rollback of it moves nothing but is remembered: the bet is then closed like
+    /// any other (a win gets `BET_ROLLED_BACK`).
     Rejected {
         payload: BetPayload,
         code: ErrorCode,
         detail: String,
+        #[serde(default)]
+        rolled_back: Option<SettlementOutcome>,
     },
     /// A rollback arrived before the bet: the late bet is refused with `BET_ROLLED_BACK`.
     Tombstone { rolled_back: SettlementOutcome },
@@ -166,6 +170,7 @@ impl BetRecord {
                 payload,
                 code,
                 detail,
+                ..
             } if payload == &command.payload => Recorded::<BetOutcome>::Rejected {
                 code: *code,
                 detail: detail.clone(),
@@ -184,6 +189,7 @@ impl BetRecord {
                 payload: command.payload.clone(),
                 code: error.code(),
                 detail: error.to_string(),
+                rolled_back: None,
             },
         }
     }

@@ -140,6 +140,45 @@ fn a_rejected_bet_stays_rejected() {
 }
 
 #[test]
+fn a_rolled_back_refused_bet_is_closed_but_keeps_its_refusal() {
+    let c = bet("b1", 100);
+    let err = place_bet(&funded(10, 0), &c, T0).unwrap_err();
+    let refused = BetRecord::rejected(&c, &err);
+    let a = funded(10, 0);
+    let d = settle(
+        &a,
+        Some(&refused),
+        &settlement("b1", "s1", SettlementKind::Rollback),
+        T0,
+    )
+    .unwrap();
+    assert!(d.account.is_none() && d.entry.is_none());
+    let closed = d.record.unwrap();
+    assert_eq!(
+        closed.replay(&c),
+        Err(err),
+        "a retry of the bet keeps its original refusal"
+    );
+    assert_eq!(
+        settle(&a, Some(&closed), &settlement("b1", "s2", win(5)), T0)
+            .unwrap_err()
+            .code(),
+        ErrorCode::BetRolledBack
+    );
+    assert_eq!(
+        settle(
+            &a,
+            Some(&closed),
+            &settlement("b1", "s3", SettlementKind::Rollback),
+            T0
+        )
+        .unwrap_err()
+        .code(),
+        ErrorCode::BetAlreadySettled
+    );
+}
+
+#[test]
 fn a_win_is_split_in_proportion_to_the_stake_rounding_toward_cash() {
     let (a, record) = placed(60, 50, 100);
     let d = settle(&a, Some(&record), &settlement("b1", "s1", win(250)), T0).unwrap();

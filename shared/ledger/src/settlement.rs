@@ -248,20 +248,43 @@ pub fn settle(
     }
     let bet = match &record.state {
         BetState::Tombstone { .. } => return Err(closed_error(BetStatus::RolledBack, command)),
-        BetState::Rejected { .. } => {
-            // The bet never moved money: nothing to win, nothing to give back.
+        BetState::Rejected {
+            rolled_back: Some(_),
+            ..
+        } => return Err(closed_error(BetStatus::RolledBack, command)),
+        BetState::Rejected {
+            payload,
+            code,
+            detail,
+            rolled_back: None,
+        } => {
+            // The bet never moved money: nothing to win, nothing to give back. A rollback
+            // closes it all the same, so a later win is BET_ROLLED_BACK.
             return match command.kind {
                 SettlementKind::Win { .. } => Err(WalletError::BetNotFound(format!(
                     "bet {} was refused when placed; it has nothing to settle",
                     command.bet_id
                 ))),
-                SettlementKind::Rollback => Ok(SettleDecision {
-                    account: None,
-                    entry: None,
-                    record: None,
-                    creates_record: false,
-                    outcome: nothing_moved(BetStatus::RolledBack),
-                }),
+                SettlementKind::Rollback => {
+                    let outcome = nothing_moved(BetStatus::RolledBack);
+                    Ok(SettleDecision {
+                        account: None,
+                        entry: None,
+                        record: Some(BetRecord {
+                            bet_id: record.bet_id.clone(),
+                            player_id: record.player_id.clone(),
+                            version: record.version.saturating_add(1),
+                            state: BetState::Rejected {
+                                payload: payload.clone(),
+                                code: *code,
+                                detail: detail.clone(),
+                                rolled_back: Some(outcome.clone()),
+                            },
+                        }),
+                        creates_record: false,
+                        outcome,
+                    })
+                }
             };
         }
         BetState::Placed { bet } => bet,
