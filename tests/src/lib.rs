@@ -389,9 +389,17 @@ pub async fn give_bonus(
         .expect("bonus");
     next.wagering_remaining = wagering;
     next.max_stake_while_wagering = max_stake;
+    if wagering > 0 {
+        next.active_bonus = Some(ledger::bonus::ActiveBonus {
+            campaign_id: "test-bonus".into(),
+            awarded: bonus,
+            wagering_required: wagering,
+            expires_at: state.clock.now().plus_millis(30 * ledger::clock::DAY_MS),
+        });
+    }
     let commit = state
         .store
-        .commit_movement(&next, &entry, current.version)
+        .commit_movement(&next, Some(&entry), current.version, &[])
         .await
         .expect("commit");
     assert_eq!(commit, store::Commit::Committed);

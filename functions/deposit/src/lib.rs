@@ -1,7 +1,7 @@
 //! `deposit`: `POST /players/{player_id}/deposits`, called by the payment provider
 //! (HMAC-signed). Credits cash exactly once per `deposit_id`, forever.
 
-use edge::http::{instance, json, problem, unknown_query_params};
+use edge::http::{correlation_id, instance, json, problem, unknown_query_params};
 use edge::money_route::{money_problem, signed_player};
 use edge::State;
 use lambda_http::{Body, Request, Response};
@@ -36,7 +36,10 @@ async fn deposit(
     unknown_query_params(request, &[]).map_err(invalid)?;
     let body: DepositRequest = parse_json(request.body()).map_err(invalid)?;
     let command = DepositCommand::from_request(player, &body).map_err(invalid)?;
-    let applied = flows::deposit_funds(&state.store, &command, || state.clock.now()).await?;
+    let applied = flows::deposit_funds(&state.store, &command, &correlation_id(request), || {
+        state.clock.now()
+    })
+    .await?;
     let view = DepositView {
         deposit_id: applied.outcome.deposit_id.to_string(),
         amount: applied.outcome.amount,

@@ -1,7 +1,7 @@
 //! `place-bet`: `POST /players/{player_id}/bets`, called by the game aggregator
 //! (HMAC-signed). Draws the stake from cash first, then bonus, exactly once per `bet_id`.
 
-use edge::http::{instance, json, problem, unknown_query_params};
+use edge::http::{correlation_id, instance, json, problem, unknown_query_params};
 use edge::money_route::{money_problem, signed_player};
 use edge::State;
 use lambda_http::{Body, Request, Response};
@@ -33,7 +33,10 @@ async fn place(
     unknown_query_params(request, &[]).map_err(invalid)?;
     let body: BetRequest = parse_json(request.body()).map_err(invalid)?;
     let command = BetCommand::from_request(player, &body).map_err(invalid)?;
-    let applied = flows::place_bet(&state.store, &command, || state.clock.now()).await?;
+    let applied = flows::place_bet(&state.store, &command, &correlation_id(request), || {
+        state.clock.now()
+    })
+    .await?;
     let view = BetPlacedView::of(&applied.outcome, &applied.account);
     Ok(json(if applied.replayed { 200 } else { 201 }, &view))
 }

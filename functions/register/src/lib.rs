@@ -4,7 +4,9 @@
 //! - `POST /players/{player_id}/exclusions` starts a time-out or self-exclusion.
 
 use edge::auth::{player_subject, require_player};
-use edge::http::{instance, json, path_matches, path_param, problem, unknown_query_params};
+use edge::http::{
+    correlation_id, instance, json, path_matches, path_param, problem, unknown_query_params,
+};
 use edge::State;
 use lambda_http::{Body, Request, Response};
 use ledger::api::{
@@ -41,7 +43,7 @@ async fn register_player(state: &State, request: &Request) -> Result<Response<Bo
     })?;
     let body: RegisterRequest = parse_json(request.body())?;
     let candidate = register(&player_id, &body, now, state.config.min_age)?;
-    let applied = flows::register(&state.store, candidate).await?;
+    let applied = flows::register(&state.store, candidate, &correlation_id(request)).await?;
     let status = if applied.replayed { 200 } else { 201 };
     Ok(json(status, &PlayerView::of(&applied.outcome, now)))
 }

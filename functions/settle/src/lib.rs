@@ -5,7 +5,7 @@
 //!   reported alone (`batchItemFailures`): the others are not blocked and not repeated; after
 //!   the queue's receive limit a failing message moves to the dead-letter queue.
 
-use edge::http::{instance, json, path_param, problem, unknown_query_params};
+use edge::http::{correlation_id, instance, json, path_param, problem, unknown_query_params};
 use edge::money_route::{money_problem, signed_player};
 use edge::State;
 use lambda_http::aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
@@ -22,10 +22,11 @@ pub async fn apply(
     player: &PlayerId,
     bet_id: &ClientId,
     request: &SettlementRequest,
+    correlation_id: &str,
 ) -> Result<Applied<SettlementOutcome>, Failed> {
     let command = SettlementCommand::from_request(player, bet_id, request)
         .map_err(|error| Failed::new(error, None))?;
-    flows::settle_bet(&state.store, &command, || state.clock.now()).await
+    flows::settle_bet(&state.store, &command, correlation_id, || state.clock.now()).await
 }
 
 fn bet_not_found(bet_id: String) -> WalletError {
@@ -56,7 +57,7 @@ async fn settle_http(
     let bet_id = ClientId::new(&bet_id).map_err(|_| invalid(bet_not_found(bet_id)))?;
     unknown_query_params(request, &[]).map_err(invalid)?;
     let body: SettlementRequest = parse_json(request.body()).map_err(invalid)?;
-    let applied = apply(state, player, &bet_id, &body).await?;
+    let applied = apply(state, player, &bet_id, &body, &correlation_id(request)).await?;
     let view = SettledView {
         settlement: SettlementView::of(&applied.outcome),
         wallet: WalletView::of(&applied.account),
@@ -76,10 +77,12 @@ struct QueuedSettlement {
     amount: Option<i64>,
 }
 
-/// One queue message, settled; an error says why it must be retried or dead-lettered.
+/// One queue message, settled; an error says why it must be retried or dead-lettered. Its
+/// correlation id is the message id.
 async fn settle_message(
     state: &State,
     body: &str,
+    message_id: &str,
 ) -> Result<Applied<SettlementOutcome>, WalletError> {
     let message: QueuedSettlement = parse_json(body.as_bytes())?;
     let player = PlayerId::new(&message.player_id)
@@ -91,7 +94,7 @@ async fn settle_message(
         kind: message.kind,
         amount: message.amount,
     };
-    apply(state, &player, &bet_id, &request)
+    apply(state, &player, &bet_id, &request, message_id)
         .await
         .map_err(|failed| failed.error)
 }
@@ -104,7 +107,7 @@ pub async fn handle_batch(state: &State, event: SqsEvent) -> SqsBatchResponse {
     for message in event.records {
         let id = message.message_id.clone().unwrap_or_default();
         let body = message.body.as_deref().unwrap_or_default();
-        match settle_message(state, body).await {
+        match settle_message(state, body, &id).await {
             Ok(applied) => {
                 tracing::info!(message_id = %id, settlement_id = %applied.outcome.settlement_id, replayed = applied.replayed, "settled")
             }

@@ -128,6 +128,22 @@ pub fn unknown_query_params(request: &Request, known: &[&str]) -> Result<(), Wal
     }
 }
 
+pub const CORRELATION_HEADER: &str = "x-correlation-id";
+
+/// The id that ties this request to the events it causes: the caller's `X-Correlation-Id`
+/// when it is a well-formed id, else the Lambda request id.
+pub fn correlation_id(request: &Request) -> String {
+    request
+        .headers()
+        .get(CORRELATION_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| ledger::ClientId::new(v).is_ok())
+        .map(str::to_owned)
+        .or_else(|| request.lambda_context_ref().map(|c| c.request_id.clone()))
+        .filter(|id| !id.is_empty())
+        .unwrap_or_else(|| format!("local-{}", ledger::Timestamp::now().millis()))
+}
+
 /// The request path, used as the problem's `instance`.
 pub fn instance(request: &Request) -> String {
     request.uri().path().to_string()

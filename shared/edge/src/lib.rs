@@ -9,4 +9,4 @@ pub mod money_route;
 pub mod state;
 
 pub use config::{Config, Needs, PlayerAuth};
-pub use state::{serve, serve_events, Clock, State};
+pub use state::{serve, serve_events, serve_with, Clock, State};

@@ -77,9 +77,8 @@ where
     .await
 }
 
-/// The whole `main` of a function fed by an event source (SQS, EventBridge, streams):
-/// logs, state built once, then `handler` for every event. The handler's future is boxed so
-/// deep money flows do not inflate the runtime's future.
+/// The whole `main` of a function fed by an event source (SQS, streams) around a wallet
+/// [`State`]: logs, state built once, then `handler` for every event.
 pub async fn serve_events<E, R, H, F>(needs: Needs, handler: H) -> Result<(), lambda_http::Error>
 where
     E: serde::de::DeserializeOwned + Send + 'static,
@@ -88,7 +87,20 @@ where
     F: Future<Output = R> + Send + 'static,
 {
     init_tracing();
-    let state: &'static State = Box::leak(Box::new(State::from_env(needs).await?));
+    serve_with(State::from_env(needs).await?, handler).await
+}
+
+/// Serves events with any state built once per cold start. The handler's future is boxed
+/// so deep money flows do not inflate the runtime's future.
+pub async fn serve_with<S, E, R, H, F>(state: S, handler: H) -> Result<(), lambda_http::Error>
+where
+    S: Send + Sync + 'static,
+    E: serde::de::DeserializeOwned + Send + 'static,
+    R: serde::Serialize + Send + 'static,
+    H: Fn(&'static S, E) -> F + Copy + Send + 'static,
+    F: Future<Output = R> + Send + 'static,
+{
+    let state: &'static S = Box::leak(Box::new(state));
     lambda_http::lambda_runtime::run(lambda_http::service_fn(
         move |event: lambda_http::LambdaEvent<E>| {
             let answer: std::pin::Pin<Box<dyn Future<Output = R> + Send>> =

@@ -40,6 +40,9 @@ pub struct Account {
     /// The campaign's maximum stake while a bonus is being wagered.
     #[serde(default)]
     pub max_stake_while_wagering: Option<i64>,
+    /// The bonus being wagered, if any.
+    #[serde(default)]
+    pub active_bonus: Option<crate::bonus::ActiveBonus>,
     /// Number of ledger entries: the next entry is `seq + 1`.
     pub seq: u64,
     /// Incremented on every write; writes are conditional on the version they read.
@@ -178,6 +181,7 @@ pub(crate) mod fixtures {
             bonus: 0,
             wagering_remaining: 0,
             max_stake_while_wagering: None,
+            active_bonus: None,
             seq: 0,
             version: 1,
             updated_at: T0,

@@ -164,8 +164,14 @@ pub fn audit(snapshot: &Snapshot) -> Report {
             EntryKind::Win | EntryKind::Rollback => "settlement",
             EntryKind::BonusAward | EntryKind::BonusRelease | EntryKind::BonusForfeit => "bonus",
         };
+        // Client ids are global; a bonus's references are per player.
+        let reference = if id_kind == "bonus" {
+            format!("{}/{}", entry.player_id, entry.reference)
+        } else {
+            entry.reference.clone()
+        };
         movements
-            .entry((id_kind, entry.reference.clone()))
+            .entry((id_kind, reference))
             .or_default()
             .push(entry);
     }

@@ -201,12 +201,39 @@ pub fn split_stake(cash: i64, stake: i64) -> (i64, i64) {
     (cash_stake, stake - cash_stake)
 }
 
+/// A bonus that ended as part of a decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BonusChange {
+    pub entry: Option<LedgerEntry>,
+    pub campaign_id: String,
+    pub amount: i64,
+    /// `None`: released to cash (wagering done); `Some(reason)`: forfeited.
+    pub forfeited: Option<crate::events::ForfeitReason>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BetDecision {
     pub account: Account,
+    /// The stake's entry.
     pub entry: LedgerEntry,
     pub record: BetRecord,
     pub outcome: BetOutcome,
+    /// An expired bonus forfeited before the stake, a bonus released by it; in order.
+    pub bonus_changes: Vec<BonusChange>,
+}
+
+impl BetDecision {
+    /// Every entry the decision writes, in sequence order.
+    pub fn entries(&self) -> Vec<&LedgerEntry> {
+        let mut entries: Vec<&LedgerEntry> = self
+            .bonus_changes
+            .iter()
+            .filter_map(|c| c.entry.as_ref())
+            .collect();
+        entries.push(&self.entry);
+        entries.sort_by_key(|e| e.seq);
+        entries
+    }
 }
 
 pub fn place_bet(
@@ -220,6 +247,21 @@ pub fn place_bet(
         ));
     }
     let now = now.max(account.updated_at);
+    // An expired bonus cannot be staked: it is forfeited first (forfeit on next touch).
+    let mut bonus_changes = Vec::new();
+    let expired = crate::bonus::expire(account, now)?;
+    let account = match &expired {
+        Some((end, reason)) => {
+            bonus_changes.push(BonusChange {
+                entry: end.entry.clone(),
+                campaign_id: end.campaign_id.clone(),
+                amount: end.amount,
+                forfeited: Some(*reason),
+            });
+            &end.account
+        }
+        None => account,
+    };
     let stake = command.payload.amount;
     account.ensure_currency(&command.payload.currency)?;
     account.ensure_may_stake_or_deposit(now)?;
@@ -238,13 +280,28 @@ pub fn place_bet(
         )));
     }
     let (cash_stake, bonus_stake) = split_stake(account.cash, stake);
-    let (next, entry) = account.post(
+    let (mut next, entry) = account.post(
         EntryKind::Bet,
         -cash_stake,
         -bonus_stake,
         command.bet_id.as_str(),
         now,
     )?;
+    // Every stake, cash or bonus, counts toward wagering; at 0 the bonus converts to cash.
+    if account.wagering_remaining > 0 {
+        next.wagering_remaining = (account.wagering_remaining - stake).max(0);
+        if next.wagering_remaining == 0 {
+            if let Some(end) = crate::bonus::release(&next, now)? {
+                bonus_changes.push(BonusChange {
+                    entry: end.entry.clone(),
+                    campaign_id: end.campaign_id.clone(),
+                    amount: end.amount,
+                    forfeited: None,
+                });
+                next = end.account;
+            }
+        }
+    }
     let bet = Bet {
         payload: command.payload.clone(),
         status: BetStatus::Open,
@@ -272,5 +329,6 @@ pub fn place_bet(
             state: BetState::Placed { bet },
         },
         outcome,
+        bonus_changes,
     })
 }

@@ -209,6 +209,7 @@ pub fn register(
         bonus: 0,
         wagering_remaining: 0,
         max_stake_while_wagering: None,
+        active_bonus: None,
         seq: 0,
         version: 1,
         updated_at: now,

@@ -7,7 +7,9 @@
 
 use crate::{Commit, Created, Store, StoreError};
 use ledger::bet::{self, BetCommand, BetOutcome, BetRecord};
+use ledger::bonus::{self, BonusGrant, Campaign, TriggeringDeposit};
 use ledger::deposit::{deposit, DepositCommand, DepositOutcome, DepositRecord};
+use ledger::events;
 use ledger::idempotency::Recorded;
 use ledger::register::is_same_registration;
 use ledger::settlement::{self, SettlementCommand, SettlementOutcome, SettlementRecord};
@@ -58,8 +60,13 @@ async fn back_off(attempt: u32) {
 }
 
 /// Registers a new account; the same request again answers with the existing account.
-pub async fn register(store: &Store, candidate: Account) -> Result<Applied<Account>, WalletError> {
-    match store.create_account(&candidate).await? {
+pub async fn register(
+    store: &Store,
+    candidate: Account,
+    correlation_id: &str,
+) -> Result<Applied<Account>, WalletError> {
+    let events = [events::player_registered(&candidate, correlation_id)];
+    match store.create_account(&candidate, &events).await? {
         Created::Created => Ok(Applied {
             outcome: candidate.clone(),
             account: candidate,
@@ -151,6 +158,7 @@ fn player_not_found(player: &PlayerId) -> Failed {
 pub async fn deposit_funds(
     store: &Store,
     command: &DepositCommand,
+    correlation_id: &str,
     now: impl Fn() -> Timestamp,
 ) -> Result<Applied<DepositOutcome>, Failed> {
     until_decided(|| async {
@@ -169,9 +177,14 @@ pub async fn deposit_funds(
                         outcome: decision.outcome.clone(),
                     },
                 );
+                let events = [events::deposit_completed(
+                    &command.player_id,
+                    &decision.outcome,
+                    correlation_id,
+                )];
                 Ok(
                     match store
-                        .commit_deposit(&decision, account.version, &record)
+                        .commit_deposit(&decision, account.version, &record, &events)
                         .await?
                     {
                         Commit::Committed => Ok(Applied {
@@ -203,6 +216,7 @@ pub async fn deposit_funds(
 pub async fn place_bet(
     store: &Store,
     command: &BetCommand,
+    correlation_id: &str,
     now: impl Fn() -> Timestamp,
 ) -> Result<Applied<BetOutcome>, Failed> {
     until_decided(|| async {
@@ -212,14 +226,23 @@ pub async fn place_bet(
             return replayed(record.replay(command), account);
         }
         match bet::place_bet(&account, command, now()) {
-            Ok(decision) => Ok(match store.commit_bet(&decision, account.version).await? {
-                Commit::Committed => Ok(Applied {
-                    outcome: decision.outcome,
-                    account: decision.account,
-                    replayed: false,
-                }),
-                other => Err(other),
-            }),
+            Ok(decision) => Ok(
+                match store
+                    .commit_bet(
+                        &decision,
+                        account.version,
+                        &bet_events(command, &decision, correlation_id),
+                    )
+                    .await?
+                {
+                    Commit::Committed => Ok(Applied {
+                        outcome: decision.outcome,
+                        account: decision.account,
+                        replayed: false,
+                    }),
+                    other => Err(other),
+                },
+            ),
             Err(error) if error.is_stable_rejection() => {
                 let record = BetRecord::rejected(command, &error);
                 match store
@@ -241,6 +264,7 @@ pub async fn place_bet(
 pub async fn settle_bet(
     store: &Store,
     command: &SettlementCommand,
+    correlation_id: &str,
     now: impl Fn() -> Timestamp,
 ) -> Result<Applied<SettlementOutcome>, Failed> {
     until_decided(|| async {
@@ -254,6 +278,11 @@ pub async fn settle_bet(
         let decision = settlement::settle(&account, bet.as_ref(), command, now())
             .map_err(|e| Failed::new(e, Some(account.clone())))?;
         let record = SettlementRecord::new(command, &decision.outcome);
+        let events = [events::bet_settled(
+            &command.player_id,
+            &decision.outcome,
+            correlation_id,
+        )];
         Ok(
             match store
                 .commit_settlement(
@@ -261,12 +290,163 @@ pub async fn settle_bet(
                     &record,
                     account.version,
                     bet.as_ref().map(|b| b.version),
+                    &events,
                 )
                 .await?
             {
                 Commit::Committed => Ok(Applied {
                     outcome: decision.outcome,
                     account: decision.account.unwrap_or(account),
+                    replayed: false,
+                }),
+                other => Err(other),
+            },
+        )
+    })
+    .await
+}
+
+/// The events of a placed bet: `BetPlaced`, and any bonus it released or found expired.
+fn bet_events(
+    command: &BetCommand,
+    decision: &bet::BetDecision,
+    correlation_id: &str,
+) -> Vec<events::WalletEvent> {
+    let mut all = vec![events::bet_placed(
+        &command.player_id,
+        &decision.outcome,
+        &command.payload,
+        correlation_id,
+    )];
+    all.extend(decision.bonus_changes.iter().map(|change| {
+        bonus_change_event(
+            &command.player_id,
+            change,
+            decision.outcome.placed_at,
+            correlation_id,
+        )
+    }));
+    all
+}
+
+fn bonus_change_event(
+    player: &PlayerId,
+    change: &bet::BonusChange,
+    at: Timestamp,
+    correlation_id: &str,
+) -> events::WalletEvent {
+    let kind = match change.forfeited {
+        None => events::EventKind::BonusReleased {
+            campaign_id: change.campaign_id.clone(),
+            amount: change.amount,
+        },
+        Some(reason) => events::EventKind::BonusForfeited {
+            campaign_id: change.campaign_id.clone(),
+            amount: change.amount,
+            reason,
+        },
+    };
+    events::bonus_event(player, &change.campaign_id, at, correlation_id, kind)
+}
+
+/// Awards `campaign` for `trigger`, at most once per player and campaign, however often
+/// the trigger arrives. `None` when the campaign gives nothing.
+pub async fn award_bonus(
+    store: &Store,
+    player: &PlayerId,
+    campaign: &Campaign,
+    trigger: &TriggeringDeposit,
+    correlation_id: &str,
+    now: impl Fn() -> Timestamp,
+) -> Result<Applied<Option<BonusGrant>>, Failed> {
+    until_decided(|| async {
+        let (account, grant) = store.award_state(player, &campaign.campaign_id).await?;
+        let account = account.ok_or_else(|| player_not_found(player))?;
+        if let Some(grant) = grant {
+            return Ok(Ok(Applied {
+                outcome: Some(grant),
+                account,
+                replayed: true,
+            }));
+        }
+        let Some(decision) = bonus::award(&account, campaign, trigger, now())
+            .map_err(|e| Failed::new(e, Some(account.clone())))?
+        else {
+            return Ok(Ok(Applied {
+                outcome: None,
+                account,
+                replayed: false,
+            }));
+        };
+        let event = events::bonus_event(
+            player,
+            &campaign.campaign_id,
+            decision.entry.created_at,
+            correlation_id,
+            events::EventKind::BonusAwarded {
+                campaign_id: campaign.campaign_id.clone(),
+                amount: decision.grant.amount,
+                currency: account.currency.to_string(),
+                wagering_required: decision.active.wagering_required,
+                expires_at: decision.active.expires_at.to_rfc3339(),
+            },
+        );
+        Ok(
+            match store
+                .commit_award(&decision, account.version, &[event])
+                .await?
+            {
+                Commit::Committed => Ok(Applied {
+                    outcome: Some(decision.grant),
+                    account: decision.account,
+                    replayed: false,
+                }),
+                other => Err(other),
+            },
+        )
+    })
+    .await
+}
+
+/// Forfeits the player's bonus (their request, or its expiry): the bonus goes, cash stays.
+/// The answer is the campaign and the amount forfeited; `None` when there was no bonus.
+pub async fn forfeit_bonus(
+    store: &Store,
+    player: &PlayerId,
+    reason: events::ForfeitReason,
+    correlation_id: &str,
+    now: impl Fn() -> Timestamp,
+) -> Result<Applied<Option<(String, i64)>>, Failed> {
+    until_decided(|| async {
+        let account = store
+            .account(player)
+            .await?
+            .ok_or_else(|| player_not_found(player))?;
+        let at = now().max(account.updated_at);
+        let Some(end) =
+            bonus::forfeit(&account, at).map_err(|e| Failed::new(e, Some(account.clone())))?
+        else {
+            return Ok(Ok(Applied {
+                outcome: None,
+                account,
+                replayed: false,
+            }));
+        };
+        let change = bet::BonusChange {
+            entry: end.entry.clone(),
+            campaign_id: end.campaign_id.clone(),
+            amount: end.amount,
+            forfeited: Some(reason),
+        };
+        let event = bonus_change_event(player, &change, at, correlation_id);
+        Ok(
+            match store
+                .commit_movement(&end.account, end.entry.as_ref(), account.version, &[event])
+                .await?
+            {
+                Commit::Committed => Ok(Applied {
+                    outcome: Some((end.campaign_id, end.amount)),
+                    account: end.account,
                     replayed: false,
                 }),
                 other => Err(other),

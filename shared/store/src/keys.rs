@@ -9,6 +9,8 @@
 //! | deposit id    | `DEPOSIT#<id>`      | `DEPOSIT`          | `attribute_not_exists(pk)`              |
 //! | bet id        | `BET#<id>`          | `BET`              | create: `attribute_not_exists(pk)`; settle: `version = :read_version` |
 //! | settlement id | `SETTLEMENT#<id>`   | `SETTLEMENT`       | `attribute_not_exists(pk)`              |
+//! | bonus grant   | `BONUS#<player>#<campaign>` | `BONUS`    | `attribute_not_exists(pk)` (a campaign at most once) |
+//! | outbox event  | `OUTBOX#<event id>` | `OUTBOX`           | `attribute_not_exists(pk)`; TTL `expires_at` |
 
 use ledger::{ClientId, PlayerId};
 
@@ -44,6 +46,14 @@ pub fn settlement_pk(settlement_id: &ClientId) -> String {
     format!("SETTLEMENT#{settlement_id}")
 }
 
+pub fn bonus_pk(player_id: &PlayerId, campaign_id: &str) -> String {
+    format!("BONUS#{player_id}#{campaign_id}")
+}
+
+pub fn outbox_pk(event_id: &str) -> String {
+    format!("OUTBOX#{event_id}")
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ItemType {
     Account,
@@ -52,6 +62,8 @@ pub enum ItemType {
     Deposit,
     Bet,
     Settlement,
+    Outbox,
+    Bonus,
 }
 
 impl ItemType {
@@ -63,6 +75,8 @@ impl ItemType {
             ItemType::Deposit => "deposit",
             ItemType::Bet => "bet",
             ItemType::Settlement => "settlement",
+            ItemType::Outbox => "outbox",
+            ItemType::Bonus => "bonus",
         }
     }
 
@@ -73,6 +87,8 @@ impl ItemType {
             ItemType::Deposit => "DEPOSIT",
             ItemType::Bet => "BET",
             ItemType::Settlement => "SETTLEMENT",
+            ItemType::Outbox => "OUTBOX",
+            ItemType::Bonus => "BONUS",
             ItemType::Entry => ENTRY_PREFIX,
         }
     }

@@ -13,14 +13,20 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_dynamodb::Client;
 use keys::{ItemType, ITEM_TYPE, PK, SK};
 use ledger::bet::{BetDecision, BetRecord};
+use ledger::bonus::{AwardDecision, BonusGrant};
 use ledger::deposit::{DepositDecision, DepositRecord};
+use ledger::events::WalletEvent;
 use ledger::settlement::{SettleDecision, SettlementRecord};
-use ledger::{Account, ClientId, LedgerEntry, PlayerId, WalletError};
+use ledger::{Account, ClientId, LedgerEntry, PlayerId, Timestamp, WalletError};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 pub type Item = HashMap<String, AttributeValue>;
+
+/// How long an outbox item stays in the table after its change (TTL), long after it was
+/// published.
+pub const OUTBOX_RETENTION_SECONDS: i64 = 7 * 24 * 3600;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -221,6 +227,48 @@ impl Store {
         Ok(TransactWriteItem::builder().condition_check(check).build())
     }
 
+    /// The outbox: each event of a change, written in the change's own transaction. The
+    /// table's stream carries it to the publisher; `expires_at` (a TTL) removes it a week
+    /// later.
+    fn outbox_items(&self, events: &[WalletEvent]) -> Result<Vec<TransactWriteItem>, StoreError> {
+        events
+            .iter()
+            .map(|event| {
+                let envelope = serde_json::to_string(&event.envelope()).map_err(|e| {
+                    StoreError::Request(format!("cannot encode event {}: {e}", event.event_id))
+                })?;
+                let created_at =
+                    Timestamp::parse_rfc3339(&event.occurred_at).unwrap_or_else(Timestamp::now);
+                let item = HashMap::from([
+                    (
+                        PK.to_string(),
+                        AttributeValue::S(keys::outbox_pk(&event.event_id)),
+                    ),
+                    (
+                        SK.to_string(),
+                        AttributeValue::S(ItemType::Outbox.sort_key().into()),
+                    ),
+                    (
+                        ITEM_TYPE.to_string(),
+                        AttributeValue::S(ItemType::Outbox.as_str().into()),
+                    ),
+                    ("event".to_string(), AttributeValue::S(envelope)),
+                    (
+                        "created_at".to_string(),
+                        AttributeValue::N(created_at.millis().to_string()),
+                    ),
+                    (
+                        "expires_at".to_string(),
+                        AttributeValue::N(
+                            (created_at.seconds() + OUTBOX_RETENTION_SECONDS).to_string(),
+                        ),
+                    ),
+                ]);
+                self.put_new(item)
+            })
+            .collect()
+    }
+
     fn entry_item(&self, entry: &LedgerEntry) -> Result<TransactWriteItem, StoreError> {
         self.put_new(to_item(
             entry,
@@ -283,13 +331,17 @@ impl Store {
     }
 
     /// Creates the account and claims its email (case-insensitively) in one transaction.
-    pub async fn create_account(&self, account: &Account) -> Result<Created, StoreError> {
+    pub async fn create_account(
+        &self,
+        account: &Account,
+        events: &[WalletEvent],
+    ) -> Result<Created, StoreError> {
         let email_key = ledger::register::email_key(&account.email);
         let claim = EmailClaim {
             player_id: account.player_id.clone(),
             email: account.email.clone(),
         };
-        let items = vec![
+        let mut items = vec![
             self.put_new(to_item(
                 account,
                 keys::player_pk(&account.player_id),
@@ -303,6 +355,7 @@ impl Store {
                 ItemType::Email,
             )?)?,
         ];
+        items.extend(self.outbox_items(events)?);
         match self.transact(items).await? {
             None => Ok(Created::Created),
             Some(codes) => {
@@ -386,6 +439,49 @@ impl Store {
         let account = items.next().flatten().map(from_item).transpose()?;
         let record = items.next().flatten().map(from_item).transpose()?;
         Ok((account, record))
+    }
+
+    /// The account and its grant of a campaign, as one snapshot.
+    pub async fn award_state(
+        &self,
+        player: &PlayerId,
+        campaign_id: &str,
+    ) -> Result<(Option<Account>, Option<BonusGrant>), StoreError> {
+        let mut items = self
+            .snapshot(vec![
+                (keys::player_pk(player), keys::ACCOUNT_SK),
+                (
+                    keys::bonus_pk(player, campaign_id),
+                    ItemType::Bonus.sort_key(),
+                ),
+            ])
+            .await?
+            .into_iter();
+        let account = items.next().flatten().map(from_item).transpose()?;
+        let grant = items.next().flatten().map(from_item).transpose()?;
+        Ok((account, grant))
+    }
+
+    /// A bonus award: account + grant (at most once per player and campaign) + entry.
+    pub async fn commit_award(
+        &self,
+        decision: &AwardDecision,
+        read_version: u64,
+        events: &[WalletEvent],
+    ) -> Result<Commit, StoreError> {
+        let grant = to_item(
+            &decision.grant,
+            keys::bonus_pk(&decision.grant.player_id, &decision.grant.campaign_id),
+            ItemType::Bonus.sort_key().into(),
+            ItemType::Bonus,
+        )?;
+        let mut items = vec![
+            self.put_account(&decision.account, read_version)?,
+            self.put_new(grant)?,
+            self.entry_item(&decision.entry)?,
+        ];
+        items.extend(self.outbox_items(events)?);
+        Ok(interpret(self.transact(items).await?, 1))
     }
 
     /// The account and the record of a bet id, as one snapshot.
@@ -473,12 +569,16 @@ impl Store {
         &self,
         decision: &BetDecision,
         read_version: u64,
+        events: &[WalletEvent],
     ) -> Result<Commit, StoreError> {
-        let items = vec![
+        let mut items = vec![
             self.put_account(&decision.account, read_version)?,
             self.bet_item(&decision.record, None)?,
-            self.entry_item(&decision.entry)?,
         ];
+        for entry in decision.entries() {
+            items.push(self.entry_item(entry)?);
+        }
+        items.extend(self.outbox_items(events)?);
         Ok(interpret(self.transact(items).await?, 1))
     }
 
@@ -487,13 +587,15 @@ impl Store {
     pub async fn commit_movement(
         &self,
         next: &Account,
-        entry: &LedgerEntry,
+        entry: Option<&LedgerEntry>,
         read_version: u64,
+        events: &[WalletEvent],
     ) -> Result<Commit, StoreError> {
-        let items = vec![
-            self.put_account(next, read_version)?,
-            self.entry_item(entry)?,
-        ];
+        let mut items = vec![self.put_account(next, read_version)?];
+        if let Some(entry) = entry {
+            items.push(self.entry_item(entry)?);
+        }
+        items.extend(self.outbox_items(events)?);
         Ok(interpret(self.transact(items).await?, usize::MAX))
     }
 
@@ -520,6 +622,7 @@ impl Store {
         record: &SettlementRecord,
         account_version: u64,
         bet_version: Option<u64>,
+        events: &[WalletEvent],
     ) -> Result<Commit, StoreError> {
         let mut items = vec![self.put_new(to_item(
             record,
@@ -541,6 +644,7 @@ impl Store {
         if let Some(entry) = &decision.entry {
             items.push(self.entry_item(entry)?);
         }
+        items.extend(self.outbox_items(events)?);
         Ok(interpret(self.transact(items).await?, 0))
     }
 
@@ -559,12 +663,14 @@ impl Store {
         decision: &DepositDecision,
         read_version: u64,
         record: &DepositRecord,
+        events: &[WalletEvent],
     ) -> Result<Commit, StoreError> {
-        let items = vec![
+        let mut items = vec![
             self.put_account(&decision.account, read_version)?,
             self.deposit_record_item(record)?,
             self.entry_item(&decision.entry)?,
         ];
+        items.extend(self.outbox_items(events)?);
         Ok(interpret(self.transact(items).await?, 1))
     }
 

@@ -1,0 +1,139 @@
+//! `publisher`: relays the outbox to EventBridge. It reads the table's stream (Lambda's
+//! event source keeps only inserts of outbox items), and puts each event on the wallet bus,
+//! in stream order.
+//!
+//! Guarantee (invariant 6): every committed change's event is published at least once. The
+//! event was written in the change's own transaction, so it exists exactly when the change
+//! does. A crash or an EventBridge error here only means the stream delivers the record
+//! again: the publisher reports the first record it could not publish
+//! (`batchItemFailures`), and Lambda retries from that record on. Consumers deduplicate on
+//! `event_id`.
+
+use lambda_http::aws_lambda_events::event::dynamodb::{Event, EventRecord};
+use lambda_http::aws_lambda_events::event::streams::{
+    DynamoDbBatchItemFailure, DynamoDbEventResponse,
+};
+use ledger::events::Envelope;
+
+/// EventBridge takes at most ten entries per `PutEvents`.
+const PUT_EVENTS_MAX: usize = 10;
+
+pub struct Publisher {
+    client: aws_sdk_eventbridge::Client,
+    bus: String,
+}
+
+impl Publisher {
+    pub fn new(client: aws_sdk_eventbridge::Client, bus: impl Into<String>) -> Publisher {
+        Publisher {
+            client,
+            bus: bus.into(),
+        }
+    }
+
+    /// Reads `EVENT_BUS_NAME` and builds the client once per cold start.
+    pub async fn from_env() -> Result<Publisher, edge::config::ConfigError> {
+        let bus = std::env::var("EVENT_BUS_NAME")
+            .ok()
+            .filter(|b| !b.trim().is_empty())
+            .ok_or(edge::config::ConfigError::Missing("EVENT_BUS_NAME"))?;
+        let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        Ok(Publisher::new(aws_sdk_eventbridge::Client::new(&aws), bus))
+    }
+}
+
+/// The outbox event carried by a stream record: `None` when the record is not the insert of
+/// an outbox item, an error when it is one but cannot be read.
+pub fn outbox_event(record: &EventRecord) -> Option<Result<Envelope, String>> {
+    if record.event_name != "INSERT" {
+        return None;
+    }
+    let image = &record.change.new_image;
+    match image.get("item_type") {
+        Some(serde_dynamo::AttributeValue::S(kind)) if kind == "outbox" => {}
+        _ => return None,
+    }
+    Some(match image.get("event") {
+        Some(serde_dynamo::AttributeValue::S(json)) => serde_json::from_str::<Envelope>(json)
+            .map_err(|e| format!("unreadable outbox event: {e}")),
+        _ => Err("an outbox item without its event".to_string()),
+    })
+}
+
+fn failure_at(record: &EventRecord) -> DynamoDbEventResponse {
+    let mut failure = DynamoDbBatchItemFailure::default();
+    failure.item_identifier = record.change.sequence_number.clone();
+    let mut response = DynamoDbEventResponse::default();
+    response.batch_item_failures.push(failure);
+    response
+}
+
+/// Publishes the batch's outbox events in order; reports the first record that could not
+/// be published, so the stream retries from it.
+pub async fn handle(publisher: &Publisher, event: Event) -> DynamoDbEventResponse {
+    let mut pending: Vec<(&EventRecord, Envelope)> = Vec::new();
+    for record in &event.records {
+        match outbox_event(record) {
+            None => {}
+            Some(Ok(envelope)) => pending.push((record, envelope)),
+            Some(Err(why)) => {
+                // Publish what came before, then stop here: an outbox item is never skipped.
+                tracing::error!(sequence = ?record.change.sequence_number, %why, "cannot read an outbox record");
+                return match publish(publisher, &pending).await {
+                    Ok(()) => failure_at(record),
+                    Err(first_failed) => failure_at(first_failed),
+                };
+            }
+        }
+    }
+    match publish(publisher, &pending).await {
+        Ok(()) => DynamoDbEventResponse::default(),
+        Err(first_failed) => failure_at(first_failed),
+    }
+}
+
+/// Puts the events, ten at a time; on failure, the first record not published.
+async fn publish<'a>(
+    publisher: &Publisher,
+    events: &[(&'a EventRecord, Envelope)],
+) -> Result<(), &'a EventRecord> {
+    for chunk in events.chunks(PUT_EVENTS_MAX) {
+        let entries = chunk
+            .iter()
+            .map(|(_, envelope)| {
+                aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+                    .event_bus_name(&publisher.bus)
+                    .source(&envelope.source)
+                    .detail_type(&envelope.detail_type)
+                    .detail(envelope.detail.to_string())
+                    .build()
+            })
+            .collect::<Vec<_>>();
+        match publisher
+            .client
+            .put_events()
+            .set_entries(Some(entries))
+            .send()
+            .await
+        {
+            Err(error) => {
+                tracing::warn!(error = ?error, "PutEvents failed; the stream will deliver these records again");
+                return Err(chunk[0].0);
+            }
+            Ok(output) => {
+                let results = output.entries();
+                if let Some(index) = results.iter().position(|r| r.error_code().is_some()) {
+                    tracing::warn!(code = ?results[index].error_code(), "an event was refused; the stream will deliver it again");
+                    return Err(chunk[index.min(chunk.len() - 1)].0);
+                }
+                if output.failed_entry_count() > 0 || results.len() != chunk.len() {
+                    return Err(chunk[0].0);
+                }
+                for (record, envelope) in chunk {
+                    tracing::info!(detail_type = %envelope.detail_type, event_id = %envelope.detail["event_id"], sequence = ?record.change.sequence_number, "published");
+                }
+            }
+        }
+    }
+    Ok(())
+}

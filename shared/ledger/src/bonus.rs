@@ -1,0 +1,360 @@
+//! Bonuses (WALLET-RULES "Bonuses"): campaigns are configuration; a player gets a campaign
+//! at most once; every stake reduces `wagering_remaining`, and at 0 the remaining bonus
+//! converts to cash in one entry; a player may forfeit a bonus at any time (cash stays), and
+//! expiry forfeits the same way.
+
+use crate::account::Account;
+use crate::clock::{Timestamp, DAY_MS};
+use crate::entry::{EntryKind, LedgerEntry};
+use crate::error::WalletError;
+use crate::events::ForfeitReason;
+use crate::ids::{ClientId, PlayerId};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The highest wagering requirement a campaign may set: 10× the bonus (the UK cap since 2026).
+pub const MAX_WAGERING_MULTIPLIER: u32 = 10;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    /// The player's first successful deposit (`DepositCompleted` with `first_deposit`).
+    FirstDeposit,
+}
+
+/// One campaign, as configured (`BONUS_CAMPAIGNS`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Campaign {
+    pub campaign_id: String,
+    pub trigger: Trigger,
+    /// The bonus as a percentage of the triggering deposit.
+    pub match_percent: u32,
+    /// The largest bonus, per currency; a currency not listed gets no bonus.
+    pub cap: BTreeMap<String, i64>,
+    pub wagering_multiplier: u32,
+    /// The largest stake while the bonus is being wagered, per currency.
+    pub max_stake: BTreeMap<String, i64>,
+    pub expiry_days: u32,
+}
+
+/// Parses and validates the campaigns configuration (a JSON array).
+pub fn parse_campaigns(json: &str) -> Result<Vec<Campaign>, String> {
+    let campaigns: Vec<Campaign> =
+        serde_json::from_str(json).map_err(|e| format!("not a list of campaigns: {e}"))?;
+    let mut seen = std::collections::BTreeSet::new();
+    for c in &campaigns {
+        let name = &c.campaign_id;
+        ClientId::new(name).map_err(|m| format!("campaign id {name:?} {m}"))?;
+        if !seen.insert(name.clone()) {
+            return Err(format!("campaign {name} is configured twice"));
+        }
+        if !(1..=1000).contains(&c.match_percent) {
+            return Err(format!("campaign {name}: match_percent must be 1 to 1000"));
+        }
+        if !(1..=MAX_WAGERING_MULTIPLIER).contains(&c.wagering_multiplier) {
+            return Err(format!(
+                "campaign {name}: wagering_multiplier must be 1 to {MAX_WAGERING_MULTIPLIER}"
+            ));
+        }
+        if !(1..=365).contains(&c.expiry_days) {
+            return Err(format!("campaign {name}: expiry_days must be 1 to 365"));
+        }
+        for (what, table) in [("cap", &c.cap), ("max_stake", &c.max_stake)] {
+            for (currency, value) in table {
+                crate::money::Currency::new(currency)
+                    .map_err(|m| format!("campaign {name}: {what} {currency}: {m}"))?;
+                if !(1..=crate::money::MAX_AMOUNT).contains(value) {
+                    return Err(format!(
+                        "campaign {name}: {what} {currency} must be 1 to 10^12"
+                    ));
+                }
+            }
+        }
+    }
+    Ok(campaigns)
+}
+
+/// The bonus a player holds while wagering it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActiveBonus {
+    pub campaign_id: String,
+    pub awarded: i64,
+    pub wagering_required: i64,
+    pub expires_at: Timestamp,
+}
+
+/// The permanent record that a player received a campaign (at most once).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BonusGrant {
+    pub player_id: PlayerId,
+    pub campaign_id: String,
+    /// The event that triggered it (e.g. `DepositCompleted:<deposit id>`).
+    pub trigger_event_id: String,
+    pub amount: i64,
+    pub awarded_at: Timestamp,
+}
+
+/// The deposit a campaign reacts to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TriggeringDeposit {
+    pub event_id: String,
+    pub amount: i64,
+    pub currency: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwardDecision {
+    pub account: Account,
+    pub entry: LedgerEntry,
+    pub grant: BonusGrant,
+    pub active: ActiveBonus,
+}
+
+/// The award of `campaign` for `deposit`, or `None` when it gives nothing (no cap for the
+/// currency, a bonus of 0, another bonus still active).
+pub fn award(
+    account: &Account,
+    campaign: &Campaign,
+    deposit: &TriggeringDeposit,
+    now: Timestamp,
+) -> Result<Option<AwardDecision>, WalletError> {
+    if deposit.currency != account.currency.as_str() || account.active_bonus.is_some() {
+        return Ok(None);
+    }
+    let Some(cap) = campaign.cap.get(&deposit.currency) else {
+        return Ok(None);
+    };
+    let matched = i128::from(deposit.amount) * i128::from(campaign.match_percent) / 100;
+    let bonus = i64::try_from(matched.min(i128::from(*cap))).unwrap_or(*cap);
+    if bonus <= 0 {
+        return Ok(None);
+    }
+    let reference = format!("{}:award", campaign.campaign_id);
+    let (mut next, entry) = account.post(EntryKind::BonusAward, 0, bonus, &reference, now)?;
+    let wagering_required = bonus.saturating_mul(i64::from(campaign.wagering_multiplier));
+    let active = ActiveBonus {
+        campaign_id: campaign.campaign_id.clone(),
+        awarded: bonus,
+        wagering_required,
+        expires_at: entry
+            .created_at
+            .plus_millis(i64::from(campaign.expiry_days) * DAY_MS),
+    };
+    next.wagering_remaining = wagering_required;
+    next.max_stake_while_wagering = campaign.max_stake.get(&deposit.currency).copied();
+    next.active_bonus = Some(active.clone());
+    Ok(Some(AwardDecision {
+        grant: BonusGrant {
+            player_id: account.player_id.clone(),
+            campaign_id: campaign.campaign_id.clone(),
+            trigger_event_id: deposit.event_id.clone(),
+            amount: bonus,
+            awarded_at: entry.created_at,
+        },
+        account: next,
+        entry,
+        active,
+    }))
+}
+
+/// A bonus leaving the wallet's bonus balance: released to cash, or forfeited.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BonusEnd {
+    pub account: Account,
+    pub entry: Option<LedgerEntry>,
+    pub campaign_id: String,
+    pub amount: i64,
+}
+
+fn end_bonus(
+    account: &Account,
+    kind: EntryKind,
+    now: Timestamp,
+) -> Result<Option<BonusEnd>, WalletError> {
+    let Some(active) = &account.active_bonus else {
+        return Ok(None);
+    };
+    let amount = account.bonus;
+    let cash = if kind == EntryKind::BonusRelease {
+        amount
+    } else {
+        0
+    };
+    let suffix = if kind == EntryKind::BonusRelease {
+        "release"
+    } else {
+        "forfeit"
+    };
+    let (mut next, entry) = if amount > 0 {
+        let (next, entry) = account.post(
+            kind,
+            cash,
+            -amount,
+            &format!("{}:{suffix}", active.campaign_id),
+            now,
+        )?;
+        (next, Some(entry))
+    } else {
+        (account.touched(), None)
+    };
+    next.wagering_remaining = 0;
+    next.max_stake_while_wagering = None;
+    next.active_bonus = None;
+    Ok(Some(BonusEnd {
+        account: next,
+        entry,
+        campaign_id: active.campaign_id.clone(),
+        amount,
+    }))
+}
+
+/// Wagering reached 0: the remaining bonus converts to cash in one entry.
+pub fn release(account: &Account, now: Timestamp) -> Result<Option<BonusEnd>, WalletError> {
+    end_bonus(account, EntryKind::BonusRelease, now)
+}
+
+/// The bonus goes, cash stays: on the player's request, or at expiry.
+pub fn forfeit(account: &Account, now: Timestamp) -> Result<Option<BonusEnd>, WalletError> {
+    end_bonus(account, EntryKind::BonusForfeit, now)
+}
+
+/// The forfeit an expired bonus owes, if it has expired at `now`.
+pub fn expire(
+    account: &Account,
+    now: Timestamp,
+) -> Result<Option<(BonusEnd, ForfeitReason)>, WalletError> {
+    match &account.active_bonus {
+        Some(active) if active.expires_at <= now => {
+            Ok(forfeit(account, now)?.map(|end| (end, ForfeitReason::Expired)))
+        }
+        _ => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::account::fixtures::{account, T0};
+
+    pub const FIRST_DEPOSIT: &str = r#"[{"campaign_id":"first-deposit-match","trigger":"first_deposit","match_percent":100,"cap":{"EUR":10000},"wagering_multiplier":10,"max_stake":{"EUR":500},"expiry_days":30}]"#;
+
+    fn campaign() -> Campaign {
+        parse_campaigns(FIRST_DEPOSIT).unwrap().remove(0)
+    }
+
+    fn deposit(amount: i64) -> TriggeringDeposit {
+        TriggeringDeposit {
+            event_id: "DepositCompleted:d1".into(),
+            amount,
+            currency: "EUR".into(),
+        }
+    }
+
+    fn funded(cash: i64) -> Account {
+        let mut a = account();
+        a.cash = cash;
+        a
+    }
+
+    #[test]
+    fn the_first_campaign_matches_100_percent_up_to_the_cap_with_10x_wagering() {
+        let d = award(&funded(5000), &campaign(), &deposit(5000), T0)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (d.account.bonus, d.account.wagering_remaining),
+            (5000, 50_000)
+        );
+        assert_eq!(d.account.max_stake_while_wagering, Some(500));
+        assert_eq!(d.active.expires_at, T0.plus_millis(30 * DAY_MS));
+        assert_eq!(
+            (d.entry.kind, d.entry.bonus_delta, d.entry.cash_delta),
+            (EntryKind::BonusAward, 5000, 0)
+        );
+        let capped = award(&funded(50_000), &campaign(), &deposit(50_000), T0)
+            .unwrap()
+            .unwrap();
+        assert_eq!(capped.account.bonus, 10_000);
+    }
+
+    #[test]
+    fn no_award_without_a_cap_for_the_currency_or_with_a_bonus_active() {
+        let mut d = deposit(5000);
+        d.currency = "GBP".into();
+        assert_eq!(award(&funded(0), &campaign(), &d, T0).unwrap(), None);
+        let awarded = award(&funded(5000), &campaign(), &deposit(5000), T0)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            award(&awarded.account, &campaign(), &deposit(5000), T0).unwrap(),
+            None
+        );
+    }
+
+    #[test]
+    fn campaigns_are_validated() {
+        assert!(parse_campaigns(FIRST_DEPOSIT).is_ok());
+        for bad in [
+            FIRST_DEPOSIT.replace("\"wagering_multiplier\":10", "\"wagering_multiplier\":11"),
+            FIRST_DEPOSIT.replace("\"EUR\":10000", "\"eur\":10000"),
+            FIRST_DEPOSIT.replace("\"match_percent\":100", "\"match_percent\":0"),
+            FIRST_DEPOSIT.replace("\"expiry_days\":30", "\"expiry_days\":0"),
+            FIRST_DEPOSIT.replace("\"trigger\":\"first_deposit\"", "\"trigger\":\"birthday\""),
+            FIRST_DEPOSIT.replace("}]", ",\"extra\":1}]"),
+            format!("[{0},{0}]", &FIRST_DEPOSIT[1..FIRST_DEPOSIT.len() - 1]),
+            "{}".into(),
+        ] {
+            assert!(parse_campaigns(&bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn release_converts_the_remaining_bonus_to_cash_in_one_entry() {
+        let mut a = award(&funded(1000), &campaign(), &deposit(1000), T0)
+            .unwrap()
+            .unwrap()
+            .account;
+        a.bonus = 700;
+        let end = release(&a, T0).unwrap().unwrap();
+        assert_eq!(
+            (end.account.cash, end.account.bonus, end.amount),
+            (1700, 0, 700)
+        );
+        assert_eq!(end.entry.unwrap().kind, EntryKind::BonusRelease);
+        assert_eq!(
+            (
+                end.account.wagering_remaining,
+                end.account.active_bonus.is_none()
+            ),
+            (0, true)
+        );
+    }
+
+    #[test]
+    fn forfeit_removes_the_bonus_and_keeps_cash() {
+        let a = award(&funded(1000), &campaign(), &deposit(1000), T0)
+            .unwrap()
+            .unwrap()
+            .account;
+        let end = forfeit(&a, T0).unwrap().unwrap();
+        assert_eq!((end.account.cash, end.account.bonus), (1000, 0));
+        assert_eq!(end.entry.unwrap().bonus_delta, -1000);
+        assert_eq!(
+            forfeit(&end.account, T0).unwrap(),
+            None,
+            "nothing left to forfeit"
+        );
+    }
+
+    #[test]
+    fn a_bonus_expires_after_its_days() {
+        let a = award(&funded(1000), &campaign(), &deposit(1000), T0)
+            .unwrap()
+            .unwrap()
+            .account;
+        assert_eq!(expire(&a, T0.plus_millis(30 * DAY_MS - 1)).unwrap(), None);
+        let (end, reason) = expire(&a, T0.plus_millis(30 * DAY_MS)).unwrap().unwrap();
+        assert_eq!((end.account.bonus, reason), (0, ForfeitReason::Expired));
+    }
+}
