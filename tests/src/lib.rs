@@ -411,3 +411,68 @@ pub async fn assert_audit_clean(state: &State, players: &[&str]) {
     let report = ledger::audit::audit(&snapshot.for_players(players));
     assert!(report.is_clean(), "{report}");
 }
+
+/// The first campaign, as the template configures it by default.
+pub const FIRST_DEPOSIT_CAMPAIGN: &str = r#"[{"campaign_id":"first-deposit-match","trigger":"first_deposit","match_percent":100,"cap":{"EUR":10000,"GBP":10000,"USD":10000},"wagering_multiplier":10,"max_stake":{"EUR":500,"GBP":500,"USD":500},"expiry_days":30}]"#;
+
+/// A bonus-award function's state over the same table.
+pub async fn awarder(clock: edge::Clock) -> bonus_award::Awarder {
+    bonus_award::Awarder {
+        state: state_at(clock).await,
+        campaigns: ledger::bonus::parse_campaigns(FIRST_DEPOSIT_CAMPAIGN).expect("campaigns"),
+    }
+}
+
+/// The event a change wrote to the outbox, read back from the table.
+pub async fn outbox_event(state: &State, event_id: &str) -> Option<ledger::events::Envelope> {
+    let key = HashMap::from([
+        (
+            "pk".to_string(),
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("OUTBOX#{event_id}")),
+        ),
+        (
+            "sk".to_string(),
+            aws_sdk_dynamodb::types::AttributeValue::S("OUTBOX".into()),
+        ),
+    ]);
+    let item = state
+        .store
+        .client()
+        .get_item()
+        .table_name(state.store.table())
+        .set_key(Some(key))
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("get outbox item")
+        .item?;
+    let json = item.get("event")?.as_s().ok()?.clone();
+    Some(serde_json::from_str(&json).expect("an outbox event"))
+}
+
+/// What EventBridge puts on a queue for an event: its envelope.
+pub fn eventbridge_delivery(envelope: &ledger::events::Envelope) -> String {
+    serde_json::json!({
+        "version": "0",
+        "id": unique("eb"),
+        "detail-type": envelope.detail_type,
+        "source": envelope.source,
+        "account": "123456789012",
+        "time": "2026-11-23T00:00:00Z",
+        "region": "us-east-1",
+        "resources": [],
+        "detail": envelope.detail,
+    })
+    .to_string()
+}
+
+pub fn sqs_batch(bodies: &[String]) -> lambda_http::aws_lambda_events::event::sqs::SqsEvent {
+    let mut event = lambda_http::aws_lambda_events::event::sqs::SqsEvent::default();
+    for (n, body) in bodies.iter().enumerate() {
+        let mut message = lambda_http::aws_lambda_events::event::sqs::SqsMessage::default();
+        message.message_id = Some(format!("m{n}"));
+        message.body = Some(body.clone());
+        event.records.push(message);
+    }
+    event
+}

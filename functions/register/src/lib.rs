@@ -1,7 +1,8 @@
 //! `register`: the player's account routes.
 //! - `POST /players` creates the account of the token's subject;
 //! - `PUT /players/{player_id}/limits` changes deposit limits;
-//! - `POST /players/{player_id}/exclusions` starts a time-out or self-exclusion.
+//! - `POST /players/{player_id}/exclusions` starts a time-out or self-exclusion;
+//! - `POST /players/{player_id}/bonus/forfeit` gives up the bonus being wagered (cash stays).
 
 use edge::auth::{player_subject, require_player};
 use edge::http::{
@@ -27,6 +28,8 @@ pub async fn handle(state: &State, request: Request) -> Response<Body> {
         set_limits(state, &request).await
     } else if method == "POST" && path_matches(&path, "/players/{player_id}/exclusions") {
         add_exclusion(state, &request).await
+    } else if method == "POST" && path_matches(&path, "/players/{player_id}/bonus/forfeit") {
+        forfeit_bonus(state, &request).await
     } else {
         Err(WalletError::Internal(format!(
             "{method} {path} is not served by register"
@@ -116,4 +119,52 @@ async fn add_exclusion(state: &State, request: &Request) -> Result<Response<Body
     .await
     .map_err(|failed| failed.error)?;
     Ok(json(201, &applied.outcome))
+}
+
+/// The body of a forfeit: nothing, or an empty object.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ForfeitRequest {}
+
+#[derive(Debug, serde::Serialize)]
+struct Forfeited {
+    campaign_id: String,
+    amount: i64,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct ForfeitView {
+    /// The bonus given up; `null` when there was none (the request is then a no-op).
+    forfeited: Option<Forfeited>,
+    wallet: ledger::api::WalletView,
+}
+
+async fn forfeit_bonus(state: &State, request: &Request) -> Result<Response<Body>, WalletError> {
+    let player = require_player(
+        request,
+        &state.config,
+        state.clock.now(),
+        path_param(request, "player_id").as_deref(),
+    )?;
+    unknown_query_params(request, &[])?;
+    if !request.body().iter().all(u8::is_ascii_whitespace) {
+        let _: ForfeitRequest = parse_json(request.body())?;
+    }
+    let applied = flows::forfeit_bonus(
+        &state.store,
+        &player,
+        ledger::events::ForfeitReason::PlayerRequest,
+        &correlation_id(request),
+        || state.clock.now(),
+    )
+    .await
+    .map_err(|failed| failed.error)?;
+    let view = ForfeitView {
+        forfeited: applied.outcome.map(|(campaign_id, amount)| Forfeited {
+            campaign_id,
+            amount,
+        }),
+        wallet: ledger::api::WalletView::of(&applied.account),
+    };
+    Ok(json(200, &view))
 }

@@ -1,0 +1,114 @@
+//! `bonus-award`: the bonus engine's consumer. EventBridge routes `DepositCompleted` events
+//! with `first_deposit` to the bonus queue; this function takes them in batches and awards
+//! every configured campaign the event triggers — at most once per player and campaign
+//! (a conditional write), however often the event arrives. A message that cannot be read
+//! or applied is reported alone (`batchItemFailures`) and ends in the dead-letter queue.
+
+use edge::State;
+use lambda_http::aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use ledger::bonus::{parse_campaigns, Campaign, Trigger, TriggeringDeposit};
+use ledger::events::{EventKind, WalletEvent};
+use ledger::WalletError;
+use serde::Deserialize;
+use store::flows;
+
+pub struct Awarder {
+    pub state: State,
+    pub campaigns: Vec<Campaign>,
+}
+
+impl Awarder {
+    /// The wallet state and the campaigns (`BONUS_CAMPAIGNS`), once per cold start.
+    pub async fn from_env() -> Result<Awarder, lambda_http::Error> {
+        let state = State::from_env(edge::Needs::default()).await?;
+        let json = std::env::var("BONUS_CAMPAIGNS")
+            .map_err(|_| "environment variable BONUS_CAMPAIGNS is required")?;
+        let campaigns =
+            parse_campaigns(&json).map_err(|why| format!("BONUS_CAMPAIGNS is invalid: {why}"))?;
+        Ok(Awarder { state, campaigns })
+    }
+}
+
+/// What EventBridge delivers to the queue: the envelope around our event.
+#[derive(Debug, Deserialize)]
+struct Delivered {
+    #[serde(rename = "detail-type")]
+    detail_type: String,
+    detail: serde_json::Value,
+}
+
+/// Awards what one event triggers; the number of campaigns awarded.
+pub async fn apply(awarder: &Awarder, event: &WalletEvent) -> Result<usize, WalletError> {
+    let EventKind::DepositCompleted {
+        amount,
+        currency,
+        first_deposit,
+        ..
+    } = &event.kind
+    else {
+        return Ok(0);
+    };
+    let trigger = TriggeringDeposit {
+        event_id: event.event_id.clone(),
+        amount: *amount,
+        currency: currency.clone(),
+    };
+    let mut awarded = 0;
+    for campaign in &awarder.campaigns {
+        let triggered = match campaign.trigger {
+            Trigger::FirstDeposit => *first_deposit,
+        };
+        if !triggered {
+            continue;
+        }
+        let state = &awarder.state;
+        let applied = flows::award_bonus(
+            &state.store,
+            &event.player_id,
+            campaign,
+            &trigger,
+            &event.correlation_id,
+            || state.clock.now(),
+        )
+        .await
+        .map_err(|failed| failed.error)?;
+        if applied.outcome.is_some() && !applied.replayed {
+            awarded += 1;
+        }
+    }
+    Ok(awarded)
+}
+
+fn read(body: &str) -> Result<WalletEvent, WalletError> {
+    let delivered: Delivered = serde_json::from_str(body)
+        .map_err(|e| WalletError::field("", format!("not an EventBridge event: {e}")))?;
+    WalletEvent::from_detail(&delivered.detail_type, &delivered.detail).map_err(|e| {
+        WalletError::field(
+            "/detail",
+            format!("not a {} event: {e}", delivered.detail_type),
+        )
+    })
+}
+
+pub async fn handle_batch(awarder: &Awarder, event: SqsEvent) -> SqsBatchResponse {
+    let mut response = SqsBatchResponse::default();
+    for message in event.records {
+        let id = message.message_id.clone().unwrap_or_default();
+        let outcome = match read(message.body.as_deref().unwrap_or_default()) {
+            Ok(event) => apply(awarder, &event).await.map(|n| (event.event_id, n)),
+            Err(error) => Err(error),
+        };
+        match outcome {
+            Ok((event_id, awarded)) => {
+                tracing::info!(message_id = %id, %event_id, awarded, "bonus event processed")
+            }
+            Err(error) => {
+                tracing::warn!(message_id = %id, code = %error.code(), %error, "bonus message failed");
+                let mut failure = BatchItemFailure::default();
+                failure.item_identifier = id;
+                response.batch_item_failures.push(failure);
+            }
+        }
+    }
+    response
+}
