@@ -167,33 +167,31 @@ pub struct BonusEnd {
     pub amount: i64,
 }
 
+/// The campaign named on a bonus balance no campaign is active for (e.g. a win credited to
+/// bonus after its bonus ended).
+pub const UNATTRIBUTED: &str = "unattributed";
+
 fn end_bonus(
     account: &Account,
     kind: EntryKind,
     now: Timestamp,
 ) -> Result<Option<BonusEnd>, WalletError> {
-    let Some(active) = &account.active_bonus else {
-        return Ok(None);
+    let campaign_id = match (&account.active_bonus, kind) {
+        (Some(active), _) => active.campaign_id.clone(),
+        (None, EntryKind::BonusForfeit) if account.bonus > 0 => UNATTRIBUTED.to_string(),
+        (None, _) => return Ok(None),
     };
     let amount = account.bonus;
-    let cash = if kind == EntryKind::BonusRelease {
-        amount
+    let (cash, suffix) = if kind == EntryKind::BonusRelease {
+        (amount, "release")
     } else {
-        0
-    };
-    let suffix = if kind == EntryKind::BonusRelease {
-        "release"
-    } else {
-        "forfeit"
+        (0, "forfeit")
     };
     let (mut next, entry) = if amount > 0 {
-        let (next, entry) = account.post(
-            kind,
-            cash,
-            -amount,
-            &format!("{}:{suffix}", active.campaign_id),
-            now,
-        )?;
+        // The position makes the reference unique within the wallet (a player may end
+        // several bonuses of the unattributed kind).
+        let reference = format!("{campaign_id}:{suffix}:{}", account.seq.saturating_add(1));
+        let (next, entry) = account.post(kind, cash, -amount, &reference, now)?;
         (next, Some(entry))
     } else {
         (account.touched(), None)
@@ -204,7 +202,7 @@ fn end_bonus(
     Ok(Some(BonusEnd {
         account: next,
         entry,
-        campaign_id: active.campaign_id.clone(),
+        campaign_id,
         amount,
     }))
 }
@@ -344,6 +342,14 @@ mod tests {
             forfeit(&end.account, T0).unwrap(),
             None,
             "nothing left to forfeit"
+        );
+        let mut stray = end.account.clone();
+        stray.bonus = 40;
+        let cleared = forfeit(&stray, T0).unwrap().unwrap();
+        assert_eq!(
+            (cleared.account.bonus, cleared.campaign_id.as_str()),
+            (0, UNATTRIBUTED),
+            "a bonus balance without a campaign can be forfeited too"
         );
     }
 
