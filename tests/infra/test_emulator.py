@@ -1,6 +1,7 @@
 """`stack.py emulator`: moto provisioned from template.yaml, as the Rust harness starts it."""
 
 import json
+import re
 import threading
 import time
 import uuid
@@ -15,7 +16,8 @@ def test_ready_line_describes_the_provisioned_stack(emulator):
     assert emulator["outputs"]["WalletTableName"] == emulator["resources"]["WalletTable"]
     assert not [k for k in emulator["outputs"] if k.startswith("StakelineLocalEnv")]
     for logical_id in ("RegisterFunction", "DepositFunction", "WalletReadFunction", "WalletHttpApi",
-                       "PlaceBetFunction", "SettleFunction", "SettleQueueFunction"):
+                       "PlaceBetFunction", "SettleFunction", "SettleQueueFunction", "PublisherFunction",
+                       "BonusAwardFunction"):
         assert logical_id not in emulator["resources"]
     assert all(emulator["resources"]), "no resource without a logical id"
 
@@ -192,3 +194,96 @@ def test_stopping_the_server_ends_pending_long_polls():
     poller.join(timeout=10)
     assert answer == {"messages": []}
     assert time.monotonic() - started < 5
+
+
+ENVELOPE_KEYS = ["version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail"]
+
+
+def test_the_table_expires_outbox_items_on_expires_at(emulator, aws):
+    # moto's CloudFormation ignores TimeToLiveSpecification; provisioning sets it (moto records
+    # it but never deletes expired items).
+    description = aws("dynamodb").describe_time_to_live(TableName=emulator["outputs"]["WalletTableName"])
+    assert description["TimeToLiveDescription"] == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expires_at"}
+
+
+def test_the_bus_the_rule_and_the_bonus_queues_are_provisioned(emulator, aws):
+    resources, outputs = emulator["resources"], emulator["outputs"]
+    bus = outputs["EventBusName"]
+    assert bus == f"{emulator['stack']}-wallet" and resources["WalletEventBus"] == bus
+    events, sqs = aws("events"), aws("sqs")
+    assert events.describe_event_bus(Name=bus)["Name"] == bus
+
+    [rule] = events.list_rules(EventBusName=bus)["Rules"]
+    assert rule["Name"] == resources["FirstDepositBonusRule"] and rule["State"] == "ENABLED"
+    assert json.loads(rule["EventPattern"]) == {
+        "source": ["stakeline.wallet"], "detail-type": ["DepositCompleted"], "detail": {"first_deposit": [True]},
+    }
+    attributes = {
+        logical_id: sqs.get_queue_attributes(QueueUrl=resources[logical_id], AttributeNames=["All"])["Attributes"]
+        for logical_id in ("BonusQueue", "BonusDeadLetterQueue", "BonusRuleDeadLetterQueue", "OutboxFailureQueue")
+    }
+    [target] = events.list_targets_by_rule(Rule=rule["Name"], EventBusName=bus)["Targets"]
+    assert target["Arn"] == attributes["BonusQueue"]["QueueArn"]
+    assert target["DeadLetterConfig"] == {"Arn": attributes["BonusRuleDeadLetterQueue"]["QueueArn"]}
+    assert target["RetryPolicy"] == {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400}
+
+    queue = attributes["BonusQueue"]
+    assert json.loads(queue["RedrivePolicy"]) == {
+        "deadLetterTargetArn": attributes["BonusDeadLetterQueue"]["QueueArn"], "maxReceiveCount": 5,
+    }
+    assert queue["VisibilityTimeout"] == "190"
+    for logical_id, queue_attributes in attributes.items():
+        assert queue_attributes["MessageRetentionPeriod"] == "1209600", logical_id
+        assert queue_attributes["SqsManagedSseEnabled"] == "true", logical_id
+        assert resources[logical_id].startswith(emulator["endpoint"] + "/"), logical_id
+    assert outputs["BonusQueueName"] == queue["QueueArn"].rsplit(":", 1)[1]
+    assert outputs["BonusDeadLetterQueueName"] == attributes["BonusDeadLetterQueue"]["QueueArn"].rsplit(":", 1)[1]
+    # moto's CloudFormation cannot create queue policies: left out, not half-made.
+    assert "BonusQueuePolicy" not in resources and "BonusRuleDeadLetterQueuePolicy" not in resources
+
+
+def _drain(sqs, url: str) -> list[dict]:
+    """Every message now in the queue (moto delivers at PutEvents time), deleted."""
+    messages = []
+    while True:
+        batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+        if not batch:
+            return messages
+        for message in batch:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        messages += batch
+
+
+def test_first_deposits_put_on_the_bus_land_in_the_bonus_queue_and_nothing_else_does(emulator, aws):
+    """EventBridge -> SQS is moto's own work, through the provisioned rule, at PutEvents time."""
+    events, sqs = aws("events"), aws("sqs")
+    bus, queue = emulator["outputs"]["EventBusName"], emulator["resources"]["BonusQueue"]
+    rule_dlq = emulator["resources"]["BonusRuleDeadLetterQueue"]
+    _drain(sqs, queue)
+    run = uuid.uuid4().hex[:8]
+
+    def entry(detail_type, first_deposit, source="stakeline.wallet", **more):
+        detail = {"event_id": f"{detail_type}:{run}-{first_deposit}-{source}", "player_id": "p",
+                  "first_deposit": first_deposit, "amount": 5000, "currency": "EUR", **more}
+        return {"Source": source, "DetailType": detail_type, "Detail": json.dumps(detail), "EventBusName": bus}
+
+    first = entry("DepositCompleted", True)
+    answer = events.put_events(Entries=[
+        first,
+        entry("DepositCompleted", False),
+        entry("BetPlaced", True),
+        entry("DepositCompleted", True, source="someone.else"),
+    ])
+    assert answer["FailedEntryCount"] == 0
+    [message] = _drain(sqs, queue)
+    envelope = json.loads(message["Body"])
+    assert list(envelope) == ENVELOPE_KEYS, "the envelope EventBridge delivers, keys in its order"
+    assert envelope["version"] == "0" and envelope["id"] == answer["Entries"][0]["EventId"]
+    assert (envelope["source"], envelope["detail-type"]) == ("stakeline.wallet", "DepositCompleted")
+    assert envelope["account"] == "123456789012" and envelope["region"] == emulator["region"]
+    assert envelope["resources"] == []
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", envelope["time"])
+    assert envelope["detail"] == json.loads(first["Detail"])
+    # Events on the default bus never reach the wallet rule.
+    events.put_events(Entries=[{**first, "EventBusName": "default"}])
+    assert _drain(sqs, queue) == [] and _drain(sqs, rule_dlq) == []

@@ -1,8 +1,9 @@
 """events/: one sample API Gateway HTTP API event per template route, an SQS event per
-queue-fed function, and `sign-event`."""
+queue-fed function, a DynamoDB stream event per stream-fed function, and `sign-event`."""
 
 import hashlib
 import json
+import re
 import subprocess
 import sys
 import time
@@ -13,15 +14,23 @@ import pytest
 from stakeline_local import auth
 from stakeline_local.emulator import STACK_PY
 from stakeline_local.events import integration_for_route, raw_body
-from stakeline_local.pollers import sqs_record
-from stakeline_local.template import http_routes, sqs_event_sources
+from stakeline_local.pollers import filter_matches, sqs_record, stream_record
+from stakeline_local.template import http_routes, sqs_event_sources, stream_event_sources
 
 PLAYER = "5f0c3e2a-8b1d-4c7e-9a6f-2d4b8e1c7a90"
 SIGNED_AT = 1795392000
 EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
 EVENTS = sorted(EVENTS_DIR.rglob("*.json"))
 HTTP_EVENTS = [p for p in EVENTS if "routeKey" in json.loads(p.read_text())]
-SQS_EVENTS = [p for p in EVENTS if "Records" in json.loads(p.read_text())]
+
+
+def _record_source(path: Path) -> str | None:
+    records = json.loads(path.read_text()).get("Records") or [{}]
+    return records[0].get("eventSource")
+
+
+SQS_EVENTS = [p for p in EVENTS if _record_source(p) == "aws:sqs"]
+STREAM_EVENTS = [p for p in EVENTS if _record_source(p) == "aws:dynamodb"]
 
 
 def load(path: Path) -> dict:
@@ -32,9 +41,10 @@ def header(event: dict, name: str) -> str | None:
     return next((v for k, v in event["headers"].items() if k.lower() == name.lower()), None)
 
 
-def test_every_event_is_an_http_or_an_sqs_event():
-    assert sorted(HTTP_EVENTS + SQS_EVENTS) == EVENTS
-    assert SQS_EVENTS, "the SQS-fed function has a sample batch"
+def test_every_event_is_an_http_an_sqs_or_a_stream_event():
+    assert sorted(HTTP_EVENTS + SQS_EVENTS + STREAM_EVENTS) == EVENTS
+    assert SQS_EVENTS, "the SQS-fed functions have sample batches"
+    assert STREAM_EVENTS, "the stream-fed function has a sample batch"
 
 
 def test_every_template_route_has_a_sample_event(template):
@@ -45,6 +55,11 @@ def test_every_template_route_has_a_sample_event(template):
 def test_every_queue_fed_function_has_a_sample_batch(template):
     covered = {path.parent.name for path in SQS_EVENTS}
     assert {function.binary for function, _ in sqs_event_sources(template)} <= covered
+
+
+def test_every_stream_fed_function_has_a_sample_batch(template):
+    covered = {path.parent.name for path in STREAM_EVENTS}
+    assert {function.binary for function, _ in stream_event_sources(template)} <= covered
 
 
 @pytest.mark.parametrize("path", HTTP_EVENTS, ids=lambda p: f"{p.parent.name}/{p.name}")
@@ -169,3 +184,100 @@ def test_sign_event_refreshes_signature_and_token(repo_root):
             assert auth.verify_token(token)["sub"] == PLAYER
             claims = event["requestContext"]["authorizer"]["jwt"]["claims"]
             assert int(claims["exp"]) > now
+
+
+# -- the choreography's events -------------------------------------------------------------------
+
+COMMON_DETAIL = {"event_id", "correlation_id", "occurred_at", "player_id"}
+DETAIL_FIELDS = {
+    "PlayerRegistered": {"currency", "country"},
+    "DepositCompleted": {"deposit_id", "amount", "currency", "first_deposit", "entry_id"},
+    "BetPlaced": {"bet_id", "round_id", "game_id", "amount", "currency", "cash_stake", "bonus_stake"},
+    "BetSettled": {"bet_id", "settlement_id", "kind", "status", "cash_credit", "bonus_credit"},
+    "BonusAwarded": {"campaign_id", "amount", "currency", "wagering_required", "expires_at"},
+    "BonusReleased": {"campaign_id", "amount"},
+    "BonusForfeited": {"campaign_id", "amount", "reason"},
+}
+DEPOSIT_DETAIL = {
+    "event_id": "DepositCompleted:psp-20261123-000001",
+    "correlation_id": "3f6c9e2a-1b4d-4e8f-a7c5-9d2b6e1f0a48",
+    "occurred_at": "2026-11-23T00:00:00.000Z",
+    "player_id": PLAYER,
+    "deposit_id": "psp-20261123-000001",
+    "amount": 5000,
+    "currency": "EUR",
+    "first_deposit": True,
+    "entry_id": f"{PLAYER}:000000000001",
+}
+
+
+def _raw(record: dict) -> dict:
+    """A GetRecords record carrying what ``record`` carries (what the poller reads)."""
+    return {key: record[key] for key in ("eventID", "eventName", "dynamodb") if key in record}
+
+
+def _detail_is_well_formed(detail_type: str, detail: dict) -> None:
+    assert set(detail) == COMMON_DETAIL | DETAIL_FIELDS[detail_type], detail_type
+    assert detail["event_id"].startswith(f"{detail_type}:")
+    assert detail["player_id"] == PLAYER
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", detail["occurred_at"])
+
+
+def test_outbox_stream_sample_is_the_event_the_local_poller_builds(template):
+    [path] = STREAM_EVENTS
+    assert path.relative_to(EVENTS_DIR).as_posix() == "publisher/stream.json"
+    records = load(path)["Records"]
+    [(_, stream)] = stream_event_sources(template)
+    for record in records:
+        rebuilt = stream_record(_raw(record), stream_arn=record["eventSourceARN"], region=record["awsRegion"])
+        assert rebuilt == record and list(rebuilt) == list(record), "same keys, order and values as the poller's"
+        assert list(record["dynamodb"]) == list(rebuilt["dynamodb"])
+        assert record["eventSourceARN"].split(":")[3] == record["awsRegion"]
+        assert "-WalletTable-" in record["eventSourceARN"] and "/stream/" in record["eventSourceARN"]
+        assert record["dynamodb"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
+    numbers = [r["dynamodb"]["SequenceNumber"] for r in records]
+    assert all(n.isdigit() for n in numbers) and [int(n) for n in numbers] == sorted({int(n) for n in numbers})
+
+    # The template's filter keeps the two outbox INSERTs and drops the ledger entry.
+    kept = [r for r in records if any(filter_matches(pattern, r) for pattern in stream.filters)]
+    registered, entry, deposit = records
+    assert kept == [registered, deposit]
+    assert entry["dynamodb"]["NewImage"]["item_type"] == {"S": "entry"}
+
+    for record, detail_type in ((registered, "PlayerRegistered"), (deposit, "DepositCompleted")):
+        image = record["dynamodb"]["NewImage"]
+        assert set(image) == {"pk", "sk", "item_type", "event", "created_at", "expires_at"}
+        assert record["dynamodb"]["Keys"] == {"pk": image["pk"], "sk": image["sk"]}
+        event = json.loads(image["event"]["S"])
+        assert list(event) == ["source", "detail_type", "detail"]
+        assert (event["source"], event["detail_type"]) == ("stakeline.wallet", detail_type)
+        _detail_is_well_formed(detail_type, event["detail"])
+        assert image["pk"] == {"S": f"OUTBOX#{event['detail']['event_id']}"} and image["sk"] == {"S": "OUTBOX"}
+        created_ms, expires_s = int(image["created_at"]["N"]), int(image["expires_at"]["N"])
+        assert expires_s > created_ms // 1000 and expires_s < 10**10, "expires_at is in epoch seconds"
+        assert record["dynamodb"]["ApproximateCreationDateTime"] == created_ms // 1000
+    assert json.loads(deposit["dynamodb"]["NewImage"]["event"]["S"])["detail"] == DEPOSIT_DETAIL
+
+
+def test_bonus_sample_is_what_the_first_deposit_rule_delivers(template):
+    [path] = [p for p in SQS_EVENTS if p.parent.name == "bonus-award"]
+    [record] = load(path)["Records"]
+    rebuilt = sqs_record(
+        {"MessageId": record["messageId"], "ReceiptHandle": record["receiptHandle"], "Body": record["body"],
+         "MD5OfBody": record["md5OfBody"], "Attributes": record["attributes"]},
+        queue_arn=record["eventSourceARN"], region=record["awsRegion"],
+    )
+    assert rebuilt == record and list(rebuilt) == list(record)
+    assert record["md5OfBody"] == hashlib.md5(record["body"].encode()).hexdigest()
+    assert "-BonusQueue-" in record["eventSourceARN"]
+
+    envelope = json.loads(record["body"])
+    assert list(envelope) == ["version", "id", "detail-type", "source", "account", "time", "region",
+                              "resources", "detail"]
+    assert envelope["version"] == "0" and envelope["resources"] == []
+    assert envelope["region"] == record["awsRegion"] and envelope["account"] == record["eventSourceARN"].split(":")[4]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", envelope["time"])
+    rule = template["Resources"]["FirstDepositBonusRule"]["Properties"]["EventPattern"]
+    assert filter_matches(rule, envelope), "the rule would deliver it"
+    assert envelope["detail"] == DEPOSIT_DETAIL, "the DepositCompleted of events/publisher/stream.json"
+    _detail_is_well_formed("DepositCompleted", envelope["detail"])

@@ -1,6 +1,7 @@
 """The emulator's TransactWriteItems keeps DynamoDB's all-or-nothing semantics (and stays
 fast on a large table): infra/local/stakeline_local/moto_patches.py."""
 
+import time
 import uuid
 
 import pytest
@@ -101,3 +102,81 @@ def test_a_transaction_never_copies_a_whole_table(monkeypatch):
             ddb.transact_write_items(TransactItems=[put("t", "b", v=1), put("t", "a", "attribute_not_exists(pk)", v=2)])
         assert "Item" not in ddb.get_item(TableName="t", Key=key("b"))
     assert copied_tables == []
+
+
+# -- EventBridge and DynamoDB Streams, as AWS answers ----------------------------------------
+
+
+def test_an_event_bus_has_its_name_as_physical_id(emulator):
+    assert emulator["resources"]["WalletEventBus"] == emulator["outputs"]["EventBusName"]
+
+
+@pytest.fixture
+def local_moto():
+    """An emulator in this process (the patches are installed here too), for what needs time
+    to pass."""
+    from stakeline_local import emulator as local_emulator
+
+    server = local_emulator.MotoServer()
+    endpoint = server.start()
+    yield lambda service: local_emulator.aws_client(service, endpoint)
+    server.stop()
+
+
+def _streamed_table(client) -> str:
+    name = f"streams-{uuid.uuid4().hex[:8]}"
+    client("dynamodb").create_table(
+        TableName=name, BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )
+    return client("dynamodb").describe_table(TableName=name)["Table"]["LatestStreamArn"]
+
+
+def test_shard_iterators_expire_like_on_aws(local_moto, monkeypatch):
+    from stakeline_local import moto_patches
+
+    stream_arn = _streamed_table(local_moto)
+    streams = local_moto("dynamodbstreams")
+    [shard] = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]
+    iterator = streams.get_shard_iterator(
+        StreamArn=stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    answer = streams.get_records(ShardIterator=iterator)
+    assert answer["Records"] == [] and answer["NextShardIterator"], "moto: an open shard always has a next iterator"
+    monkeypatch.setattr(moto_patches, "SHARD_ITERATOR_LIFETIME_SECONDS", 0.2)
+    time.sleep(0.3)
+    with pytest.raises(ClientError) as expired:
+        streams.get_records(ShardIterator=answer["NextShardIterator"])
+    assert expired.value.response["Error"]["Code"] == "ExpiredIteratorException"
+    with pytest.raises(ClientError) as unknown:
+        streams.get_records(ShardIterator="not-an-iterator")
+    assert unknown.value.response["Error"]["Code"] == "ExpiredIteratorException"
+
+
+def test_an_unknown_shard_is_not_found(local_moto):
+    stream_arn = _streamed_table(local_moto)
+    with pytest.raises(ClientError) as missing:
+        local_moto("dynamodbstreams").get_shard_iterator(
+            StreamArn=stream_arn, ShardId="shardId-00000000000000000000-00000000", ShardIteratorType="TRIM_HORIZON")
+    assert missing.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_transactions_show_up_on_the_stream(aws, table):
+    """The outbox is written by TransactWriteItems: each of its writes is a stream record."""
+    ddb = aws("dynamodb")
+    a, b = f"tx-{uuid.uuid4()}", f"tx-{uuid.uuid4()}"
+    ddb.transact_write_items(TransactItems=[put(table, a, "attribute_not_exists(pk)", v=1), put(table, b, v=2)])
+    stream_arn = ddb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    streams = aws("dynamodbstreams")
+    [shard] = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]
+    iterator = streams.get_shard_iterator(
+        StreamArn=stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    keys = []
+    while iterator:
+        answer = streams.get_records(ShardIterator=iterator)
+        if not answer["Records"]:
+            break
+        keys += [(r["eventName"], r["dynamodb"]["Keys"]["pk"]["S"]) for r in answer["Records"]]
+        iterator = answer["NextShardIterator"]
+    assert keys.index(("INSERT", a)) + 1 == keys.index(("INSERT", b)), "in the transaction's order"

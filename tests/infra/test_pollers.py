@@ -318,10 +318,13 @@ def test_lambda_invoker_reports_an_unknown_function_or_no_server(fake_watch):
 def test_the_template_queue_is_polled_for_settle_queue(emulator, aws, template, fake_watch):
     """What `./dev up` starts: from template.yaml, through the Invoke API, on the real queue."""
     specs = pollers.event_source_specs(template, emulator["resources"])
-    assert [(s.event.queue, s.function, s.event.batch_size, s.event.maximum_batching_window,
-             s.event.report_batch_item_failures) for s in specs] == [
+    assert sorted((s.event.queue, s.function, s.event.batch_size, s.event.maximum_batching_window,
+                   s.event.report_batch_item_failures) for s in specs) == [
+        ("BonusQueue", "bonus-award", 10, 1.0, True),
         ("SettlementQueue", "settle-queue", 10, 1.0, True)]
-    assert specs[0].queue_url == emulator["resources"]["SettlementQueue"]
+    for spec in specs:
+        assert spec.queue_url == emulator["resources"][spec.event.queue]
+    specs = [s for s in specs if s.event.queue == "SettlementQueue"]
 
     watch = fake_watch({ROUTE: (200, b'{"batchItemFailures":[]}')})
     lines: list[str] = []
@@ -341,3 +344,42 @@ def test_the_template_queue_is_polled_for_settle_queue(emulator, aws, template, 
     assert path == ROUTE and [r["body"] for r in event["Records"]] == [body]
     assert event["Records"][0]["eventSourceARN"].endswith(":" + emulator["outputs"]["SettlementQueueName"])
     assert any("SettlementQueue -> settle-queue: batch of 1" in line for line in lines)
+
+
+PUBLISHER_ROUTE = "/2015-03-31/functions/publisher/invocations"
+
+
+def test_the_template_table_stream_is_read_for_the_publisher(emulator, aws, template, fake_watch):
+    """What `./dev up` starts for the publisher: the wallet table's stream, filtered to new outbox
+    items, through the Invoke API."""
+    specs = pollers.stream_source_specs(template, emulator["resources"])
+    assert [(s.event.table, s.table_name, s.function) for s in specs] == [
+        ("WalletTable", emulator["outputs"]["WalletTableName"], "publisher")]
+    assert specs[0].describe()["filters"] == [
+        {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"item_type": {"S": ["outbox"]}}}}]
+
+    watch = fake_watch({PUBLISHER_ROUTE: (200, b'{"batchItemFailures":[]}')})
+    lines: list[str] = []
+    table = specs[0].table_name
+    event_id = f"DepositCompleted:stream-{uuid.uuid4().hex[:8]}"
+    sources = pollers.start_stream_sources(specs, emulator["endpoint"], emulator["region"], watch.base_url,
+                                           log=lines.append, poll_interval=0.05)
+    try:
+        aws("dynamodb").put_item(TableName=table, Item={
+            "pk": {"S": f"PLAYER#{event_id}"}, "sk": {"S": "ACCOUNT"}, "item_type": {"S": "account"}})
+        aws("dynamodb").put_item(TableName=table, Item={
+            "pk": {"S": f"OUTBOX#{event_id}"}, "sk": {"S": "OUTBOX"}, "item_type": {"S": "outbox"},
+            "event": {"S": "{}"}, "created_at": {"N": "1"}, "expires_at": {"N": "1"}})
+
+        def delivered():
+            return [r["dynamodb"]["Keys"]["pk"]["S"] for _, event in watch.calls for r in event["Records"]]
+
+        wait_for(lambda: f"OUTBOX#{event_id}" in delivered(), what="the outbox item handed to the publisher")
+    finally:
+        for started in sources:
+            assert started.stop(timeout=30)
+    assert {path for path, _ in watch.calls} == {PUBLISHER_ROUTE}
+    assert f"PLAYER#{event_id}" not in delivered(), "only outbox items reach the publisher"
+    assert all(p.startswith("OUTBOX#") for p in delivered())
+    assert any(line.startswith("reading the WalletTable stream for publisher") for line in lines)
+    assert any("WalletTable stream -> publisher: batch of" in line for line in lines)

@@ -3,7 +3,8 @@
 
 The stand-in cargo-lambda serves Lambda's Invoke API the way `cargo lambda watch` does, records
 each invocation, and reports every message whose body mentions "poison" as a batch item
-failure. The stand-in cargo records how it was called."""
+failure. As `publisher` it does what the real one will: puts the event of each outbox record it
+is handed on the bus named by EVENT_BUS_NAME. The stand-in cargo records how it was called."""
 
 from __future__ import annotations
 
@@ -30,7 +31,22 @@ assert args[:2] == ["lambda", "watch"], args
 address = args[args.index("--invoke-address") + 1]
 port = int(args[args.index("--invoke-port") + 1])
 environment = open(args[args.index("--env-file") + 1]).read()
+variables = dict(line.split("=", 1) for line in environment.splitlines())
 route = re.compile(r"^/2015-03-31/functions/([^/]+)/invocations$")
+
+
+def publish(records):
+    """The publisher's job: each outbox item's event onto the wallet bus."""
+    import boto3
+
+    events = boto3.client("events", endpoint_url=variables["AWS_ENDPOINT_URL"],
+                          region_name=variables["AWS_REGION"], aws_access_key_id="test",
+                          aws_secret_access_key="test")
+    for record in records:
+        event = json.loads(record["dynamodb"]["NewImage"]["event"]["S"])
+        events.put_events(Entries=[{"Source": event["source"], "DetailType": event["detail_type"],
+                                    "Detail": json.dumps(event["detail"]),
+                                    "EventBusName": variables["EVENT_BUS_NAME"]}])
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -44,7 +60,9 @@ class Handler(BaseHTTPRequestHandler):
         with open(os.environ["FAKE_WATCH_CALLS"], "a") as calls:
             calls.write(json.dumps({"function": match.group(1), "event": event,
                                     "environment": environment}) + "\n")
-        failures = [{"itemIdentifier": r["messageId"]} for r in event["Records"] if "poison" in r["body"]]
+        if match.group(1) == "publisher":
+            publish(event["Records"])
+        failures = [{"itemIdentifier": r["messageId"]} for r in event["Records"] if "poison" in r.get("body", "")]
         payload = json.dumps({"batchItemFailures": failures}).encode()
         self.send_response(200)
         self.send_header("content-length", str(len(payload)))
@@ -157,7 +175,9 @@ def test_audit_runs_reconcile_against_the_suites_table(tmp_path, fakes, repo_roo
 def test_up_polls_the_settlement_queue_and_enqueue_feeds_it(tmp_path, fakes):
     """`up` with stand-ins: the ready file names the queues, `enqueue` sends to the settlement
     queue, the poller invokes settle-queue through the Invoke API, deletes what succeeded and
-    keeps the poison message; SIGTERM stops it all cleanly."""
+    keeps the poison message. An outbox item written to the table reaches the publisher through
+    the stream reader; the event it puts on the bus reaches bonus-award through the rule and the
+    bonus queue's poller. SIGTERM stops it all cleanly."""
     ready_file = tmp_path / "ready.json"
     up = subprocess.Popen(
         [sys.executable, str(STACK_PY), "up", "--port", "0", "--emulator-port", "0", "--no-build",
@@ -169,9 +189,14 @@ def test_up_polls_the_settlement_queue_and_enqueue_feeds_it(tmp_path, fakes):
         wait_for(lambda: ready_file.exists() or up.poll() is not None, timeout=60, what="the ready file")
         assert up.poll() is None, up.stderr.read()
         ready = json.loads(ready_file.read_text())
-        assert set(ready["queues"]) == {"SettlementQueue", "SettlementDeadLetterQueue"}
+        assert set(ready["queues"]) == {"SettlementQueue", "SettlementDeadLetterQueue", "BonusQueue",
+                                        "BonusDeadLetterQueue", "BonusRuleDeadLetterQueue", "OutboxFailureQueue"}
         assert all(url.startswith(ready["endpoint"] + "/") for url in ready["queues"].values())
-        assert [(s["queue"], s["function"]) for s in ready["event_sources"]] == [("SettlementQueue", "settle-queue")]
+        assert sorted((s["queue"], s["function"]) for s in ready["event_sources"]) == [
+            ("BonusQueue", "bonus-award"), ("SettlementQueue", "settle-queue")]
+        assert [(s["table"], s["table_name"], s["function"]) for s in ready["stream_sources"]] == [
+            ("WalletTable", ready["table"], "publisher")]
+        assert ready["event_buses"] == {"WalletEventBus": f"up-test-{os.getpid()}-wallet"}
 
         sent = {}
         for body in ('{"player_id":"p","bet_id":"b1","settlement_id":"s1","kind":"win","amount":5}',
@@ -183,11 +208,12 @@ def test_up_polls_the_settlement_queue_and_enqueue_feeds_it(tmp_path, fakes):
             sent[result.stdout.strip()] = body
 
         def invoked_ids():
-            return {r["messageId"] for c in calls(fakes) for r in c["event"]["Records"]}
+            return {r["messageId"] for c in calls(fakes) if c["function"] == "settle-queue"
+                    for r in c["event"]["Records"]}
 
         wait_for(lambda: invoked_ids() == set(sent), what="every message handed to settle-queue")
-        assert {c["function"] for c in calls(fakes)} == {"settle-queue"}
         assert "AGGREGATOR_HMAC_SECRETS=stakeline-local-aggregator-secret" in calls(fakes)[0]["environment"]
+        assert "BONUS_CAMPAIGNS='[{" in calls(fakes)[0]["environment"], "JSON is quoted in the env file"
 
         sqs = local_emulator.aws_client("sqs", ready["endpoint"], ready["region"])
         queue = ready["queues"]["SettlementQueue"]
@@ -201,6 +227,39 @@ def test_up_polls_the_settlement_queue_and_enqueue_feeds_it(tmp_path, fakes):
 
         # The two good ones are deleted; the poison one waits out its 190 s visibility timeout.
         wait_for(lambda: in_flight() == 1, what="the processed messages to be deleted")
+
+        # The choreography: a first deposit's outbox item -> stream -> publisher -> bus -> rule
+        # -> BonusQueue -> bonus-award; a later deposit's event stops at the rule.
+        dynamodb = local_emulator.aws_client("dynamodb", ready["endpoint"], ready["region"])
+        for deposit_id, first in (("psp-up-1", True), ("psp-up-2", False)):
+            detail = {"event_id": f"DepositCompleted:{deposit_id}", "correlation_id": "c",
+                      "occurred_at": "2026-11-23T00:00:00.000Z", "player_id": "p", "deposit_id": deposit_id,
+                      "amount": 5000, "currency": "EUR", "first_deposit": first, "entry_id": "p:000000000001"}
+            envelope = {"source": "stakeline.wallet", "detail_type": "DepositCompleted", "detail": detail}
+            dynamodb.put_item(TableName=ready["table"], Item={
+                "pk": {"S": f"OUTBOX#DepositCompleted:{deposit_id}"}, "sk": {"S": "OUTBOX"},
+                "item_type": {"S": "outbox"}, "event": {"S": json.dumps(envelope)},
+                "created_at": {"N": "1795392000000"}, "expires_at": {"N": "1795996800"}})
+
+        def published() -> list[str]:
+            return [r["dynamodb"]["Keys"]["pk"]["S"] for c in calls(fakes) if c["function"] == "publisher"
+                    for r in c["event"]["Records"]]
+
+        def bonus_bodies() -> list[dict]:
+            return [json.loads(r["body"]) for c in calls(fakes) if c["function"] == "bonus-award"
+                    for r in c["event"]["Records"]]
+
+        wait_for(lambda: len(published()) == 2, what="both outbox items handed to the publisher")
+        assert published() == ["OUTBOX#DepositCompleted:psp-up-1", "OUTBOX#DepositCompleted:psp-up-2"]
+        wait_for(bonus_bodies, what="the first deposit handed to bonus-award")
+        [envelope] = bonus_bodies()
+        assert envelope["detail-type"] == "DepositCompleted" and envelope["detail"]["deposit_id"] == "psp-up-1"
+        bonus_queue = ready["queues"]["BonusQueue"]
+        wait_for(lambda: sqs.get_queue_attributes(
+            QueueUrl=bonus_queue, AttributeNames=["ApproximateNumberOfMessagesNotVisible"]
+        )["Attributes"]["ApproximateNumberOfMessagesNotVisible"] == "0", what="the bonus message to be deleted")
+        time.sleep(0.5)
+        assert len(bonus_bodies()) == 1, "the second deposit is not a first deposit"
     finally:
         stopping = time.monotonic()
         if up.poll() is None:
@@ -215,6 +274,12 @@ def test_up_polls_the_settlement_queue_and_enqueue_feeds_it(tmp_path, fakes):
     assert time.monotonic() - stopping < 10, "a poller in a 20 s long poll held up the shutdown"
     assert "./dev enqueue SettlementQueue --body" in stdout
     assert "polling SettlementQueue for settle-queue" in stderr
+    assert "polling BonusQueue for bonus-award" in stderr
+    assert "reading the WalletTable stream for publisher" in stderr
     assert "SettlementQueue -> settle-queue: batch of" in stderr
+    assert "WalletTable stream -> publisher: batch of" in stderr
+    assert "BonusQueue -> bonus-award: batch of 1" in stderr
+    assert f"up-test-{os.getpid()}-wallet" in stdout, "the banner names the bus"
+    assert "WalletTable stream -> publisher (" in stdout
     assert not ready_file.exists(), "the ready file goes with the suite"
     assert not running.running_suites() or all(s.get("up_pid") != up.pid for s in running.running_suites())

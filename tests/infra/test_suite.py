@@ -1,5 +1,8 @@
 """The environment `./dev up` gives each function, resolved against a provisioned emulator."""
 
+import json
+import re
+
 import pytest
 
 from stakeline_local import auth, pollers, suite
@@ -30,6 +33,9 @@ def test_each_function_gets_the_provisioned_table_and_local_credentials(provisio
     for binary in ("place-bet", "settle", "wallet-read"):
         assert environments[binary]["AGGREGATOR_HMAC_SECRETS"] == "stakeline-local-aggregator-secret", binary
     assert "AGGREGATOR_HMAC_SECRETS" not in environments["settle-queue"], "the queue needs no signing secret"
+    assert environments["publisher"]["EVENT_BUS_NAME"] == provisioned.outputs["EventBusName"]
+    campaigns = json.loads(environments["bonus-award"]["BONUS_CAMPAIGNS"])
+    assert [c["campaign_id"] for c in campaigns] == ["first-deposit-match"]
     # cargo lambda watch runs every function with one environment: it must merge.
     merged = suite.shared_environment(environments)
     assert merged["AGGREGATOR_HMAC_SECRETS"] == auth.INTEGRATION_SECRETS["aggregator"]
@@ -37,11 +43,14 @@ def test_each_function_gets_the_provisioned_table_and_local_credentials(provisio
 
 def test_queues_and_pollers_come_from_the_template(provisioned, template):
     queues = suite.local_queues(template, provisioned)
-    assert set(queues) == {"SettlementQueue", "SettlementDeadLetterQueue"}
+    assert set(queues) == {"SettlementQueue", "SettlementDeadLetterQueue", "BonusQueue", "BonusDeadLetterQueue",
+                           "BonusRuleDeadLetterQueue", "OutboxFailureQueue"}
     assert all(url.startswith(provisioned.endpoint + "/") for url in queues.values())
     specs = pollers.event_source_specs(template, provisioned.resources)
-    assert [(s.event.queue, s.function) for s in specs] == [("SettlementQueue", "settle-queue")]
-    assert specs[0].describe() == {
+    assert sorted((s.event.queue, s.function) for s in specs) == [
+        ("BonusQueue", "bonus-award"), ("SettlementQueue", "settle-queue")]
+    by_queue = {s.event.queue: s for s in specs}
+    assert by_queue["SettlementQueue"].describe() == {
         "queue": "SettlementQueue",
         "queue_url": queues["SettlementQueue"],
         "function": "settle-queue",
@@ -49,10 +58,34 @@ def test_queues_and_pollers_come_from_the_template(provisioned, template):
         "maximum_batching_window": 1.0,
         "report_batch_item_failures": True,
     }
-    text = suite.banner("http://127.0.0.1:9000", provisioned, "table", http_routes(template), queues, specs)
+    assert by_queue["BonusQueue"].describe()["queue_url"] == queues["BonusQueue"]
+    stream_specs = pollers.stream_source_specs(template, provisioned.resources)
+    assert [s.describe() for s in stream_specs] == [{
+        "table": "WalletTable",
+        "table_name": provisioned.outputs["WalletTableName"],
+        "function": "publisher",
+        "starting_position": "TRIM_HORIZON",
+        "batch_size": 100,
+        "maximum_batching_window": 1.0,
+        "report_batch_item_failures": True,
+        "filters": [{"eventName": ["INSERT"], "dynamodb": {"NewImage": {"item_type": {"S": ["outbox"]}}}}],
+    }]
+    buses = suite.local_event_buses(template, provisioned)
+    assert buses == {"WalletEventBus": provisioned.outputs["EventBusName"]}
+
+    text = suite.banner("http://127.0.0.1:9000", provisioned, "table", http_routes(template), queues, specs,
+                        template=template, buses=buses, stream_specs=stream_specs)
     assert queues["SettlementQueue"] in text and queues["SettlementDeadLetterQueue"] in text
     assert "./dev enqueue SettlementQueue --body '{\"player_id\":" in text
+    assert "./dev enqueue BonusQueue --body '{\"version\":\"0\"" in text
     assert "POST   /players/{player_id}/bets/{bet_id}/settlement" in text
+    assert provisioned.outputs["EventBusName"] in text
+    assert "rule FirstDepositBonusRule -> BonusQueue" in text
+    assert "WalletTable stream -> publisher (batch 100, window 1 s, from TRIM_HORIZON" in text
+    assert "BonusQueue" in text and "-> bonus-award (polled" in text
+    # The banner's example message is what the rule delivers.
+    envelope = json.loads(suite.EXAMPLE_MESSAGES["bonus-award"])
+    assert envelope["detail"]["first_deposit"] is True and envelope["detail-type"] == "DepositCompleted"
 
 
 def test_one_shared_environment_refuses_conflicts():
@@ -79,3 +112,58 @@ def test_env_file_is_plain_key_value(tmp_path):
     assert path.read_text() == "A=x,y\nB=2\n"
     with pytest.raises(ValueError):
         suite.write_env_file(path, {"A": "line\nbreak"})
+
+
+# env-file-reader 0.3 (what `cargo lambda watch --env-file` uses), its lexer transcribed: an
+# unquoted value excludes whitespace, quotes, # and =; a quoted one ('…' or `…`) is taken as
+# written, but for backslash-n (a newline) and backslash-quote (the quote).
+_READER_TOKEN = re.compile(r"""(?P<ident>[^\s='`"#]+)|(?P<quoted>'[^']*'|`[^`]*`)|(?P<eq>=)|(?P<nl>\n\s*)""")
+
+
+def _read_env_file(text: str) -> dict[str, str]:
+    tokens, position = [], 0
+    while position < len(text):
+        match = _READER_TOKEN.match(text, position)
+        assert match, f"env-file-reader would fail at {text[position:position + 20]!r}"
+        kind = match.lastgroup
+        value = match.group()
+        if kind == "quoted":
+            quote = value[0]
+            value = value[1:-1].replace("\\" + quote, quote).replace("\\n", "\n")
+        tokens.append((kind, value))
+        position = match.end()
+    variables = {}
+    lines = [[]]
+    for kind, value in tokens:
+        if kind == "nl":
+            lines.append([])
+        else:
+            lines[-1].append((kind, value))
+    for line in filter(None, lines):
+        assert [kind for kind, _ in line] in (["ident", "eq", "ident"], ["ident", "eq", "quoted"]), line
+        variables[line[0][1]] = line[2][1]
+    return variables
+
+
+def test_env_file_values_read_back_unchanged_by_cargo_lambda(tmp_path, provisioned, template):
+    path = tmp_path / "suite.env"
+    values = {
+        "URL": "http://127.0.0.1:4566",
+        "SECRETS": "a,b",
+        "BASE64": "c2VjcmV0==",
+        "JSON": '[{"campaign_id":"first-deposit-match","cap":{"EUR":10000}}]',
+        "SPACED": "two words",
+        "APOSTROPHE": "it's",
+        "HASH": "#not-a-comment",
+    }
+    suite.write_env_file(path, values)
+    assert _read_env_file(path.read_text()) == values
+    assert "JSON='[{" in path.read_text()
+    with pytest.raises(ValueError, match="cannot go in an env file"):
+        suite.write_env_file(path, {"BOTH": "it's `x`"})
+    with pytest.raises(ValueError, match="cannot go in an env file"):
+        suite.write_env_file(path, {"ESCAPED": '{"a":"\\n"}'})
+    # What ./dev up really writes: the merged environment of every function.
+    merged = suite.shared_environment(suite.function_environments(template, provisioned))
+    suite.write_env_file(path, merged)
+    assert _read_env_file(path.read_text()) == merged

@@ -14,6 +14,7 @@ from stakeline_local.template import (
     load_template,
     references,
     sqs_event_sources,
+    stream_event_sources,
 )
 
 
@@ -136,6 +137,7 @@ def test_template_routes_and_functions(template):
         ("POST", "/players"): "register",
         ("PUT", "/players/{player_id}/limits"): "register",
         ("POST", "/players/{player_id}/exclusions"): "register",
+        ("POST", "/players/{player_id}/bonus/forfeit"): "register",
         ("GET", "/players/{player_id}/wallet"): "wallet-read",
         ("GET", "/players/{player_id}/transactions"): "wallet-read",
         ("GET", "/players/{player_id}/bets/{bet_id}"): "wallet-read",
@@ -144,8 +146,11 @@ def test_template_routes_and_functions(template):
         ("POST", "/players/{player_id}/bets/{bet_id}/settlement"): "settle",
     }
     by_binary = {f.binary: f for f in functions(template)}
-    assert set(by_binary) == {"register", "wallet-read", "deposit", "place-bet", "settle", "settle-queue"}
+    assert set(by_binary) == {"register", "wallet-read", "deposit", "place-bet", "settle", "settle-queue",
+                              "publisher", "bonus-award"}
     assert by_binary["settle-queue"].routes == [], "settle-queue is fed by SQS only"
+    assert by_binary["bonus-award"].routes == [], "bonus-award is fed by SQS only"
+    assert by_binary["publisher"].routes == [], "the publisher is fed by the table's stream only"
     for function in by_binary.values():
         assert function.environment["TABLE_NAME"] == {"Ref": "WalletTable"}
         assert function.environment["PLAYER_AUTH"] == "apigateway"
@@ -155,8 +160,12 @@ def test_template_routes_and_functions(template):
     for binary in ("place-bet", "settle", "wallet-read"):
         assert by_binary[binary].environment["AGGREGATOR_HMAC_SECRETS"] == secret, binary
         assert "PAYMENT_PROVIDER_HMAC_SECRETS" not in by_binary[binary].environment, binary
-    for binary in ("register", "deposit", "settle-queue"):
+    for binary in ("register", "deposit", "settle-queue", "publisher", "bonus-award"):
         assert "AGGREGATOR_HMAC_SECRETS" not in by_binary[binary].environment, binary
+    for binary in ("publisher", "bonus-award", "settle-queue"):
+        assert "PAYMENT_PROVIDER_HMAC_SECRETS" not in by_binary[binary].environment, binary
+    assert by_binary["publisher"].environment["EVENT_BUS_NAME"] == {"Fn::GetAtt": ["WalletEventBus", "Name"]}
+    assert by_binary["bonus-award"].environment["BONUS_CAMPAIGNS"] == {"Ref": "BonusCampaigns"}
     assert template["Parameters"]["AggregatorSecretName"]["Default"] == "stakeline/aggregator-hmac"
 
 
@@ -186,26 +195,35 @@ def test_only_signed_routes_skip_the_player_authorizer(template):
                 assert authorizer is None, f"{logical_id}.{name}: unexpected authorizer {authorizer}"
 
 
-def test_function_policies_are_least_privilege_on_the_table(template):
+def test_function_policies_are_least_privilege(template):
+    """Every function that commits state writes its outbox item with the PutItem it already
+    has; the publisher may only put events on the wallet bus."""
+    table = {"Fn::GetAtt": ["WalletTable", "Arn"]}
+    bus = {"Fn::GetAtt": ["WalletEventBus", "Arn"]}
     writer = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"}
     expected = {
-        "register": writer,
-        "deposit": writer,
-        "place-bet": writer,
-        "settle": writer,
+        "register": (table, writer),
+        "deposit": (table, writer),
+        "place-bet": (table, writer),
+        "settle": (table, writer),
         # Plus what SAM adds for its SQS event (AWSLambdaSQSQueueExecutionRole), nothing of ours.
-        "settle-queue": writer,
-        "wallet-read": {"dynamodb:GetItem", "dynamodb:Query"},
+        "settle-queue": (table, writer),
+        "bonus-award": (table, writer),
+        "wallet-read": (table, {"dynamodb:GetItem", "dynamodb:Query"}),
+        # Plus what SAM adds for its DynamoDB event (stream reads) and its on-failure destination.
+        "publisher": (bus, {"events:PutEvents"}),
     }
     seen = {}
     for resource in _serverless_functions(template).values():
         binary = resource["Metadata"]["BuildProperties"]["Binary"]
         statements = [s for p in resource["Properties"]["Policies"] for s in p["Statement"]]
+        resources = []
         for statement in statements:
             assert statement["Effect"] == "Allow"
-            assert statement["Resource"] == {"Fn::GetAtt": ["WalletTable", "Arn"]}
             assert not any("*" in action for action in statement["Action"])
-        seen[binary] = {a for s in statements for a in s["Action"]}
+            resources.append(statement["Resource"])
+        assert all(r == resources[0] for r in resources), f"{binary}: one resource only"
+        seen[binary] = (resources[0], {a for s in statements for a in s["Action"]})
     assert seen == expected
 
 
@@ -218,6 +236,11 @@ def test_table_is_durable_and_streams_both_images(template):
     assert properties["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
     assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert properties["SSESpecification"] == {"SSEEnabled": True}
+
+
+def test_outbox_items_expire_through_ttl_on_expires_at(template):
+    properties = template["Resources"]["WalletTable"]["Properties"]
+    assert properties["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
 
 
 
@@ -258,18 +281,19 @@ def test_settlement_queue_is_encrypted_kept_14_days_and_redrives_to_its_dlq(temp
     assert "RedrivePolicy" not in dlq["Properties"]
 
 
-def test_visibility_timeout_is_at_least_six_times_the_consumer_timeout(template):
-    visibility = template["Resources"]["SettlementQueue"]["Properties"]["VisibilityTimeout"]
-    consumers = [(f, e) for f, e in sqs_event_sources(template) if e.queue == "SettlementQueue"]
-    assert [f.binary for f, _ in consumers] == ["settle-queue"]
+@pytest.mark.parametrize("queue, consumer", [("SettlementQueue", "settle-queue"), ("BonusQueue", "bonus-award")])
+def test_visibility_timeout_is_at_least_six_times_the_consumer_timeout(template, queue, consumer):
+    visibility = template["Resources"][queue]["Properties"]["VisibilityTimeout"]
+    consumers = [(f, e) for f, e in sqs_event_sources(template) if e.queue == queue]
+    assert [f.binary for f, _ in consumers] == [consumer]
     for function, event in consumers:
         # AWS's advice: at least 6x the function timeout, plus the batching window.
         assert visibility >= 6 * function.timeout + event.maximum_batching_window
-    assert {f.binary: f.timeout for f in functions(template)}["settle-queue"] == 30
+    assert {f.binary: f.timeout for f in functions(template)}[consumer] == 30
 
 
 def test_settle_queue_reports_batch_item_failures(template):
-    [(function, event)] = sqs_event_sources(template)
+    [(function, event)] = [(f, e) for f, e in sqs_event_sources(template) if e.queue == "SettlementQueue"]
     assert function.logical_id == "SettleQueueFunction" and function.binary == "settle-queue"
     assert event.queue == "SettlementQueue"
     assert event.batch_size == 10 and event.maximum_batching_window == 1
@@ -331,7 +355,7 @@ def test_the_local_template_keeps_both_queues_and_leaves_out_what_moto_cannot_cr
     assert resources["SettlementQueue"]["Properties"]["RedrivePolicy"]["maxReceiveCount"] == 5
     # moto 5.2.5's CloudFormation skips AWS::SQS::QueuePolicy (and lists it with an empty id).
     if not moto_can_create("AWS::SQS::QueuePolicy"):
-        assert local.unsupported == ["SettlementQueuePolicy"]
+        assert local.unsupported == ["BonusQueuePolicy", "BonusRuleDeadLetterQueuePolicy", "SettlementQueuePolicy"]
         assert "SettlementSenderArn" not in local.body.get("Parameters", {})
     assert {"SettlementQueueName", "SettlementQueueUrl", "SettlementDeadLetterQueueName"} <= set(
         local.body["Outputs"]
@@ -377,3 +401,197 @@ def test_sqs_events_are_read_with_lambdas_defaults(tmp_path):
     assert external.queue == "arn:aws:sqs:eu-west-1:123456789012:elsewhere"
     assert (external.batch_size, external.maximum_batching_window, external.enabled) == (100, 5, False)
     assert by_binary["external"].timeout == 60
+
+
+# -- Choreography: outbox -> publisher -> EventBridge -> BonusQueue -> bonus-award ---------------
+
+OUTBOX_FILTER = {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"item_type": {"S": ["outbox"]}}}}
+
+
+def test_the_publisher_reads_new_outbox_items_from_the_stream(template):
+    [(function, event)] = stream_event_sources(template)
+    assert function.binary == "publisher" and function.timeout == 30
+    assert event.table == "WalletTable" and event.starting_position == "TRIM_HORIZON"
+    assert (event.batch_size, event.maximum_batching_window) == (100, 1)
+    assert event.report_batch_item_failures and event.bisect_batch_on_function_error
+    assert event.filters == [OUTBOX_FILTER]
+    assert event.on_failure == "OutboxFailureQueue"
+    # Finite: -1 would hold the shard behind one unpublishable event until it leaves the stream.
+    assert 0 < event.maximum_retry_attempts <= 10000
+    raw = _function(template, "publisher")["Properties"]["Events"]["Outbox"]
+    assert raw["Type"] == "DynamoDB"
+    properties = raw["Properties"]
+    assert properties["Stream"] == {"Fn::GetAtt": ["WalletTable", "StreamArn"]}
+    assert properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert properties["DestinationConfig"] == {
+        "OnFailure": {"Type": "SQS", "Destination": {"Fn::GetAtt": ["OutboxFailureQueue", "Arn"]}}
+    }
+    [pattern] = properties["FilterCriteria"]["Filters"]
+    assert isinstance(pattern["Pattern"], str), "Lambda wants the pattern as a JSON string"
+
+
+def test_the_publisher_may_only_put_events_on_the_wallet_bus(template):
+    publisher = _function(template, "publisher")["Properties"]
+    [statement] = [s for p in publisher["Policies"] for s in p["Statement"]]
+    assert statement == {
+        "Effect": "Allow",
+        "Action": ["events:PutEvents"],
+        "Resource": {"Fn::GetAtt": ["WalletEventBus", "Arn"]},
+    }
+    assert publisher["Environment"]["Variables"] == {"EVENT_BUS_NAME": {"Fn::GetAtt": ["WalletEventBus", "Name"]}}
+
+
+def test_one_custom_bus_named_after_the_stack(template):
+    buses = {i: r for i, r in template["Resources"].items() if r["Type"] == "AWS::Events::EventBus"}
+    assert list(buses) == ["WalletEventBus"]
+    assert buses["WalletEventBus"]["Properties"] == {"Name": {"Fn::Sub": "${AWS::StackName}-wallet"}}
+    assert template["Outputs"]["EventBusName"]["Value"] == {"Fn::GetAtt": ["WalletEventBus", "Name"]}
+
+
+def test_first_deposits_are_routed_to_the_bonus_queue_with_retries_and_a_dead_letter_queue(template):
+    rule = template["Resources"]["FirstDepositBonusRule"]
+    assert rule["Type"] == "AWS::Events::Rule"
+    properties = rule["Properties"]
+    # GetAtt Name, not Ref: the same value on AWS, and what moto's CloudFormation accepts.
+    assert properties["EventBusName"] == {"Fn::GetAtt": ["WalletEventBus", "Name"]}
+    assert properties["EventPattern"] == {
+        "source": ["stakeline.wallet"],
+        "detail-type": ["DepositCompleted"],
+        "detail": {"first_deposit": [True]},
+    }
+    assert properties.get("State", "ENABLED") == "ENABLED"
+    [target] = properties["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": ["BonusQueue", "Arn"]}
+    assert target["RetryPolicy"] == {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400}
+    assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["BonusRuleDeadLetterQueue", "Arn"]}}
+    assert "InputTransformer" not in target and "Input" not in target, "bonus-award gets the whole envelope"
+
+
+def test_bonus_award_consumes_the_bonus_queue(template):
+    [(function, event)] = [(f, e) for f, e in sqs_event_sources(template) if e.queue == "BonusQueue"]
+    assert function.logical_id == "BonusAwardFunction" and function.binary == "bonus-award"
+    assert (event.batch_size, event.maximum_batching_window, event.report_batch_item_failures) == (10, 1, True)
+    policies = _function(template, "bonus-award")["Properties"]["Policies"]
+    [statement] = [s for p in policies for s in p["Statement"]]
+    assert statement["Resource"] == {"Fn::GetAtt": ["WalletTable", "Arn"]}
+    assert set(statement["Action"]) == {
+        "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"
+    }
+
+
+def test_bonus_campaigns_are_configuration_with_the_first_deposit_match_by_default(template):
+    import json
+
+    parameter = template["Parameters"]["BonusCampaigns"]
+    assert parameter["Type"] == "String"
+    assert json.loads(parameter["Default"]) == [{
+        "campaign_id": "first-deposit-match",
+        "trigger": "first_deposit",
+        "match_percent": 100,
+        "cap": {"EUR": 10000, "GBP": 10000, "USD": 10000},
+        "wagering_multiplier": 10,
+        "max_stake": {"EUR": 500, "GBP": 500, "USD": 500},
+        "expiry_days": 30,
+    }]
+    assert "\n" not in parameter["Default"], "one line: it travels in an environment variable"
+
+
+@pytest.mark.parametrize("queue", ["BonusQueue", "BonusDeadLetterQueue", "BonusRuleDeadLetterQueue", "OutboxFailureQueue"])
+def test_choreography_queues_are_encrypted_and_keep_messages_14_days(template, queue):
+    properties = template["Resources"][queue]["Properties"]
+    assert template["Resources"][queue]["Type"] == "AWS::SQS::Queue"
+    assert properties["MessageRetentionPeriod"] == 14 * 24 * 3600
+    # SQS-managed keys: EventBridge can deliver to them (an AWS-managed KMS key would refuse it).
+    assert properties["SqsManagedSseEnabled"] is True
+    assert "KmsMasterKeyId" not in properties
+    assert "QueueName" not in properties
+    if queue == "BonusQueue":
+        assert properties["RedrivePolicy"] == {
+            "deadLetterTargetArn": {"Fn::GetAtt": ["BonusDeadLetterQueue", "Arn"]},
+            "maxReceiveCount": 5,
+        }
+    else:
+        assert "RedrivePolicy" not in properties
+
+
+@pytest.mark.parametrize("policy_id, queue", [
+    ("BonusQueuePolicy", "BonusQueue"),
+    ("BonusRuleDeadLetterQueuePolicy", "BonusRuleDeadLetterQueue"),
+])
+def test_only_the_rule_may_send_to_its_queues(template, policy_id, queue):
+    policy = template["Resources"][policy_id]
+    assert policy["Type"] == "AWS::SQS::QueuePolicy"
+    assert policy["Properties"]["Queues"] == [{"Ref": queue}]
+    [statement] = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Effect"] == "Allow"
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+    assert statement["Action"] == "sqs:SendMessage"
+    assert statement["Resource"] == {"Fn::GetAtt": [queue, "Arn"]}
+    assert statement["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["FirstDepositBonusRule", "Arn"]}}}
+
+
+def test_choreography_outputs(template):
+    outputs = template["Outputs"]
+    assert outputs["BonusQueueName"]["Value"] == {"Fn::GetAtt": ["BonusQueue", "QueueName"]}
+    assert outputs["BonusDeadLetterQueueName"]["Value"] == {"Fn::GetAtt": ["BonusDeadLetterQueue", "QueueName"]}
+    assert outputs["BonusRuleDeadLetterQueueName"]["Value"] == {
+        "Fn::GetAtt": ["BonusRuleDeadLetterQueue", "QueueName"]
+    }
+    assert outputs["OutboxFailureQueueName"]["Value"] == {"Fn::GetAtt": ["OutboxFailureQueue", "QueueName"]}
+
+
+def test_the_local_template_keeps_the_bus_the_rule_and_every_queue(template):
+    local = derive_local_template(template, moto_can_create)
+    resources = local.body["Resources"]
+    for kept in ("WalletEventBus", "FirstDepositBonusRule", "BonusQueue", "BonusDeadLetterQueue",
+                 "BonusRuleDeadLetterQueue", "OutboxFailureQueue"):
+        assert kept in resources, kept
+    assert {"PublisherFunction", "BonusAwardFunction"} <= set(local.dropped)
+    assert resources["FirstDepositBonusRule"]["Properties"]["EventBusName"] == {"Fn::GetAtt": ["WalletEventBus", "Name"]}
+    assert resources["WalletTable"]["Properties"]["TimeToLiveSpecification"]["AttributeName"] == "expires_at"
+    assert {"EventBusName", "BonusQueueName", "BonusDeadLetterQueueName"} <= set(local.body["Outputs"])
+    # The publisher's EVENT_BUS_NAME and bonus-award's BONUS_CAMPAIGNS are resolved by moto.
+    environment = {target for key, target in local.environment_outputs.items() if key in local.body["Outputs"]}
+    assert ("PublisherFunction", "EVENT_BUS_NAME") in environment
+    assert ("BonusAwardFunction", "BONUS_CAMPAIGNS") in environment
+
+
+STREAM_EVENTS = """
+Resources:
+  Table:
+    Type: AWS::DynamoDB::Table
+  Defaults:
+    Type: AWS::Serverless::Function
+    Metadata: {BuildMethod: rust-cargolambda, BuildProperties: {Binary: defaults}}
+    Properties:
+      Events:
+        S: {Type: DynamoDB, Properties: {Stream: !GetAtt Table.StreamArn, StartingPosition: LATEST}}
+"""
+
+
+def test_dynamodb_events_are_read_with_lambdas_defaults(tmp_path):
+    path = tmp_path / "t.yaml"
+    path.write_text(STREAM_EVENTS)
+    [(function, event)] = stream_event_sources(load_template(path))
+    assert function.binary == "defaults"
+    assert (event.table, event.starting_position, event.batch_size, event.maximum_batching_window) == (
+        "Table", "LATEST", 100, 0)
+    assert event.report_batch_item_failures is False and event.bisect_batch_on_function_error is False
+    assert event.maximum_retry_attempts == -1 and event.filters == [] and event.on_failure is None
+
+
+@pytest.mark.parametrize("properties, message", [
+    ("{Stream: arn:aws:dynamodb:eu-west-1:1:table/t/stream/x, StartingPosition: LATEST}", "GetAtt Table.StreamArn"),
+    ("{Stream: !GetAtt Table.StreamArn}", "StartingPosition"),
+    ("{Stream: !GetAtt Table.StreamArn, StartingPosition: AT_TIMESTAMP}", "StartingPosition"),
+    ("{Stream: !GetAtt Table.StreamArn, StartingPosition: LATEST, FilterCriteria: {Filters: [{Pattern: '{nope'}]}}",
+     "not JSON"),
+    ("{Stream: !GetAtt Table.StreamArn, StartingPosition: LATEST, FilterCriteria: {Filters: [{Pattern: {a: [1]}}]}}",
+     "JSON string"),
+])
+def test_dynamodb_events_the_local_suite_cannot_read_are_refused(tmp_path, properties, message):
+    path = tmp_path / "t.yaml"
+    path.write_text(STREAM_EVENTS.replace(
+        "{Stream: !GetAtt Table.StreamArn, StartingPosition: LATEST}", properties))
+    with pytest.raises(ValueError, match=message):
+        functions(load_template(path))

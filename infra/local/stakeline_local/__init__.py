@@ -7,9 +7,10 @@ deployed. Modules:
 - ``template``: loading template.yaml and deriving the part moto can provision.
 - ``routes``: the template's HTTP routes against Cargo.toml's cargo-lambda router.
 - ``emulator``: moto in-process, provisioned from the template.
-- ``suite``: moto + ``cargo lambda watch`` with each function's environment, and a poller
-  per SQS event.
-- ``pollers``: Lambda's SQS event source mapping, emulated (``SqsEventSource``).
+- ``suite``: moto + ``cargo lambda watch`` with each function's environment, a poller per
+  SQS event and a stream reader per DynamoDB event.
+- ``pollers``: Lambda's event source mappings, emulated: SQS (``SqsEventSource``) and
+  DynamoDB streams (``StreamEventSource``).
 - ``running``: finding a running suite, sending to its queues, auditing its table.
 - ``events``: re-signing the sample API Gateway events under events/.
 """

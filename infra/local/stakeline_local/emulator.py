@@ -310,6 +310,28 @@ def _parameter_values(local: LocalTemplate, overrides: dict[str, str]) -> list[d
     return values
 
 
+def _apply_time_to_live(endpoint: str, region: str, local_resources: dict, resources: dict[str, str]) -> None:
+    """moto's CloudFormation ignores a table's TimeToLiveSpecification: set it with
+    UpdateTimeToLive, so DescribeTimeToLive answers as on AWS. moto never deletes expired
+    items; locally TTL is recorded, not enforced."""
+    dynamodb = None
+    for logical_id, resource in local_resources.items():
+        if resource.get("Type") != "AWS::DynamoDB::Table" or logical_id not in resources:
+            continue
+        specification = (resource.get("Properties") or {}).get("TimeToLiveSpecification") or {}
+        attribute = specification.get("AttributeName")
+        if specification.get("Enabled") is not True or not isinstance(attribute, str):
+            continue
+        dynamodb = dynamodb or aws_client("dynamodb", endpoint, region)
+        table = resources[logical_id]
+        current = dynamodb.describe_time_to_live(TableName=table)["TimeToLiveDescription"]
+        if current.get("TimeToLiveStatus") in ("ENABLED", "ENABLING") and current.get("AttributeName") == attribute:
+            continue
+        dynamodb.update_time_to_live(
+            TableName=table, TimeToLiveSpecification={"AttributeName": attribute, "Enabled": True}
+        )
+
+
 def provision(
     endpoint: str,
     template: dict,
@@ -372,6 +394,8 @@ def provision(
             local_url = sqs.get_queue_url(QueueName=remote_url.rstrip("/").rsplit("/", 1)[-1])["QueueUrl"]
             resources[logical_id] = local_url
             all_outputs = {k: (local_url if v == remote_url else v) for k, v in all_outputs.items()}
+
+    _apply_time_to_live(endpoint, region, local.body["Resources"], resources)
 
     environment = {
         target: all_outputs[key]

@@ -1,14 +1,17 @@
 """`./dev up`: the whole local suite, moto plus `cargo lambda watch`, from template.yaml.
 
-Each function gets the environment the template gives it on AWS, with the table names moto
-provisioned, and the local credentials of ``auth`` where AWS would use the JWT authorizer or
-Secrets Manager.
+Each function gets the environment the template gives it on AWS, with the table, queue and bus
+names moto provisioned, and the local credentials of ``auth`` where AWS would use the JWT
+authorizer or Secrets Manager. Every SQS event of the template gets a queue poller and every
+DynamoDB event a stream reader (``pollers``); EventBridge rules deliver to their SQS targets
+inside moto, at PutEvents time.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -37,6 +40,16 @@ EXAMPLE_MESSAGES = {
     "settle-queue": (
         '{"player_id":"%s","bet_id":"bet-0001","settlement_id":"stl-0001","kind":"win","amount":1200}'
         % EXAMPLE_PLAYER
+    ),
+    # What the first-deposit rule delivers (an EventBridge envelope); normally a first deposit
+    # sends it: the publisher puts DepositCompleted on the bus and the rule routes it.
+    "bonus-award": (
+        '{"version":"0","id":"00000000-0000-0000-0000-000000000001","detail-type":"DepositCompleted",'
+        '"source":"stakeline.wallet","account":"123456789012","time":"2026-11-23T00:00:01Z",'
+        '"region":"us-east-1","resources":[],"detail":{"event_id":"DepositCompleted:dep-0001",'
+        '"correlation_id":"local","occurred_at":"2026-11-23T00:00:00.000Z","player_id":"%s",'
+        '"deposit_id":"dep-0001","amount":5000,"currency":"EUR","first_deposit":true,'
+        '"entry_id":"%s:000000000001"}}' % (EXAMPLE_PLAYER, EXAMPLE_PLAYER)
     ),
 }
 # Per-run files, so suites can run side by side (a developer's and the end-to-end tests').
@@ -94,12 +107,27 @@ def shared_environment(environments: dict[str, dict[str, str]]) -> dict[str, str
     return merged
 
 
+# `cargo lambda watch --env-file` reads the file with the env-file-reader crate (0.3): an
+# unquoted value is any run of characters but whitespace, quotes (' " `), # and =; a value in
+# single quotes or backticks is taken as it is, except that the two characters backslash-n
+# become a newline and a backslash before the quote becomes the quote.
+_ENV_FILE_UNQUOTED = re.compile(r"[^\s='`\"#]+")
+
+
+def env_file_value(variable: str, value: str) -> str:
+    """``value`` as env-file-reader reads it back unchanged (JSON values need quoting)."""
+    if "\n" in value or not value:
+        raise ValueError(f"{variable}: empty or multi-line values cannot go in an env file")
+    if _ENV_FILE_UNQUOTED.fullmatch(value) and value != "export":
+        return value
+    for quote in ("'", "`"):
+        if quote not in value and "\\" not in value:
+            return f"{quote}{value}{quote}"
+    raise ValueError(f"{variable}: a value holding both ' and ` or a backslash cannot go in an env file")
+
+
 def write_env_file(path: Path, environment: dict[str, str]) -> None:
-    lines = []
-    for variable, value in sorted(environment.items()):
-        if "\n" in value or not value:
-            raise ValueError(f"{variable}: empty or multi-line values cannot go in an env file")
-        lines.append(f"{variable}={value}")
+    lines = [f"{variable}={env_file_value(variable, value)}" for variable, value in sorted(environment.items())]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
@@ -220,6 +248,45 @@ def local_queues(template: dict, provisioned: emulator.Provisioned) -> dict[str,
     }
 
 
+def local_event_buses(template: dict, provisioned: emulator.Provisioned) -> dict[str, str]:
+    """Logical id -> name, for every EventBridge bus of the template provisioned locally."""
+    return {
+        logical_id: provisioned.resources[logical_id]
+        for logical_id, resource in template["Resources"].items()
+        if resource.get("Type") == "AWS::Events::EventBus" and provisioned.resources.get(logical_id)
+    }
+
+
+def _bus_section(template: dict, buses: dict[str, str]) -> str:
+    if not buses:
+        return ""
+    lines = ["", "Event buses (on the emulator; rules deliver to their SQS targets at PutEvents time):"]
+    resources = template["Resources"]
+    for logical_id, name in sorted(buses.items()):
+        lines.append(f"  {logical_id:<28} {name}")
+        for rule_id, rule in sorted(resources.items()):
+            properties = rule.get("Properties") or {}
+            if rule.get("Type") != "AWS::Events::Rule" or logical_id not in repr(properties.get("EventBusName")):
+                continue
+            targets = [
+                (target.get("Arn") or {}).get("Fn::GetAtt", ["?"])[0]
+                for target in properties.get("Targets") or []
+                if isinstance(target.get("Arn"), dict)
+            ]
+            pattern = json.dumps(properties.get("EventPattern"), separators=(",", ":"))
+            lines.append(f"    rule {rule_id} -> {', '.join(targets) or '?'}: {pattern}")
+    return "\n".join(lines) + "\n"
+
+
+def _stream_section(stream_specs: list[pollers.StreamSourceSpec]) -> str:
+    if not stream_specs:
+        return ""
+    lines = ["", "Table streams (read like Lambda's event source mapping; one line per batch below):"]
+    for spec in stream_specs:
+        lines.append(f"  {spec.event.table} stream -> {spec.function} ({spec.summary()})")
+    return "\n".join(lines) + "\n"
+
+
 def _queue_section(queues: dict[str, str], specs: list[pollers.EventSourceSpec]) -> str:
     if not queues:
         return ""
@@ -244,6 +311,10 @@ def banner(
     route_table: dict,
     queues: dict[str, str] | None = None,
     specs: list[pollers.EventSourceSpec] | None = None,
+    *,
+    template: dict | None = None,
+    buses: dict[str, str] | None = None,
+    stream_specs: list[pollers.StreamSourceSpec] | None = None,
 ) -> str:
     player = EXAMPLE_PLAYER
     port = base_url.rstrip("/").rsplit(":", 1)[-1]
@@ -252,6 +323,8 @@ def banner(
         for (method, path), binary in sorted(route_table.items(), key=lambda r: (r[0][1], r[0][0]))
     )
     queue_section = _queue_section(queues or {}, specs or [])
+    bus_section = _bus_section(template or {"Resources": {}}, buses or {})
+    stream_section = _stream_section(stream_specs or [])
     return f"""
 Stakeline local suite is up.
   API          {base_url}
@@ -259,7 +332,7 @@ Stakeline local suite is up.
   Table        {table}
 Routes:
 {route_lines}
-{queue_section}
+{stream_section}{bus_section}{queue_section}
 Player routes want a local token (HS256, secret {auth.LOCAL_JWT_SECRET!r}, dev only):
   PLAYER={player}
   TOKEN=$(./dev token $PLAYER)
@@ -329,7 +402,7 @@ def run(args) -> int:
 
     server = None
     watch = None
-    sources: list[pollers.SqsEventSource] = []
+    sources: list[pollers.SqsEventSource | pollers.StreamEventSource] = []
     try:
         server, provisioned = emulator.start(
             port=args.emulator_port,
@@ -342,7 +415,9 @@ def run(args) -> int:
         write_env_file(ENV_FILE, environment)
         table = provisioned.outputs.get("WalletTableName") or environment.get("TABLE_NAME", "")
         queues = local_queues(template, provisioned)
+        buses = local_event_buses(template, provisioned)
         specs = pollers.event_source_specs(template, provisioned.resources)
+        stream_specs = pollers.stream_source_specs(template, provisioned.resources)
         # What `./dev enqueue` and `./dev audit` need, as soon as the emulator holds it.
         state = {
             "up_pid": os.getpid(),
@@ -351,6 +426,7 @@ def run(args) -> int:
             "stack": provisioned.stack,
             "table": table,
             "queues": queues,
+            "event_buses": buses,
         }
         _write_json_atomically(STATE_FILE, state)
 
@@ -390,9 +466,12 @@ def run(args) -> int:
                 raise Stopped()
 
         base_url = f"http://127.0.0.1:{port}"
-        # Lambda's SQS event source mappings: one poller per SQS event of the template.
+        # Lambda's event source mappings: one poller per SQS event and one stream reader per
+        # DynamoDB event of the template.
         sources = pollers.start_event_sources(specs, provisioned.endpoint, provisioned.region, base_url)
-        print(banner(base_url, provisioned, table, route_table, queues, specs), flush=True)
+        sources += pollers.start_stream_sources(stream_specs, provisioned.endpoint, provisioned.region, base_url)
+        print(banner(base_url, provisioned, table, route_table, queues, specs, template=template,
+                     buses=buses, stream_specs=stream_specs), flush=True)
         ready = {
             "base_url": base_url,
             "endpoint": provisioned.endpoint,
@@ -400,7 +479,9 @@ def run(args) -> int:
             "stack": provisioned.stack,
             "table": table,
             "queues": queues,
+            "event_buses": buses,
             "event_sources": [spec.describe() for spec in specs],
+            "stream_sources": [spec.describe() for spec in stream_specs],
         }
         state.update(ready)
         _write_json_atomically(STATE_FILE, state)

@@ -6,6 +6,7 @@ every AWS::Serverless::* resource and everything that (transitively) refers to o
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,9 +17,10 @@ import yaml
 
 SERVERLESS_PREFIX = "AWS::Serverless::"
 PSEUDO_PREFIX = "AWS::"
-# Lambda's defaults where a function or an SQS event leaves a setting out.
+# Lambda's defaults where a function or an SQS/DynamoDB event leaves a setting out.
 DEFAULT_FUNCTION_TIMEOUT = 3
 DEFAULT_SQS_BATCH_SIZE = 10
+DEFAULT_STREAM_BATCH_SIZE = 100
 
 
 class _TemplateLoader(yaml.SafeLoader):
@@ -260,6 +262,28 @@ class SqsEvent:
 
 
 @dataclass
+class StreamEvent:
+    """A function's `Type: DynamoDB` event: what Lambda's event source mapping does with the
+    table's stream."""
+
+    name: str
+    # The table's logical id in the template (from `!GetAtt Table.StreamArn`).
+    table: str
+    starting_position: str = "TRIM_HORIZON"
+    batch_size: int = DEFAULT_STREAM_BATCH_SIZE
+    maximum_batching_window: float = 0
+    report_batch_item_failures: bool = False
+    bisect_batch_on_function_error: bool = False
+    # -1 (Lambda's default) retries until the records leave the stream.
+    maximum_retry_attempts: int = -1
+    # FilterCriteria's patterns, parsed (a record is delivered when any of them matches).
+    filters: list[dict] = field(default_factory=list)
+    # DestinationConfig.OnFailure.Destination as written (a logical id when it is !GetAtt X.Arn).
+    on_failure: str | None = None
+    enabled: bool = True
+
+
+@dataclass
 class Function:
     logical_id: str
     binary: str
@@ -270,6 +294,7 @@ class Function:
     sqs_events: list[SqsEvent] = field(default_factory=list)
     # Seconds: the function's Timeout, else Globals', else Lambda's default.
     timeout: int = DEFAULT_FUNCTION_TIMEOUT
+    stream_events: list[StreamEvent] = field(default_factory=list)
 
 
 def function_environment(template: dict, resource: dict) -> dict[str, Any]:
@@ -296,10 +321,13 @@ def functions(template: dict) -> list[Function]:
         properties = resource.get("Properties", {}) or {}
         routes = []
         sqs_events = []
+        stream_events = []
         for name, event in (properties.get("Events", {}) or {}).items():
             event_properties = event.get("Properties", {}) or {}
             if event.get("Type") == "SQS":
                 sqs_events.append(_sqs_event(f"{logical_id}.{name}", name, event_properties))
+            if event.get("Type") == "DynamoDB":
+                stream_events.append(_stream_event(f"{logical_id}.{name}", name, event_properties))
             if event.get("Type") != "HttpApi":
                 continue
             if "Method" not in event_properties or "Path" not in event_properties:
@@ -310,7 +338,8 @@ def functions(template: dict) -> list[Function]:
         if not isinstance(timeout, int):
             raise ValueError(f"{logical_id}: Timeout must be a literal number of seconds, got {timeout!r}")
         found.append(Function(
-            logical_id, str(binary), function_environment(template, resource), routes, sqs_events, timeout
+            logical_id, str(binary), function_environment(template, resource), routes, sqs_events, timeout,
+            stream_events,
         ))
     return found
 
@@ -343,6 +372,67 @@ def _sqs_event(where: str, name: str, properties: dict) -> SqsEvent:
         maximum_concurrency=scaling.get("MaximumConcurrency"),
         enabled=bool(literal.get("Enabled", True)),
     )
+
+
+def _logical_id(value: Any, attribute: str) -> str | None:
+    """X from `!GetAtt X.<attribute>`, else None."""
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        target = value["Fn::GetAtt"]
+        logical_id, _, got = target.partition(".") if isinstance(target, str) else (target[0], ".", target[1])
+        if got == attribute:
+            return logical_id
+    return None
+
+
+def _stream_event(where: str, name: str, properties: dict) -> StreamEvent:
+    table = _logical_id(properties.get("Stream"), "StreamArn")
+    if table is None:
+        raise ValueError(f"{where}: DynamoDB events need Stream as !GetAtt Table.StreamArn for the local suite")
+    literal = {
+        key: properties[key]
+        for key in ("StartingPosition", "BatchSize", "MaximumBatchingWindowInSeconds", "Enabled",
+                    "BisectBatchOnFunctionError", "MaximumRetryAttempts")
+        if key in properties
+    }
+    for key, value in literal.items():
+        if isinstance(value, (dict, list)):
+            raise ValueError(f"{where}: {key} must be a literal value for the local suite, got {value!r}")
+    starting_position = str(literal.get("StartingPosition", ""))
+    if starting_position not in ("TRIM_HORIZON", "LATEST"):
+        raise ValueError(f"{where}: StartingPosition must be TRIM_HORIZON or LATEST, got {starting_position!r}")
+    filters = []
+    for index, item in enumerate((properties.get("FilterCriteria") or {}).get("Filters") or []):
+        pattern = item.get("Pattern") if isinstance(item, dict) else None
+        if not isinstance(pattern, str):
+            raise ValueError(f"{where}: FilterCriteria.Filters[{index}].Pattern must be a JSON string")
+        try:
+            parsed = json.loads(pattern)
+        except ValueError as error:
+            raise ValueError(f"{where}: FilterCriteria.Filters[{index}].Pattern is not JSON: {error}") from None
+        if not isinstance(parsed, dict):
+            raise ValueError(f"{where}: FilterCriteria.Filters[{index}].Pattern must be a JSON object")
+        filters.append(parsed)
+    on_failure = ((properties.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
+    response_types = properties.get("FunctionResponseTypes") or []
+    return StreamEvent(
+        name=name,
+        table=table,
+        starting_position=starting_position,
+        batch_size=int(literal.get("BatchSize", DEFAULT_STREAM_BATCH_SIZE)),
+        maximum_batching_window=float(literal.get("MaximumBatchingWindowInSeconds", 0)),
+        report_batch_item_failures="ReportBatchItemFailures" in response_types,
+        bisect_batch_on_function_error=bool(literal.get("BisectBatchOnFunctionError", False)),
+        maximum_retry_attempts=int(literal.get("MaximumRetryAttempts", -1)),
+        filters=filters,
+        on_failure=_logical_id(on_failure, "Arn") or (on_failure if isinstance(on_failure, str) else None),
+        enabled=bool(literal.get("Enabled", True)),
+    )
+
+
+def stream_event_sources(template: dict) -> list[tuple[Function, StreamEvent]]:
+    """Every (function, DynamoDB event) pair: the table streams Lambda reads on AWS and the
+    local suite emulates."""
+    return [(function, event) for function in functions(template) for event in function.stream_events]
 
 
 def sqs_event_sources(template: dict) -> list[tuple[Function, SqsEvent]]:
