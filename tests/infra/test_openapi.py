@@ -56,6 +56,7 @@ ROUTES = {
     ("POST", "/players"): ("register", True, PLAYER),
     ("PUT", "/players/{player_id}/limits"): ("register", True, PLAYER),
     ("POST", "/players/{player_id}/exclusions"): ("register", True, PLAYER),
+    ("POST", "/players/{player_id}/bonus/forfeit"): ("register", True, PLAYER),
     ("GET", "/players/{player_id}/wallet"): ("wallet-read", True, PLAYER),
     ("GET", "/players/{player_id}/transactions"): ("wallet-read", True, PLAYER),
     ("POST", "/players/{player_id}/deposits"): ("deposit", True, PROVIDER),
@@ -75,6 +76,7 @@ SUCCESS = {
     ("POST", "/players"): {"201", "200"},
     ("PUT", "/players/{player_id}/limits"): {"200"},
     ("POST", "/players/{player_id}/exclusions"): {"201"},
+    ("POST", "/players/{player_id}/bonus/forfeit"): {"200"},
     ("GET", "/players/{player_id}/wallet"): {"200"},
     ("GET", "/players/{player_id}/transactions"): {"200"},
     ("POST", "/players/{player_id}/deposits"): {"201", "200"},
@@ -100,6 +102,8 @@ ERRORS = {
     },
     ("PUT", "/players/{player_id}/limits"): _PLAYER_ERRORS,
     ("POST", "/players/{player_id}/exclusions"): _PLAYER_ERRORS,
+    # Moves bonus money, but the player's route: errors carry no wallet (the 200 does).
+    ("POST", "/players/{player_id}/bonus/forfeit"): _PLAYER_ERRORS,
     # Any query parameter on GET .../wallet is 422 VALIDATION_FAILED naming it.
     ("GET", "/players/{player_id}/wallet"): _PLAYER_ERRORS,
     ("GET", "/players/{player_id}/transactions"): _PLAYER_ERRORS,
@@ -136,6 +140,9 @@ ERRORS = {
         "500": {"INTERNAL"},
     },
 }
+
+# Routes whose body may be left out (an empty body is the same as `{}`).
+OPTIONAL_BODY = {("POST", "/players/{player_id}/bonus/forfeit")}
 
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 
@@ -450,7 +457,7 @@ def test_request_bodies_reject_unknown_fields(route):
     ops = {key: (pointer, op) for key, pointer, op in _operations()}
     op_pointer, op = ops[route]
     body_pointer, body = _deref(op_pointer + "/requestBody", op["requestBody"])
-    assert body.get("required") is True
+    assert body.get("required") is (route not in OPTIONAL_BODY)
     assert set(body["content"]) == {"application/json"}
     schema_pointer = body_pointer + "/content/application~1json/schema"
     _assert_closed(schema_pointer, _get(schema_pointer), set())
@@ -581,7 +588,14 @@ def test_ledger_entries_show_the_split_and_always_a_reference():
         entry = {k: v for k, v in DEPOSIT_ENTRY.items() if k != member}
         assert list(validator.iter_errors(entry)), f"{member} is always present"
     assert list(validator.iter_errors({**DEPOSIT_ENTRY, "reference": None})), "reference is never null"
-    release = {**DEPOSIT_ENTRY, "kind": "bonus_release", "amount": 0, "cash_amount": 500, "bonus_amount": -500}
+    release = {
+        **DEPOSIT_ENTRY,
+        "kind": "bonus_release",
+        "amount": 0,
+        "cash_amount": 500,
+        "bonus_amount": -500,
+        "reference": "first-deposit-match:release:1",
+    }
     assert not list(validator.iter_errors(release)), "per-balance changes are signed"
     page = _validator("/components/schemas/LedgerPage")
     assert not list(page.iter_errors({"items": [DEPOSIT_ENTRY], "next_cursor": None}))
@@ -628,6 +642,7 @@ def _rust_enum_values(path, name):
 
 
 LEDGER = "shared/ledger/src/"
+REGISTER_FUNCTION = "functions/register/src/lib.rs"
 # Response views (`ledger::api` and friends) and the schema describing each.
 VIEWS = [
     (LEDGER + "api.rs", "WalletView", "Wallet"),
@@ -643,6 +658,8 @@ VIEWS = [
     (LEDGER + "api.rs", "SettlementView", "Settlement"),
     (LEDGER + "api.rs", "SettledView", "SettlementResult"),
     (LEDGER + "api.rs", "BetView", "Bet"),
+    (REGISTER_FUNCTION, "ForfeitView", "ForfeitResult"),
+    (REGISTER_FUNCTION, "Forfeited", "ForfeitedBonus"),
     ("shared/edge/src/http.rs", "Problem", "Problem"),
 ]
 # Request bodies as the functions parse them, and the schema(s) describing each.
@@ -659,17 +676,21 @@ ENUMS = [
     (LEDGER + "limits.rs", "LimitPeriod", "/components/schemas/PendingLimitChange/properties/limit"),
     (LEDGER + "exclusion.rs", "ExclusionKind", "/components/schemas/Exclusion/properties/kind"),
     (LEDGER + "bet.rs", "BetStatus", "/components/schemas/BetStatus"),
+    (LEDGER + "events.rs", "ForfeitReason", "/components/schemas/ForfeitReason"),
 ]
-_STRING_ENUMS = {"AccountStatus", "EntryKind", "LimitPeriod", "ExclusionKind", "BetStatus"}
+_STRING_ENUMS = {"AccountStatus", "EntryKind", "LimitPeriod", "ExclusionKind", "BetStatus", "ForfeitReason"}
+# `#[serde(transparent)]` wrappers of a String.
+_STRING_NEWTYPES = {"PlayerId", "ClientId", "Currency"}
 
 
 def _json_type(rust_type):
     rust_type = re.sub(r"&'a |&", "", rust_type)
+    rust_type = re.sub(r"\b(?:\w+::)+", "", rust_type)  # crate::bet::BetStatus -> BetStatus
     if rust_type.startswith("Option<"):
         return _json_type(rust_type[len("Option<"):-1])
     if re.fullmatch(r"[iu](8|16|32|64|size)", rust_type):
         return "integer"
-    if rust_type in ("String", "str") or rust_type in _STRING_ENUMS:
+    if rust_type in ("String", "str") or rust_type in _STRING_ENUMS or rust_type in _STRING_NEWTYPES:
         return "string"
     if rust_type == "bool":
         return "boolean"
@@ -938,3 +959,319 @@ def test_a_bet_is_open_exactly_while_it_has_no_settlement():
     assert list(validator.iter_errors({**OPEN_BET, "status": "won"})), "closed without a settlement"
     assert list(validator.iter_errors({**OPEN_BET, "settlement": SETTLED})), "open with a settlement"
     assert list(validator.iter_errors({k: v for k, v in OPEN_BET.items() if k != "settlement"}))
+
+
+# --------------------------------------------------------------------------------------------
+# The bonus forfeit route against functions/register and ledger/src/bonus.rs.
+
+FORFEIT = ("POST", "/players/{player_id}/bonus/forfeit")
+
+
+def _rust_fn(path, name):
+    """The text of `fn name` up to its closing brace at the start of a line."""
+    match = re.search(rf"\bfn {name}\b.*?\n\}}", _rust(path), re.S)
+    assert match, f"{path}: no fn {name}"
+    return match.group(0)
+
+
+def test_the_forfeit_body_is_empty_or_the_empty_object():
+    source = _rust(REGISTER_FUNCTION)
+    assert re.search(r"deny_unknown_fields\)\]\s*struct ForfeitRequest \{\}", source), "ForfeitRequest takes no member"
+    handler = _rust_fn(REGISTER_FUNCTION, "forfeit_bonus")
+    # A body of only whitespace is no body; anything else must parse as ForfeitRequest.
+    assert "request.body().iter().all(u8::is_ascii_whitespace)" in handler
+    assert "let _: ForfeitRequest = parse_json(request.body())?;" in handler
+    assert "unknown_query_params(request, &[])?;" in handler
+    validator = _validator("/components/schemas/ForfeitRequest")
+    assert not list(validator.iter_errors({}))
+    for bad in ({"campaign_id": "first-deposit-match"}, {"reason": None}, [], None, ""):
+        assert list(validator.iter_errors(bad)), bad
+
+
+def test_forfeit_is_the_players_own_route_and_never_carries_a_wallet_in_errors():
+    handler = _rust_fn(REGISTER_FUNCTION, "forfeit_bonus")
+    assert "require_player(" in handler, "player token, sub == player_id"
+    assert "ForfeitReason::PlayerRequest" in handler
+    assert "correlation_id(request)" in handler
+    dispatch = _rust_fn(REGISTER_FUNCTION, "handle")
+    assert '"/players/{player_id}/bonus/forfeit"' in dispatch
+    assert "problem(&error, &path, None)" in dispatch, "register's errors carry no wallet"
+    assert FORFEIT not in MONEY_ROUTES
+
+
+FORFEIT_WALLET = {**WALLET, "bonus": 0, "wagering_remaining": 0}
+
+
+@pytest.mark.parametrize(
+    "result,valid",
+    [
+        ({"forfeited": {"campaign_id": "first-deposit-match", "amount": 5000}, "wallet": FORFEIT_WALLET}, True),
+        ({"forfeited": {"campaign_id": "first-deposit-match", "amount": 0}, "wallet": FORFEIT_WALLET}, True),
+        ({"forfeited": {"campaign_id": "unattributed", "amount": 40}, "wallet": FORFEIT_WALLET}, True),
+        ({"forfeited": None, "wallet": FORFEIT_WALLET}, True),
+        ({"wallet": FORFEIT_WALLET}, False),
+        ({"forfeited": None}, False),
+        ({"forfeited": {"campaign_id": "first-deposit-match"}, "wallet": FORFEIT_WALLET}, False),
+        ({"forfeited": {"campaign_id": "first-deposit-match", "amount": -5}, "wallet": FORFEIT_WALLET}, False),
+        ({"forfeited": {"campaign_id": "", "amount": 5}, "wallet": FORFEIT_WALLET}, False),
+    ],
+    ids=[str(i) for i in range(9)],
+)
+def test_forfeit_results(result, valid):
+    errors = list(_validator("/components/schemas/ForfeitResult").iter_errors(result))
+    assert (not errors) is valid, [e.message for e in errors]
+
+
+def test_unattributed_is_the_campaign_the_code_names():
+    match = re.search(r'pub const UNATTRIBUTED: &str = "([^"]+)";', _rust(LEDGER + "bonus.rs"))
+    assert match
+    name = match.group(1)
+    assert not list(_validator("/components/schemas/CampaignId").iter_errors(name))
+    assert f"`{name}`" in SPEC["components"]["schemas"]["CampaignId"]["description"]
+    ops = {key: op for key, _, op in _operations()}
+    assert f"`{name}`" in ops[FORFEIT]["description"]
+
+
+# --------------------------------------------------------------------------------------------
+# Bonus ledger entries: their references as ledger/src/bonus.rs and entry.rs write them.
+
+BONUS_RS = LEDGER + "bonus.rs"
+
+
+def test_bonus_references_are_what_the_code_writes():
+    source = _rust(BONUS_RS)
+    assert 'format!("{}:award", campaign.campaign_id)' in source
+    end_bonus = _rust_fn(BONUS_RS, "end_bonus")
+    assert 'format!("{campaign_id}:{suffix}:{}", account.seq.saturating_add(1))' in end_bonus
+    assert set(re.findall(r'\(\w+, "(\w+)"\)', end_bonus)) == {"release", "forfeit"}
+    # `<n>` is the position of the entry itself: `post` gives the entry `seq + 1`.
+    post = re.search(r"pub fn post\(.*?\n    \}", _rust(LEDGER + "account.rs"), re.S).group(0)
+    assert "next.seq = self.seq.saturating_add(1);" in post
+    assert "entry_id: LedgerEntry::id_for(&self.player_id, next.seq)," in post
+    assert 'format!("{player_id}:{seq:012}")' in _rust(LEDGER + "entry.rs")
+    reference = SPEC["components"]["schemas"]["LedgerEntry"]["properties"]["reference"]["description"]
+    for form in ("`<campaign_id>:award`", "`<campaign_id>:release:<n>`", "`<campaign_id>:forfeit:<n>`"):
+        assert form in reference
+
+
+AWARD_ENTRY = {
+    **DEPOSIT_ENTRY,
+    "entry_id": "p-1:000000000002",
+    "kind": "bonus_award",
+    "amount": 2500,
+    "cash_amount": 0,
+    "bonus_amount": 2500,
+    "bonus_after": 2500,
+    "reference": "first-deposit-match:award",
+}
+RELEASE_ENTRY = {
+    **DEPOSIT_ENTRY,
+    "entry_id": "p-1:000000000051",
+    "kind": "bonus_release",
+    "amount": 0,
+    "cash_amount": 700,
+    "bonus_amount": -700,
+    "cash_after": 3200,
+    "bonus_after": 0,
+    "reference": "first-deposit-match:release:51",
+}
+FORFEIT_ENTRY = {
+    **DEPOSIT_ENTRY,
+    "entry_id": "p-1:000000000004",
+    "kind": "bonus_forfeit",
+    "amount": -2500,
+    "cash_amount": 0,
+    "bonus_amount": -2500,
+    "bonus_after": 0,
+    "reference": "unattributed:forfeit:4",
+}
+
+BONUS_ENTRY_CASES = [
+    (AWARD_ENTRY, True),
+    (RELEASE_ENTRY, True),
+    (FORFEIT_ENTRY, True),
+    ({**FORFEIT_ENTRY, "reference": "first-deposit-match:forfeit:4"}, True),
+    ({**AWARD_ENTRY, "reference": "psp-1"}, False),
+    ({**AWARD_ENTRY, "cash_amount": 2500, "bonus_amount": 0}, False),
+    ({**RELEASE_ENTRY, "reference": "first-deposit-match:forfeit:51"}, False),
+    ({**RELEASE_ENTRY, "reference": "first-deposit-match:release:051"}, False),
+    ({**RELEASE_ENTRY, "amount": 700}, False),
+    ({**RELEASE_ENTRY, "bonus_after": 100}, False),
+    ({**FORFEIT_ENTRY, "reference": "unattributed:forfeit"}, False),
+    ({**FORFEIT_ENTRY, "cash_amount": -100, "amount": -2600}, False),
+    ({**FORFEIT_ENTRY, "bonus_after": 300}, False),
+]
+
+
+@pytest.mark.parametrize(
+    "entry,valid", BONUS_ENTRY_CASES, ids=[f"{c[0]['kind']}-{i}" for i, c in enumerate(BONUS_ENTRY_CASES)]
+)
+def test_bonus_entries(entry, valid):
+    errors = list(_validator("/components/schemas/LedgerEntry").iter_errors(entry))
+    assert (not errors) is valid, [e.message for e in errors]
+
+
+def test_the_documented_first_campaign_is_the_templates_default():
+    """The numbers "Bonuses" gives for the first campaign are the deployment's default."""
+    template = (REPO / "template.yaml").read_text(encoding="utf-8")
+    match = re.search(r"^  BonusCampaigns:\n(?:    .*\n)*?    Default: '(.*)'$", template, re.M)
+    if match is None:
+        pytest.skip("template.yaml has no BonusCampaigns default")
+    (campaign,) = json.loads(match.group(1))
+    assert campaign["campaign_id"] == "first-deposit-match"
+    assert campaign["trigger"] == "first_deposit"
+    assert campaign["match_percent"] == 100
+    assert campaign["cap"] == {"EUR": 10000, "GBP": 10000, "USD": 10000}
+    assert campaign["max_stake"] == {"EUR": 500, "GBP": 500, "USD": 500}
+    assert campaign["wagering_multiplier"] == 10
+    assert campaign["expiry_days"] == 30
+    description = SPEC["info"]["description"]
+    for text in ("`first-deposit-match`", "100%", "up to 10000 minor units (100.00) in EUR, GBP or USD",
+                 "10× the bonus", "maximum stake 500 (5.00)", "30 days"):
+        assert text in description, text
+
+
+# --------------------------------------------------------------------------------------------
+# X-Correlation-Id against edge/src/http.rs.
+
+
+def test_every_operation_takes_the_correlation_id():
+    parameter = SPEC["components"]["parameters"]["CorrelationId"]
+    source = _rust("shared/edge/src/http.rs")
+    header = re.search(r'pub const CORRELATION_HEADER: &str = "([^"]+)";', source).group(1)
+    assert parameter["name"].lower() == header
+    assert (parameter["in"], parameter["required"]) == ("header", False)
+    assert parameter["schema"]["pattern"] == SPEC["components"]["schemas"]["ClientId"]["pattern"]
+    body = _rust_fn("shared/edge/src/http.rs", "correlation_id")
+    # A malformed value is ignored (the Lambda request id is used), never refused.
+    assert ".filter(|v| ledger::ClientId::new(v).is_ok())" in body
+    assert "request_id" in body
+    ref = {"$ref": "#/components/parameters/CorrelationId"}
+    for route, _, op in _operations():
+        assert op.get("parameters", []).count(ref) == 1, f"{route}: X-Correlation-Id"
+
+
+# --------------------------------------------------------------------------------------------
+# Events against ledger/src/events.rs.
+
+EVENTS_RS = LEDGER + "events.rs"
+
+
+def _event_kinds():
+    """`{variant: [(field, rust_type)]}` of `EventKind`, in order."""
+    body = re.search(r"pub enum EventKind \{(.*?)\n\}", _rust(EVENTS_RS), re.S).group(1)
+    kinds = {}
+    for name, fields in re.findall(r"^    (\w+) \{(.*?)^    \},", body, re.S | re.M):
+        kinds[name] = re.findall(r"^\s+(\w+): (.+),$", fields, re.M)
+    assert kinds, "EventKind has no variants"
+    return kinds
+
+
+def _event_detail(kind):
+    """(pointer, properties, required) of the `detail` of `<kind>Event`, EventDetail included."""
+    pointer = f"/components/schemas/{kind}Event/properties/detail"
+    detail = _get(pointer)
+    properties = {name: f"{pointer}/properties/{name}" for name in detail.get("properties", {})}
+    required = set(detail.get("required", []))
+    for i, part in enumerate(detail.get("allOf", [])):
+        part_pointer, part = _deref(f"{pointer}/allOf/{i}", part)
+        properties |= {name: f"{part_pointer}/properties/{name}" for name in part.get("properties", {})}
+        required |= set(part.get("required", []))
+    return pointer, properties, required
+
+
+def test_event_types_are_the_codes_variants():
+    kinds = list(_event_kinds())
+    names = dict(re.findall(r'EventKind::(\w+) \{ \.\. \} => "(\w+)"', _rust_fn(EVENTS_RS, "name")))
+    assert names == {kind: kind for kind in kinds}, "detail-type is the variant's name"
+    schemas = SPEC["components"]["schemas"]
+    assert schemas["EventType"]["enum"] == kinds
+    event = schemas["WalletEvent"]
+    assert event["oneOf"] == [{"$ref": f"#/components/schemas/{kind}Event"} for kind in kinds]
+    assert event["discriminator"] == {
+        "propertyName": "detail-type",
+        "mapping": {kind: f"#/components/schemas/{kind}Event" for kind in kinds},
+    }
+    for kind in kinds:
+        assert schemas[f"{kind}Event"]["properties"]["detail-type"]["const"] == kind
+        assert f"| `{kind}` |" in SPEC["info"]["description"], f"{kind} in the Events table"
+    source = re.search(r'pub const SOURCE: &str = "([^"]+)";', _rust(EVENTS_RS)).group(1)
+    assert event["properties"]["source"]["const"] == source
+    assert f"`{source}`" in SPEC["info"]["description"]
+
+
+def test_event_details_are_exactly_what_the_events_serialize():
+    source = _rust(EVENTS_RS)
+    # The detail is the event flat: the common members and the variant's, without the tag.
+    assert re.search(r'#\[serde\(tag = "detail_type"\)\]\s*pub enum EventKind', source)
+    assert 'object.remove("detail_type");' in _rust_fn(EVENTS_RS, "detail")
+    fields = _rust_struct(EVENTS_RS, "WalletEvent")
+    assert [(name, t) for name, t, attrs in fields if "flatten" in attrs] == [("kind", "EventKind")]
+    common = [(name, rust_type) for name, rust_type, attrs in fields if "flatten" not in attrs]
+    for kind, fields in _event_kinds().items():
+        pointer, properties, required = _event_detail(kind)
+        assert _get(pointer).get("unevaluatedProperties") is False, f"{kind}: the detail is closed"
+        expected = common + fields
+        assert set(properties) == {name for name, _ in expected}, kind
+        assert required == set(properties), f"{kind}: every member is always written"
+        for name, rust_type in expected:
+            assert _json_type(rust_type) in _schema_types(properties[name]), f"{kind}.{name}: {rust_type}"
+            assert _accepts_null(properties[name]) is rust_type.startswith("Option<"), f"{kind}.{name} null"
+
+
+def test_event_ids_are_derived_from_the_causing_id():
+    source = _rust(EVENTS_RS)
+    assert 'event_id: format!("{}:{cause}", kind.name()),' in source
+    # constructor -> (its cause, the id the Events table documents after `<detail-type>:`)
+    causes = {
+        "player_registered": ("account.player_id.as_str(),", ["PlayerRegistered:<player_id>"]),
+        "deposit_completed": ("outcome.deposit_id.as_str(),", ["DepositCompleted:<deposit_id>"]),
+        "bet_placed": ("outcome.bet_id.as_str(),", ["BetPlaced:<bet_id>"]),
+        "bet_settled": ("outcome.settlement_id.as_str(),", ["BetSettled:<settlement_id>"]),
+        "bonus_awarded": ('&format!("{player_id}:{campaign_id}"),', ["BonusAwarded:<player_id>:<campaign_id>"]),
+        "bonus_ended": (
+            '&format!("{player_id}:{campaign_id}:{version}"),',
+            [f"{kind}:<player_id>:<campaign_id>:<wallet version>" for kind in ("BonusReleased", "BonusForfeited")],
+        ),
+    }
+    description = SPEC["info"]["description"]
+    for function, (cause, documented) in causes.items():
+        body = _rust_fn(EVENTS_RS, function)
+        first_argument = re.search(r"WalletEvent::new\(\s*(.*?)\n", body).group(1).strip()
+        assert first_argument == cause, f"{function}: the event id's cause"
+        for event_id in documented:
+            assert f"| `{event_id}` |" in description, event_id
+
+
+EVENT_EXAMPLES = SPEC["components"]["schemas"]["WalletEvent"]["examples"]
+
+
+@pytest.mark.parametrize("event", EVENT_EXAMPLES, ids=[e["detail-type"] for e in EVENT_EXAMPLES])
+def test_event_examples_match_the_schema(event):
+    errors = list(_validator("/components/schemas/WalletEvent").iter_errors(event))
+    assert not errors, [e.message for e in errors]
+    detail = event["detail"]
+    assert detail["event_id"].startswith(event["detail-type"] + ":")
+
+
+def _bad_events():
+    deposit, award, forfeit = EVENT_EXAMPLES
+    yield "extra member", {**deposit, "detail": {**deposit["detail"], "bonus": 5}}
+    yield "tag in the detail", {**deposit, "detail": {**deposit["detail"], "detail_type": "DepositCompleted"}}
+    yield "missing member", {**deposit, "detail": {k: v for k, v in deposit["detail"].items() if k != "entry_id"}}
+    yield "missing event id", {**deposit, "detail": {k: v for k, v in deposit["detail"].items() if k != "event_id"}}
+    yield "wrong type", {**deposit, "detail-type": "BetPlaced"}
+    yield "unknown type", {**deposit, "detail-type": "DepositFailed"}
+    yield "wrong source", {**deposit, "source": "stakeline.bonus"}
+    yield "unknown reason", {**forfeit, "detail": {**forfeit["detail"], "reason": "timeout"}}
+    yield "forfeit without reason", {**forfeit, "detail-type": "BonusReleased"}
+    yield "negative bonus", {**award, "detail": {**award["detail"], "amount": -1}}
+    yield "timestamp without millis", {**award, "detail": {**award["detail"], "expires_at": "2026-12-23T07:04:52Z"}}
+
+
+BAD_EVENTS = list(_bad_events())
+
+
+@pytest.mark.parametrize("event", [e for _, e in BAD_EVENTS], ids=[n for n, _ in BAD_EVENTS])
+def test_events_the_schema_refuses(event):
+    assert list(_validator("/components/schemas/WalletEvent").iter_errors(event))

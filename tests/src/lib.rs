@@ -25,6 +25,8 @@ pub struct Emulator {
     pub endpoint: String,
     pub region: String,
     pub table: String,
+    /// The stack's outputs (queue and bus names, ...).
+    pub outputs: Value,
     _process: Child,
 }
 
@@ -79,6 +81,7 @@ fn start_emulator() -> Emulator {
         endpoint: text("/endpoint"),
         region: text("/region"),
         table: text("/outputs/WalletTableName"),
+        outputs: ready.get("outputs").cloned().unwrap_or(Value::Null),
         _process: child,
     }
 }
@@ -88,17 +91,30 @@ pub fn emulator() -> &'static Emulator {
     EMULATOR.get_or_init(start_emulator)
 }
 
-pub async fn dynamo() -> aws_sdk_dynamodb::Client {
-    let e = emulator();
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(&e.endpoint)
-        .region(aws_config::Region::new(e.region.clone()))
+/// SDK configuration for the emulator (or for `endpoint`, to inject an unreachable service).
+pub async fn aws_at(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new(emulator().region.clone()))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
             "test", "test", None, None, "tests",
         ))
         .load()
-        .await;
-    aws_sdk_dynamodb::Client::new(&config)
+        .await
+}
+
+pub async fn dynamo() -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(&aws_at(&emulator().endpoint).await)
+}
+
+/// A stack output by name (e.g. `EventBusName`).
+pub fn output(name: &str) -> String {
+    emulator()
+        .outputs
+        .get(name)
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("the stack has no output {name}"))
+        .to_string()
 }
 
 /// A function state against the emulator, configured as the local suite configures it.

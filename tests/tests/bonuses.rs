@@ -8,6 +8,11 @@ use ledger::clock::DAY_MS;
 use ledger::Timestamp;
 use stakeline_tests::*;
 
+/// The wallet's version: a bonus that ends is named by the version its change wrote.
+async fn account_version(state: &edge::State, player: &str) -> u64 {
+    account(state, player).await.expect("account").version
+}
+
 /// A player whose first deposit of `amount` has been made; the deposit's outbox event.
 async fn first_deposit(state: &edge::State, amount: i64) -> (String, ledger::events::Envelope) {
     let player = new_player(state).await;
@@ -201,7 +206,10 @@ async fn wagering_the_bonus_releases_it_to_cash_in_one_entry() {
     assert_eq!(releases.len(), 1);
     assert!(outbox_event(
         &state,
-        &format!("BonusReleased:{player}:first-deposit-match")
+        &format!(
+            "BonusReleased:{player}:first-deposit-match:{}",
+            account.version
+        )
     )
     .await
     .is_some());
@@ -233,7 +241,10 @@ async fn a_player_forfeits_the_bonus_and_keeps_cash() {
     );
     let event = outbox_event(
         &state,
-        &format!("BonusForfeited:{player}:first-deposit-match"),
+        &format!(
+            "BonusForfeited:{player}:first-deposit-match:{}",
+            account_version(&state, &player).await
+        ),
     )
     .await
     .expect("BonusForfeited");
@@ -281,10 +292,29 @@ async fn an_expired_bonus_is_forfeited_on_the_next_bet() {
     );
     let event = outbox_event(
         &later,
-        &format!("BonusForfeited:{player}:first-deposit-match"),
+        &format!(
+            "BonusForfeited:{player}:first-deposit-match:{}",
+            account_version(&later, &player).await
+        ),
     )
     .await
     .expect("BonusForfeited");
     assert_eq!(event.detail["reason"], "expired");
     assert_audit_clean(&later, &[&player]).await;
+}
+
+#[tokio::test]
+async fn unattributed_bonus_money_can_be_forfeited_more_than_once() {
+    let state = state().await;
+    let player = funded_player(&state, 1000).await;
+    let path = format!("/players/{player}/bonus/forfeit");
+    for round in 0..2 {
+        give_bonus(&state, &player, 300, 0, None).await;
+        let request = player_request(Method::POST, &path, Some(&player), &[], "", Some(&player));
+        let (status, body) = read(register::handle(&state, request).await);
+        assert_eq!(status, 200, "round {round}: {body}");
+        assert_eq!(body["forfeited"]["campaign_id"], "unattributed");
+        assert_eq!(body["forfeited"]["amount"], 300);
+    }
+    assert_audit_clean(&state, &[&player]).await;
 }

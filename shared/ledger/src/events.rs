@@ -233,8 +233,8 @@ pub fn bet_settled(
     )
 }
 
-/// `BonusAwarded`, `BonusReleased` and `BonusForfeited` of one campaign for one player.
-pub fn bonus_event(
+/// `BonusAwarded`: a campaign is awarded at most once per player, so the pair names it.
+pub fn bonus_awarded(
     player_id: &PlayerId,
     campaign_id: &str,
     at: Timestamp,
@@ -243,6 +243,25 @@ pub fn bonus_event(
 ) -> WalletEvent {
     WalletEvent::new(
         &format!("{player_id}:{campaign_id}"),
+        correlation_id,
+        at,
+        player_id,
+        kind,
+    )
+}
+
+/// `BonusReleased` and `BonusForfeited`: a player may end several bonuses (an unattributed
+/// balance more than once), so the wallet version the change wrote names it.
+pub fn bonus_ended(
+    player_id: &PlayerId,
+    campaign_id: &str,
+    version: u64,
+    at: Timestamp,
+    correlation_id: &str,
+    kind: EventKind,
+) -> WalletEvent {
+    WalletEvent::new(
+        &format!("{player_id}:{campaign_id}:{version}"),
         correlation_id,
         at,
         player_id,

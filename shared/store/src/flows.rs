@@ -322,6 +322,7 @@ fn bet_events(
         bonus_change_event(
             &command.player_id,
             change,
+            decision.account.version,
             decision.outcome.placed_at,
             correlation_id,
         )
@@ -332,6 +333,7 @@ fn bet_events(
 fn bonus_change_event(
     player: &PlayerId,
     change: &bet::BonusChange,
+    version: u64,
     at: Timestamp,
     correlation_id: &str,
 ) -> events::WalletEvent {
@@ -346,7 +348,14 @@ fn bonus_change_event(
             reason,
         },
     };
-    events::bonus_event(player, &change.campaign_id, at, correlation_id, kind)
+    events::bonus_ended(
+        player,
+        &change.campaign_id,
+        version,
+        at,
+        correlation_id,
+        kind,
+    )
 }
 
 /// Awards `campaign` for `trigger`, at most once per player and campaign, however often
@@ -378,7 +387,7 @@ pub async fn award_bonus(
                 replayed: false,
             }));
         };
-        let event = events::bonus_event(
+        let event = events::bonus_awarded(
             player,
             &campaign.campaign_id,
             decision.entry.created_at,
@@ -438,7 +447,7 @@ pub async fn forfeit_bonus(
             amount: end.amount,
             forfeited: Some(reason),
         };
-        let event = bonus_change_event(player, &change, at, correlation_id);
+        let event = bonus_change_event(player, &change, end.account.version, at, correlation_id);
         Ok(
             match store
                 .commit_movement(&end.account, end.entry.as_ref(), account.version, &[event])

@@ -24,9 +24,10 @@ use std::collections::HashMap;
 
 pub type Item = HashMap<String, AttributeValue>;
 
-/// How long an outbox item stays in the table after its change (TTL), long after it was
-/// published.
-pub const OUTBOX_RETENTION_SECONDS: i64 = 7 * 24 * 3600;
+/// How long an outbox item stays in the table after its change (TTL): as long as the
+/// publisher's on-failure queue keeps a failed batch (14 days), so a redrive can always
+/// find the events it names.
+pub const OUTBOX_RETENTION_SECONDS: i64 = 14 * 24 * 3600;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -1,0 +1,170 @@
+//! Invariant 6: every committed change produces its event at least once, even if the
+//! process dies right after the commit or publishing fails. The event is written in the
+//! change's own transaction (the outbox); the publisher relays it from the table's stream,
+//! and a failed publish is retried by the stream from the failed record on.
+
+use lambda_http::aws_lambda_events::event::dynamodb::Event;
+use stakeline_tests::*;
+
+/// The stream record Lambda hands the publisher for an outbox item.
+async fn stream_event(state: &edge::State, event_id: &str, sequence: &str) -> Event {
+    let key = std::collections::HashMap::from([
+        (
+            "pk".to_string(),
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("OUTBOX#{event_id}")),
+        ),
+        (
+            "sk".to_string(),
+            aws_sdk_dynamodb::types::AttributeValue::S("OUTBOX".into()),
+        ),
+    ]);
+    let item = state
+        .store
+        .client()
+        .get_item()
+        .table_name(state.store.table())
+        .set_key(Some(key))
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("get")
+        .item
+        .expect("the outbox item was committed with the change");
+    let image = serde_json::to_value(serde_dynamo::Item::from(item)).expect("image");
+    serde_json::from_value(serde_json::json!({"Records": [{
+        "eventID": sequence, "eventName": "INSERT", "eventVersion": "1.1", "eventSource": "aws:dynamodb",
+        "awsRegion": emulator().region,
+        "dynamodb": {"ApproximateCreationDateTime": 1795392000, "Keys": {"pk": image["pk"], "sk": image["sk"]},
+                     "NewImage": image, "SequenceNumber": sequence, "SizeBytes": 512, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/wallet/stream/2026"
+    }]}))
+    .expect("a DynamoDB stream event")
+}
+
+/// Bodies of the bonus queue's messages that carry `event_id` (received and deleted).
+async fn delivered(
+    sqs: &aws_sdk_sqs::Client,
+    queue_url: &str,
+    event_id: &str,
+) -> Vec<serde_json::Value> {
+    let out = sqs
+        .receive_message()
+        .queue_url(queue_url)
+        .max_number_of_messages(10)
+        .wait_time_seconds(0)
+        .send()
+        .await
+        .expect("receive");
+    let mut found = Vec::new();
+    for message in out.messages() {
+        let body: serde_json::Value =
+            serde_json::from_str(message.body().unwrap_or_default()).unwrap_or_default();
+        if body["detail"]["event_id"] == event_id {
+            sqs.delete_message()
+                .queue_url(queue_url)
+                .receipt_handle(message.receipt_handle().unwrap_or_default())
+                .send()
+                .await
+                .expect("delete");
+            found.push(body);
+        }
+    }
+    found
+}
+
+#[tokio::test]
+async fn a_first_deposit_event_survives_a_failed_publish_and_earns_the_bonus() {
+    let state = state().await;
+    let player = new_player(&state).await;
+    let deposit_id = unique("dep");
+    assert_eq!(deposit(&state, &player, &deposit_id, 3000).await.0, 201);
+    // The request returned; had the process died right here, this is all there would be.
+    let event_id = format!("DepositCompleted:{deposit_id}");
+    let stream = stream_event(&state, &event_id, "4200").await;
+
+    let aws = aws_at(&emulator().endpoint).await;
+    let sqs = aws_sdk_sqs::Client::new(&aws);
+    let queue_url = sqs
+        .get_queue_url()
+        .queue_name(output("BonusQueueName"))
+        .send()
+        .await
+        .expect("queue")
+        .queue_url()
+        .unwrap_or_default()
+        .to_string();
+
+    // EventBridge unreachable: the publisher reports the record, so the stream keeps it.
+    let unreachable = aws_at("http://127.0.0.1:9").await;
+    let broken = publisher::Publisher::new(
+        aws_sdk_eventbridge::Client::new(&unreachable),
+        output("EventBusName"),
+    );
+    let failed = publisher::handle(&broken, stream.clone()).await;
+    let reported: Vec<_> = failed
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.clone())
+        .collect();
+    assert_eq!(reported, [Some("4200".to_string())]);
+    assert!(
+        delivered(&sqs, &queue_url, &event_id).await.is_empty(),
+        "nothing was published"
+    );
+
+    // The stream delivers the record again; this time EventBridge answers.
+    let healthy = publisher::Publisher::new(
+        aws_sdk_eventbridge::Client::new(&aws),
+        output("EventBusName"),
+    );
+    assert!(publisher::handle(&healthy, stream.clone())
+        .await
+        .batch_item_failures
+        .is_empty());
+    let arrived = delivered(&sqs, &queue_url, &event_id).await;
+    assert_eq!(
+        arrived.len(),
+        1,
+        "the rule routed the first deposit to the bonus queue"
+    );
+    assert_eq!(arrived[0]["detail-type"], "DepositCompleted");
+
+    // Published twice (a retry after a lost acknowledgement): consumers deduplicate.
+    assert!(publisher::handle(&healthy, stream)
+        .await
+        .batch_item_failures
+        .is_empty());
+    let again = delivered(&sqs, &queue_url, &event_id).await;
+    let awarder = awarder(edge::Clock::System).await;
+    let bodies: Vec<String> = arrived
+        .iter()
+        .chain(again.iter())
+        .map(|b| b.to_string())
+        .collect();
+    assert!(bonus_award::handle_batch(&awarder, sqs_batch(&bodies))
+        .await
+        .batch_item_failures
+        .is_empty());
+    let account = assert_wallet_consistent(&state, &player).await;
+    assert_eq!((account.cash, account.bonus), (3000, 3000), "one bonus");
+    assert_audit_clean(&state, &[&player]).await;
+}
+
+#[tokio::test]
+async fn records_that_are_not_outbox_inserts_are_skipped() {
+    let state = state().await;
+    let player = new_player(&state).await;
+    let mut event = stream_event(&state, &format!("PlayerRegistered:{player}"), "7").await;
+    event.records[0].event_name = "MODIFY".into();
+    let broken = publisher::Publisher::new(
+        aws_sdk_eventbridge::Client::new(&aws_at("http://127.0.0.1:9").await),
+        "bus",
+    );
+    assert!(
+        publisher::handle(&broken, event)
+            .await
+            .batch_item_failures
+            .is_empty(),
+        "nothing to publish, nothing to fail"
+    );
+}
