@@ -6,6 +6,9 @@
 use lambda_http::aws_lambda_events::event::dynamodb::Event;
 use stakeline_tests::*;
 
+/// The tests that read the bonus queue take turns: each must see only its own messages.
+static BONUS_QUEUE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// The stream record Lambda hands the publisher for an outbox item.
 async fn stream_event(state: &edge::State, event_id: &str, sequence: &str) -> Event {
     let key = std::collections::HashMap::from([
@@ -74,6 +77,7 @@ async fn delivered(
 
 #[tokio::test]
 async fn a_first_deposit_event_survives_a_failed_publish_and_earns_the_bonus() {
+    let _queue = BONUS_QUEUE.lock().await;
     let state = state().await;
     let player = new_player(&state).await;
     let deposit_id = unique("dep");
@@ -166,5 +170,121 @@ async fn records_that_are_not_outbox_inserts_are_skipped() {
             .batch_item_failures
             .is_empty(),
         "nothing to publish, nothing to fail"
+    );
+}
+
+/// The bonus queue as Lambda's event source uses it: a poison message next to a good one.
+/// The good one is processed and deleted; the poison one comes back until its receive
+/// count passes the queue's limit (5), then the queue moves it to the dead-letter queue.
+#[tokio::test]
+async fn a_poison_bonus_message_ends_in_the_dead_letter_queue_without_blocking_its_batch() {
+    let _queue = BONUS_QUEUE.lock().await;
+    let state = state().await;
+    let player = new_player(&state).await;
+    let deposit_id = unique("dep");
+    assert_eq!(deposit(&state, &player, &deposit_id, 700).await.0, 201);
+    let good = eventbridge_delivery(
+        &outbox_event(&state, &format!("DepositCompleted:{deposit_id}"))
+            .await
+            .expect("event"),
+    );
+
+    let sqs = aws_sdk_sqs::Client::new(&aws_at(&emulator().endpoint).await);
+    let url = |name: String| {
+        let sqs = sqs.clone();
+        async move {
+            sqs.get_queue_url()
+                .queue_name(name)
+                .send()
+                .await
+                .expect("queue")
+                .queue_url()
+                .unwrap_or_default()
+                .to_string()
+        }
+    };
+    let (queue, dlq) = (
+        url(output("BonusQueueName")).await,
+        url(output("BonusDeadLetterQueueName")).await,
+    );
+    // Redeliver at once instead of after the visibility timeout, so the test need not wait.
+    sqs.set_queue_attributes()
+        .queue_url(&queue)
+        .attributes(
+            aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout,
+            "0",
+        )
+        .send()
+        .await
+        .expect("visibility");
+    let poison = format!("poison-{}", unique("m"));
+    for body in [poison.clone(), good] {
+        sqs.send_message()
+            .queue_url(&queue)
+            .message_body(body)
+            .send()
+            .await
+            .expect("send");
+    }
+
+    let awarder = awarder(edge::Clock::System).await;
+    let mut poison_receives = 0;
+    for _ in 0..20 {
+        let received = sqs
+            .receive_message()
+            .queue_url(&queue)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .expect("receive");
+        if received.messages().is_empty() {
+            break;
+        }
+        let mut batch = lambda_http::aws_lambda_events::event::sqs::SqsEvent::default();
+        for m in received.messages() {
+            let mut message = lambda_http::aws_lambda_events::event::sqs::SqsMessage::default();
+            message.message_id = m.message_id().map(str::to_owned);
+            message.body = m.body().map(str::to_owned);
+            poison_receives += usize::from(m.body() == Some(poison.as_str()));
+            batch.records.push(message);
+        }
+        let failed: Vec<String> = bonus_award::handle_batch(&awarder, batch)
+            .await
+            .batch_item_failures
+            .into_iter()
+            .map(|f| f.item_identifier)
+            .collect();
+        for m in received.messages() {
+            if !failed.iter().any(|id| Some(id.as_str()) == m.message_id()) {
+                sqs.delete_message()
+                    .queue_url(&queue)
+                    .receipt_handle(m.receipt_handle().unwrap_or_default())
+                    .send()
+                    .await
+                    .expect("delete");
+            }
+        }
+    }
+    assert_eq!(
+        poison_receives, 5,
+        "received up to the queue's limit, then moved"
+    );
+    let dead = sqs
+        .receive_message()
+        .queue_url(&dlq)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .expect("dlq");
+    assert!(
+        dead.messages()
+            .iter()
+            .any(|m| m.body() == Some(poison.as_str())),
+        "the poison message is in the dead-letter queue"
+    );
+    assert_eq!(
+        assert_wallet_consistent(&state, &player).await.bonus,
+        700,
+        "the good message was not blocked"
     );
 }
