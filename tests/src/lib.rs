@@ -439,8 +439,11 @@ pub async fn awarder(clock: edge::Clock) -> bonus_award::Awarder {
     }
 }
 
-/// The event a change wrote to the outbox, read back from the table.
-pub async fn outbox_event(state: &State, event_id: &str) -> Option<ledger::events::Envelope> {
+/// The outbox item of an event, as the change's transaction wrote it.
+pub async fn outbox_item(
+    state: &State,
+    event_id: &str,
+) -> Option<HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
     let key = HashMap::from([
         (
             "pk".to_string(),
@@ -451,7 +454,7 @@ pub async fn outbox_event(state: &State, event_id: &str) -> Option<ledger::event
             aws_sdk_dynamodb::types::AttributeValue::S("OUTBOX".into()),
         ),
     ]);
-    let item = state
+    state
         .store
         .client()
         .get_item()
@@ -461,7 +464,12 @@ pub async fn outbox_event(state: &State, event_id: &str) -> Option<ledger::event
         .send()
         .await
         .expect("get outbox item")
-        .item?;
+        .item
+}
+
+/// The event a change wrote to the outbox, read back from the table.
+pub async fn outbox_event(state: &State, event_id: &str) -> Option<ledger::events::Envelope> {
+    let item = outbox_item(state, event_id).await?;
     let json = item.get("event")?.as_s().ok()?.clone();
     Some(serde_json::from_str(&json).expect("an outbox event"))
 }

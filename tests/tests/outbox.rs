@@ -11,27 +11,8 @@ static BONUS_QUEUE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// The stream record Lambda hands the publisher for an outbox item.
 async fn stream_event(state: &edge::State, event_id: &str, sequence: &str) -> Event {
-    let key = std::collections::HashMap::from([
-        (
-            "pk".to_string(),
-            aws_sdk_dynamodb::types::AttributeValue::S(format!("OUTBOX#{event_id}")),
-        ),
-        (
-            "sk".to_string(),
-            aws_sdk_dynamodb::types::AttributeValue::S("OUTBOX".into()),
-        ),
-    ]);
-    let item = state
-        .store
-        .client()
-        .get_item()
-        .table_name(state.store.table())
-        .set_key(Some(key))
-        .consistent_read(true)
-        .send()
+    let item = outbox_item(state, event_id)
         .await
-        .expect("get")
-        .item
         .expect("the outbox item was committed with the change");
     let image = serde_json::to_value(serde_dynamo::Item::from(item)).expect("image");
     serde_json::from_value(serde_json::json!({"Records": [{

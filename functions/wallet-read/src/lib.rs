@@ -6,14 +6,15 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use edge::auth::{require_player, verify_signature, SIGNATURE_HEADER};
+use edge::auth::{require_player, SIGNATURE_HEADER};
 use edge::http::{
     instance, json, path_matches, path_param, problem, query_param, unknown_query_params,
 };
+use edge::money_route::signed_player;
 use edge::State;
 use lambda_http::{Body, Request, Response};
 use ledger::api::{BetView, EntriesPage, EntryView, WalletView};
-use ledger::{ClientId, FieldError, PlayerId, WalletError};
+use ledger::{ClientId, FieldError, WalletError};
 
 pub const DEFAULT_PAGE: usize = 50;
 pub const MAX_PAGE: usize = 100;
@@ -91,19 +92,7 @@ async fn transactions(state: &State, request: &Request) -> Result<Response<Body>
 async fn bet(state: &State, request: &Request) -> Result<Response<Body>, WalletError> {
     let path_player = path_param(request, "player_id");
     let player = if request.headers().contains_key(SIGNATURE_HEADER) {
-        let secrets = state.config.aggregator.as_ref().ok_or_else(|| {
-            WalletError::Unauthenticated(
-                "this deployment accepts no aggregator signature here".into(),
-            )
-        })?;
-        verify_signature(
-            request.headers(),
-            request.body(),
-            secrets,
-            state.clock.now(),
-        )?;
-        let path_player = path_player.unwrap_or_default();
-        PlayerId::new(&path_player).map_err(|_| WalletError::PlayerNotFound(path_player))?
+        signed_player(state, request, state.config.aggregator.as_ref())?
     } else {
         require_player(
             request,
