@@ -18,19 +18,10 @@ import pytest
 from stakeline_local import pollers
 from stakeline_local.pollers import InvocationFailed, LambdaInvoker, SqsEventSource, failed_message_ids
 
+from infra_helpers import RecordingFunction, wait_for
+
 VISIBILITY_SECONDS = 1
 MAX_RECEIVES = 3
-
-
-def wait_for(condition, timeout: float = 20, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)
 
 
 @pytest.fixture
@@ -51,20 +42,10 @@ def queues(aws):
     return queue_url, dlq_url
 
 
-class FakeFunction:
-    """Records every event; ``answer(event)`` decides the response (or raises)."""
+class FakeFunction(RecordingFunction):
+    """A queue consumer that records the events as the poller builds them."""
 
     function = "fake-settle-queue"
-
-    def __init__(self, answer=lambda event: {"batchItemFailures": []}):
-        self.answer = answer
-        self.events: list[dict] = []
-        self.lock = threading.Lock()
-
-    def __call__(self, event: dict):
-        with self.lock:
-            self.events.append(event)
-        return self.answer(event)
 
     def bodies(self) -> list[list[str]]:
         with self.lock:

@@ -22,6 +22,8 @@ from stakeline_local import emulator as local_emulator
 from stakeline_local import running
 from stakeline_local.emulator import STACK_PY
 
+from infra_helpers import wait_for
+
 FAKE_WATCH = r'''
 import json, os, re, signal, sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -113,17 +115,6 @@ def stack(*args: str, env: dict, **kwargs) -> subprocess.CompletedProcess:
                           text=True, timeout=60, **kwargs)
 
 
-def wait_for(condition, timeout: float = 30, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)
-
-
 def calls(fakes) -> list[dict]:
     path = fakes["calls"]
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
@@ -211,7 +202,7 @@ def test_up_polls_the_settlement_queue_and_enqueue_feeds_it(tmp_path, fakes):
             return {r["messageId"] for c in calls(fakes) if c["function"] == "settle-queue"
                     for r in c["event"]["Records"]}
 
-        wait_for(lambda: invoked_ids() == set(sent), what="every message handed to settle-queue")
+        wait_for(lambda: invoked_ids() == set(sent), timeout=30, what="every message handed to settle-queue")
         assert "AGGREGATOR_HMAC_SECRETS=stakeline-local-aggregator-secret" in calls(fakes)[0]["environment"]
         assert "BONUS_CAMPAIGNS='[{" in calls(fakes)[0]["environment"], "JSON is quoted in the env file"
 
@@ -226,7 +217,7 @@ def test_up_polls_the_settlement_queue_and_enqueue_feeds_it(tmp_path, fakes):
                 attributes["ApproximateNumberOfMessagesNotVisible"])
 
         # The two good ones are deleted; the poison one waits out its 190 s visibility timeout.
-        wait_for(lambda: in_flight() == 1, what="the processed messages to be deleted")
+        wait_for(lambda: in_flight() == 1, timeout=30, what="the processed messages to be deleted")
 
         # The choreography: a first deposit's outbox item -> stream -> publisher -> bus -> rule
         # -> BonusQueue -> bonus-award; a later deposit's event stops at the rule.
@@ -249,15 +240,16 @@ def test_up_polls_the_settlement_queue_and_enqueue_feeds_it(tmp_path, fakes):
             return [json.loads(r["body"]) for c in calls(fakes) if c["function"] == "bonus-award"
                     for r in c["event"]["Records"]]
 
-        wait_for(lambda: len(published()) == 2, what="both outbox items handed to the publisher")
+        wait_for(lambda: len(published()) == 2, timeout=30, what="both outbox items handed to the publisher")
         assert published() == ["OUTBOX#DepositCompleted:psp-up-1", "OUTBOX#DepositCompleted:psp-up-2"]
-        wait_for(bonus_bodies, what="the first deposit handed to bonus-award")
+        wait_for(bonus_bodies, timeout=30, what="the first deposit handed to bonus-award")
         [envelope] = bonus_bodies()
         assert envelope["detail-type"] == "DepositCompleted" and envelope["detail"]["deposit_id"] == "psp-up-1"
         bonus_queue = ready["queues"]["BonusQueue"]
         wait_for(lambda: sqs.get_queue_attributes(
             QueueUrl=bonus_queue, AttributeNames=["ApproximateNumberOfMessagesNotVisible"]
-        )["Attributes"]["ApproximateNumberOfMessagesNotVisible"] == "0", what="the bonus message to be deleted")
+        )["Attributes"]["ApproximateNumberOfMessagesNotVisible"] == "0", timeout=30,
+                 what="the bonus message to be deleted")
         time.sleep(0.5)
         assert len(bonus_bodies()) == 1, "the second deposit is not a first deposit"
     finally:

@@ -8,7 +8,6 @@ condition until a deadline; nothing relies on a sleep being long enough."""
 from __future__ import annotations
 
 import json
-import threading
 import time
 import uuid
 
@@ -22,18 +21,9 @@ from stakeline_local.pollers import (
     filter_matches,
 )
 
+from infra_helpers import RecordingFunction, wait_for
+
 OUTBOX_FILTER = {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"item_type": {"S": ["outbox"]}}}}
-
-
-def wait_for(condition, timeout: float = 20, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.02)
 
 
 @pytest.fixture
@@ -67,20 +57,13 @@ def put_other(aws, table: str, pk: str, item_type: str = "account") -> None:
     })
 
 
-class FakeFunction:
-    """Records every event; ``answer(event)`` decides the response (or raises)."""
+class FakeFunction(RecordingFunction):
+    """A publisher that records each event as the real one receives it: through JSON."""
 
     function = "fake-publisher"
 
-    def __init__(self, answer=lambda event: {"batchItemFailures": []}):
-        self.answer = answer
-        self.events: list[dict] = []
-        self.lock = threading.Lock()
-
-    def __call__(self, event: dict):
-        with self.lock:
-            self.events.append(json.loads(json.dumps(event)))  # what goes over the wire
-        return self.answer(event)
+    def recorded(self, event: dict) -> dict:
+        return json.loads(json.dumps(event))  # what goes over the wire
 
     def pks(self) -> list[list[str]]:
         with self.lock:
@@ -109,7 +92,7 @@ def poll_until(poller: StreamEventSource, condition, what: str, timeout: float =
     def step():
         poller.poll_once()
         return condition()
-    return wait_for(step, timeout=timeout, what=what)
+    return wait_for(step, timeout=timeout, what=what, interval=0.02)
 
 
 def test_the_event_is_lambdas_dynamodb_stream_event(emulator, aws, table):

@@ -433,17 +433,31 @@ def start(
     return server, provisioned
 
 
+class StopRequest:
+    """Set when something asks a long-running command (the emulator, `up`) to end; ``why``
+    says what: a signal's name, or the reason given to ``set``. None until then."""
+
+    def __init__(self, event: threading.Event | None = None):
+        self.event = event or threading.Event()
+        self.why: str | None = None
+
+    def set(self, why: str) -> None:
+        self.why = why
+        self.event.set()
+
+    def on_signals(self) -> StopRequest:
+        """From now on SIGINT, SIGTERM and SIGHUP (Ctrl-C, kill, a closed terminal) set it."""
+        def on_signal(number, _frame):
+            self.set(signal.Signals(number).name)
+
+        for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(number, on_signal)
+        return self
+
+
 def wait_for_stop(lifeline: bool, extra: threading.Event | None = None) -> str:
     """Blocks until SIGINT/SIGTERM/SIGHUP, or stdin EOF with ``lifeline``; returns why."""
-    stop = extra or threading.Event()
-    reason = {"why": "stopped"}
-
-    def on_signal(number, _frame):
-        reason["why"] = signal.Signals(number).name
-        stop.set()
-
-    for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(number, on_signal)
+    stop = StopRequest(extra).on_signals()
     if lifeline:
         def watch_stdin():
             try:
@@ -451,14 +465,13 @@ def wait_for_stop(lifeline: bool, extra: threading.Event | None = None) -> str:
                     pass
             except (OSError, ValueError):
                 pass
-            reason["why"] = "stdin closed"
-            stop.set()
+            stop.set("stdin closed")
 
         threading.Thread(target=watch_stdin, name="lifeline", daemon=True).start()
     # A timed wait keeps the main thread responsive to signals.
-    while not stop.wait(0.5):
+    while not stop.event.wait(0.5):
         pass
-    return reason["why"]
+    return stop.why or "stopped"
 
 
 def run(args) -> int:

@@ -33,7 +33,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 from urllib.parse import quote
 
 from . import log as default_log
@@ -46,7 +46,7 @@ RECEIVE_LIMIT = 10
 DEFAULT_WAIT_SECONDS = 20
 # The longest a Lambda function may run; locally the first invocation may also compile it.
 DEFAULT_INVOKE_TIMEOUT_SECONDS = 900
-# Pause after an error talking to SQS, before trying again.
+# Pause after an error talking to SQS or DynamoDB Streams, before trying again.
 ERROR_BACKOFF_SECONDS = 1.0
 # How often a batching window looks for more messages.
 BATCHING_WINDOW_POLL_SECONDS = 0.1
@@ -107,19 +107,21 @@ class LambdaInvoker:
         return payload
 
 
+def _b64(data: Any) -> str:
+    """Base64 text, as Lambda's events carry binary values."""
+    raw = data if isinstance(data, (bytes, bytearray)) else str(data).encode("utf-8")
+    return base64.b64encode(raw).decode("ascii")
+
+
 def _lambda_message_attribute(value: dict) -> dict:
     """A ReceiveMessage message attribute in the shape Lambda's SQS event gives it."""
-    def b64(data: Any) -> str:
-        raw = data if isinstance(data, (bytes, bytearray)) else str(data).encode("utf-8")
-        return base64.b64encode(raw).decode("ascii")
-
     converted: dict[str, Any] = {}
     if "StringValue" in value:
         converted["stringValue"] = value["StringValue"]
     if "BinaryValue" in value:
-        converted["binaryValue"] = b64(value["BinaryValue"])
+        converted["binaryValue"] = _b64(value["BinaryValue"])
     converted["stringListValues"] = list(value.get("StringListValues", []))
-    converted["binaryListValues"] = [b64(item) for item in value.get("BinaryListValues", [])]
+    converted["binaryListValues"] = [_b64(item) for item in value.get("BinaryListValues", [])]
     converted["dataType"] = value.get("DataType", "String")
     return converted
 
@@ -197,7 +199,109 @@ def queue_name(queue: str) -> str:
     return queue.rsplit("/", 1)[-1]
 
 
-class SqsEventSource:
+class _EventSource:
+    """What both kinds of event source share: the function, how its response is read, and the
+    loop in a daemon thread (``start()``, ``request_stop()``, ``stop()``, or a ``with`` block).
+
+    A subclass sets ``thread_name_prefix`` (the thread is named "<prefix>-<label>"), ``label``
+    and ``outcomes``, and implements ``_round()``.
+    """
+
+    thread_name_prefix: str
+    label: str
+
+    def __init__(
+        self,
+        invoke: Invoke,
+        *,
+        region: str,
+        function: str | None,
+        batch_size: int,
+        maximum_batching_window: float,
+        report_batch_item_failures: bool,
+        log: Callable[[str], None],
+    ):
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        self.invoke = invoke
+        self.region = region
+        self.function = function or getattr(invoke, "function", "function")
+        self.batch_size = batch_size
+        self.maximum_batching_window = maximum_batching_window
+        self.report_batch_item_failures = report_batch_item_failures
+        self.log = log
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- one invocation ----------------------------------------------------------------------
+
+    def _invoke(self, event: dict, ids: list[str]) -> tuple[set[str], str | None]:
+        """Hands ``event`` (the batch of ``ids``) to the function: the ids the response reports
+        failed (none without ReportBatchItemFailures, where Lambda ignores the response), and
+        why the whole batch failed (None when it did not)."""
+        try:
+            response = self.invoke(event)
+        except InvocationFailed as error:
+            return set(), f"invocation failed ({error})"
+        except Exception as error:  # noqa: BLE001 - a broken invoker is a failed invocation too
+            return set(), f"invocation failed ({type(error).__name__}: {error})"
+        if not self.report_batch_item_failures:
+            return set(), None
+        failed = failed_message_ids(response, ids)
+        if failed is None:
+            return set(), f"the response fails the whole batch: {json.dumps(response)[:300]}"
+        return failed, None
+
+    # -- the loop -----------------------------------------------------------------------------
+
+    def _round(self) -> float:
+        """One round of the loop; returns how long to pause before the next."""
+        raise NotImplementedError
+
+    def run(self) -> None:
+        """The loop ``start()`` runs: round after round until stopped. An error is logged and
+        the round tried again after a pause: Lambda keeps polling too."""
+        while not self._stop.is_set():
+            try:
+                pause = self._round()
+            except Exception as error:  # noqa: BLE001 - keep polling, as Lambda does
+                if self._stop.is_set():
+                    break
+                self.log(f"{self.label} -> {self.function}: {type(error).__name__}: {error}; "
+                         f"retrying in {ERROR_BACKOFF_SECONDS:g} s")
+                self._stop.wait(ERROR_BACKOFF_SECONDS)
+                continue
+            if pause:
+                self._stop.wait(pause)
+
+    def start(self) -> Self:
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self.run, name=f"{self.thread_name_prefix}-{self.label}", daemon=True
+            )
+            self._thread.start()
+        return self
+
+    def request_stop(self) -> None:
+        """Asks the loop to end after its current round; returns at once."""
+        self._stop.set()
+
+    def stop(self, timeout: float | None = None) -> bool:
+        """Ends the loop and waits for it (up to ``timeout``); True once it has ended."""
+        self._stop.set()
+        if self._thread is None:
+            return True
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *_exc) -> None:
+        self.stop()
+
+
+class SqsEventSource(_EventSource):
     """Polls one queue and hands its batches to one function, as Lambda's event source mapping.
 
     ``queue`` may be a URL (even with the AWS host name moto's CloudFormation reports), an ARN
@@ -205,6 +309,8 @@ class SqsEventSource:
     ``start()`` runs the loop in a daemon thread; ``poll_once()`` runs one round in the
     caller's thread (for tests). ``stop()`` ends the loop after the current round.
     """
+
+    thread_name_prefix = "sqs-poller"
 
     def __init__(
         self,
@@ -221,18 +327,18 @@ class SqsEventSource:
         label: str | None = None,
         log: Callable[[str], None] = default_log,
     ):
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        super().__init__(
+            invoke,
+            region=region,
+            function=function,
+            batch_size=batch_size,
+            maximum_batching_window=maximum_batching_window,
+            report_batch_item_failures=report_batch_item_failures,
+            log=log,
+        )
         if not 0 <= wait_seconds <= 20:
             raise ValueError(f"wait_seconds must be 0..20 (SQS's limits), got {wait_seconds}")
-        self.invoke = invoke
-        self.region = region
-        self.function = function or getattr(invoke, "function", "function")
-        self.batch_size = batch_size
-        self.maximum_batching_window = maximum_batching_window
-        self.report_batch_item_failures = report_batch_item_failures
         self.wait_seconds = wait_seconds
-        self.log = log
         self._sqs = aws_client("sqs", endpoint, region)
         name = queue_name(queue)
         self.queue_url = self._sqs.get_queue_url(QueueName=name)["QueueUrl"]
@@ -241,8 +347,6 @@ class SqsEventSource:
         )["Attributes"]["QueueArn"]
         self.label = label or name
         self.outcomes: list[BatchOutcome] = []
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     # -- one round ---------------------------------------------------------------------------
 
@@ -276,22 +380,13 @@ class SqsEventSource:
         ids = [m["MessageId"] for m in messages]
         outcome = BatchOutcome(message_ids=ids)
         event = sqs_event(messages, queue_arn=self.queue_arn, region=self.region)
-        try:
-            response = self.invoke(event)
-        except InvocationFailed as error:
-            outcome.error = f"invocation failed ({error})"
-        except Exception as error:  # noqa: BLE001 - a broken invoker is a failed invocation too
-            outcome.error = f"invocation failed ({type(error).__name__}: {error})"
-        else:
-            failed = failed_message_ids(response, ids) if self.report_batch_item_failures else set()
-            if failed is None:
-                outcome.error = f"the response fails the whole batch: {json.dumps(response)[:300]}"
-            else:
-                outcome.failed = [i for i in ids if i in failed]
-                succeeded = [m for m in messages if m["MessageId"] not in failed]
-                outcome.deleted = self._delete(succeeded)
+        failed, outcome.error = self._invoke(event, ids)
         if outcome.error:
             outcome.failed = list(ids)
+        else:
+            outcome.failed = [i for i in ids if i in failed]
+            succeeded = [m for m in messages if m["MessageId"] not in failed]
+            outcome.deleted = self._delete(succeeded)
         self.outcomes.append(outcome)
         self._report(outcome, messages)
         return outcome
@@ -333,44 +428,9 @@ class SqsEventSource:
             return None  # stopping: leave them to the visibility timeout
         return self.process(messages)
 
-    # -- the loop -----------------------------------------------------------------------------
-
-    def run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.poll_once()
-            except Exception as error:  # noqa: BLE001 - keep polling, as Lambda does
-                if self._stop.is_set():
-                    break
-                self.log(f"{self.label} -> {self.function}: {type(error).__name__}: {error}; "
-                         f"retrying in {ERROR_BACKOFF_SECONDS:g} s")
-                self._stop.wait(ERROR_BACKOFF_SECONDS)
-
-    def start(self) -> "SqsEventSource":
-        if self._thread is None:
-            self._thread = threading.Thread(
-                target=self.run, name=f"sqs-poller-{self.label}", daemon=True
-            )
-            self._thread.start()
-        return self
-
-    def request_stop(self) -> None:
-        """Asks the loop to end after its current round; returns at once."""
-        self._stop.set()
-
-    def stop(self, timeout: float | None = None) -> bool:
-        """Ends the loop and waits for it (up to ``timeout``); True once it has ended."""
-        self._stop.set()
-        if self._thread is None:
-            return True
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
-
-    def __enter__(self) -> "SqsEventSource":
-        return self.start()
-
-    def __exit__(self, *_exc) -> None:
-        self.stop()
+    def _round(self) -> float:
+        self.poll_once()
+        return 0  # no pause: the long poll is the wait
 
 
 @dataclass
@@ -422,30 +482,56 @@ def start_event_sources(
     wait_seconds: int = DEFAULT_WAIT_SECONDS,
 ) -> list[SqsEventSource]:
     """One running poller per spec, invoking through `cargo lambda watch` at ``invoke_base_url``."""
-    sources: list[SqsEventSource] = []
+    def build(spec: EventSourceSpec, invoke: LambdaInvoker) -> SqsEventSource:
+        return SqsEventSource(
+            endpoint,
+            spec.queue_url,
+            invoke,
+            region=region,
+            function=spec.function,
+            batch_size=spec.event.batch_size,
+            maximum_batching_window=spec.event.maximum_batching_window,
+            report_batch_item_failures=spec.event.report_batch_item_failures,
+            wait_seconds=wait_seconds,
+            label=spec.event.queue,
+            log=log,
+        )
+
+    return _start_each(
+        specs, build, invoke_base_url, log,
+        cannot=lambda spec: f"cannot poll {spec.queue_url} for {spec.function}",
+        started=lambda spec: (
+            f"polling {spec.event.queue} for {spec.function} (batch {spec.event.batch_size}, "
+            f"window {spec.event.maximum_batching_window:g} s"
+            f"{', ReportBatchItemFailures' if spec.event.report_batch_item_failures else ''})"
+        ),
+    )
+
+
+def _start_each(
+    specs: list,
+    build: Callable[[Any, LambdaInvoker], _EventSource],
+    invoke_base_url: str,
+    log: Callable[[str], None],
+    *,
+    cannot: Callable[[Any], str],
+    started: Callable[[Any], str],
+) -> list:
+    """Builds and starts one event source per spec with ``build(spec, invoker of its function)``,
+    logging ``started(spec)``. When one cannot be built, stops those already running and raises
+    RuntimeError saying which (``cannot(spec)``), so that none is left polling unseen."""
+    sources: list[_EventSource] = []
     for spec in specs:
         try:
-            source = SqsEventSource(
-                endpoint,
-                spec.queue_url,
-                LambdaInvoker(invoke_base_url, spec.function, max(spec.timeout, DEFAULT_INVOKE_TIMEOUT_SECONDS)),
-                region=region,
-                function=spec.function,
-                batch_size=spec.event.batch_size,
-                maximum_batching_window=spec.event.maximum_batching_window,
-                report_batch_item_failures=spec.event.report_batch_item_failures,
-                wait_seconds=wait_seconds,
-                label=spec.event.queue,
-                log=log,
-            )
-        except Exception as error:  # noqa: BLE001 - report which queue, stop the others
-            for started in sources:
-                started.stop()
-            raise RuntimeError(f"cannot poll {spec.queue_url} for {spec.function}: {error}") from error
+            # Never less than Lambda's longest run: locally the first invocation may also compile.
+            timeout = max(spec.timeout, DEFAULT_INVOKE_TIMEOUT_SECONDS)
+            source = build(spec, LambdaInvoker(invoke_base_url, spec.function, timeout))
+        except Exception as error:  # noqa: BLE001 - report which one, stop the others
+            for running in sources:
+                running.stop()
+            raise RuntimeError(f"{cannot(spec)}: {error}") from error
         sources.append(source.start())
-        log(f"polling {spec.event.queue} for {spec.function} (batch {spec.event.batch_size}, "
-            f"window {spec.event.maximum_batching_window:g} s"
-            f"{', ReportBatchItemFailures' if spec.event.report_batch_item_failures else ''})")
+        log(started(spec))
     return sources
 
 
@@ -556,11 +642,6 @@ def filter_matches(pattern: dict, value: Any) -> bool:
     return True
 
 
-def _b64(data: Any) -> str:
-    raw = data if isinstance(data, (bytes, bytearray)) else str(data).encode("utf-8")
-    return base64.b64encode(raw).decode("ascii")
-
-
 def _attribute_value(value: dict) -> dict:
     """An AttributeValue as Lambda's event carries it (boto3 decodes binaries to bytes)."""
     (kind, content), = value.items()
@@ -669,7 +750,7 @@ class _Shard:
         return self.closed and not self.buffer and self.retry_batch is None
 
 
-class StreamEventSource:
+class StreamEventSource(_EventSource):
     """Reads one table's stream and hands its batches to one function, as Lambda's event source
     mapping for a DynamoDB stream (see the notes above).
 
@@ -679,6 +760,8 @@ class StreamEventSource:
     ``poll_once()`` runs one round in the caller's thread (for tests); ``stop()`` ends the loop
     after the current round. ``streams_client`` replaces the DynamoDB Streams client (tests).
     """
+
+    thread_name_prefix = "stream-poller"
 
     def __init__(
         self,
@@ -700,24 +783,24 @@ class StreamEventSource:
         log: Callable[[str], None] = default_log,
         streams_client: Any = None,
     ):
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        super().__init__(
+            invoke,
+            region=region,
+            function=function,
+            batch_size=batch_size,
+            maximum_batching_window=maximum_batching_window,
+            report_batch_item_failures=report_batch_item_failures,
+            log=log,
+        )
         if starting_position not in ("TRIM_HORIZON", "LATEST"):
             raise ValueError(f"starting_position must be TRIM_HORIZON or LATEST, got {starting_position!r}")
         self.filters = list(filters or [])
         for index, pattern in enumerate(self.filters):
             check_filter_pattern(pattern, f"filter {index}")
-        self.invoke = invoke
-        self.region = region
-        self.function = function or getattr(invoke, "function", "function")
-        self.batch_size = batch_size
-        self.maximum_batching_window = maximum_batching_window
         self.starting_position = starting_position
-        self.report_batch_item_failures = report_batch_item_failures
         self.poll_interval = poll_interval
         self.retry_backoff = retry_backoff
         self.shard_refresh_seconds = shard_refresh_seconds
-        self.log = log
         if "/stream/" in table:
             self.stream_arn = table
             self.table = table.split(":table/", 1)[-1].split("/stream/", 1)[0]
@@ -734,8 +817,6 @@ class StreamEventSource:
         self._finished: set[str] = set()
         self._listed_once = False
         self._next_refresh = 0.0
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     # -- shards -------------------------------------------------------------------------------
 
@@ -845,19 +926,9 @@ class StreamEventSource:
         between = shard.index_of(sequence_numbers[-1]) + 1 - len(batch)
         outcome = StreamBatchOutcome(shard.shard_id, sequence_numbers, filtered=shard.filtered + between,
                                      attempt=shard.attempt)
-        try:
-            response = self.invoke(stream_event(batch))
-        except InvocationFailed as error:
-            outcome.error = f"invocation failed ({error})"
-        except Exception as error:  # noqa: BLE001 - a broken invoker is a failed invocation too
-            outcome.error = f"invocation failed ({type(error).__name__}: {error})"
-        else:
-            failed = (failed_message_ids(response, sequence_numbers)
-                      if self.report_batch_item_failures else set())
-            if failed is None:
-                outcome.error = f"the response fails the whole batch: {json.dumps(response)[:300]}"
-            elif failed:
-                outcome.checkpoint = min(failed, key=int)
+        failed, outcome.error = self._invoke(stream_event(batch), sequence_numbers)
+        if failed:
+            outcome.checkpoint = min(failed, key=int)
 
         delay = 0.0
         if outcome.error:
@@ -923,46 +994,10 @@ class StreamEventSource:
                 del self._shards[shard.shard_id]
         return outcomes
 
-    def run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                outcomes = self.poll_once()
-            except Exception as error:  # noqa: BLE001 - keep reading, as Lambda does
-                if self._stop.is_set():
-                    break
-                self.log(f"{self.label} -> {self.function}: {type(error).__name__}: {error}; "
-                         f"retrying in {ERROR_BACKOFF_SECONDS:g} s")
-                self._stop.wait(ERROR_BACKOFF_SECONDS)
-                continue
-            # A backlog is worked through without pausing; an idle or retrying stream is polled.
-            if not any(o.error is None for o in outcomes):
-                self._stop.wait(self.poll_interval)
-
-    def start(self) -> "StreamEventSource":
-        if self._thread is None:
-            self._thread = threading.Thread(
-                target=self.run, name=f"stream-poller-{self.label}", daemon=True
-            )
-            self._thread.start()
-        return self
-
-    def request_stop(self) -> None:
-        """Asks the loop to end after its current round; returns at once."""
-        self._stop.set()
-
-    def stop(self, timeout: float | None = None) -> bool:
-        """Ends the loop and waits for it (up to ``timeout``); True once it has ended."""
-        self._stop.set()
-        if self._thread is None:
-            return True
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
-
-    def __enter__(self) -> "StreamEventSource":
-        return self.start()
-
-    def __exit__(self, *_exc) -> None:
-        self.stop()
+    def _round(self) -> float:
+        outcomes = self.poll_once()
+        # A backlog is worked through without pausing; an idle or retrying stream is polled.
+        return 0 if any(o.error is None for o in outcomes) else self.poll_interval
 
 
 @dataclass
@@ -1018,28 +1053,25 @@ def start_stream_sources(
     poll_interval: float = STREAM_POLL_INTERVAL_SECONDS,
 ) -> list[StreamEventSource]:
     """One running stream reader per spec, invoking through `cargo lambda watch`."""
-    sources: list[StreamEventSource] = []
-    for spec in specs:
-        try:
-            source = StreamEventSource(
-                endpoint,
-                spec.table_name,
-                LambdaInvoker(invoke_base_url, spec.function, max(spec.timeout, DEFAULT_INVOKE_TIMEOUT_SECONDS)),
-                region=region,
-                function=spec.function,
-                batch_size=spec.event.batch_size,
-                maximum_batching_window=spec.event.maximum_batching_window,
-                starting_position=spec.event.starting_position,
-                report_batch_item_failures=spec.event.report_batch_item_failures,
-                filters=spec.event.filters,
-                poll_interval=poll_interval,
-                label=f"{spec.event.table} stream",
-                log=log,
-            )
-        except Exception as error:  # noqa: BLE001 - report which stream, stop the others
-            for started in sources:
-                started.stop()
-            raise RuntimeError(f"cannot read the stream of {spec.table_name} for {spec.function}: {error}") from error
-        sources.append(source.start())
-        log(f"reading the {spec.event.table} stream for {spec.function} ({spec.summary()})")
-    return sources
+    def build(spec: StreamSourceSpec, invoke: LambdaInvoker) -> StreamEventSource:
+        return StreamEventSource(
+            endpoint,
+            spec.table_name,
+            invoke,
+            region=region,
+            function=spec.function,
+            batch_size=spec.event.batch_size,
+            maximum_batching_window=spec.event.maximum_batching_window,
+            starting_position=spec.event.starting_position,
+            report_batch_item_failures=spec.event.report_batch_item_failures,
+            filters=spec.event.filters,
+            poll_interval=poll_interval,
+            label=f"{spec.event.table} stream",
+            log=log,
+        )
+
+    return _start_each(
+        specs, build, invoke_base_url, log,
+        cannot=lambda spec: f"cannot read the stream of {spec.table_name} for {spec.function}",
+        started=lambda spec: f"reading the {spec.event.table} stream for {spec.function} ({spec.summary()})",
+    )

@@ -384,15 +384,8 @@ def run(args) -> int:
         log("cargo is not on PATH: install the Rust toolchain with rustup")
         return 1
 
-    stop = threading.Event()
-    why = {"reason": ""}
-
-    def on_signal(number, _frame):
-        why["reason"] = signal.Signals(number).name
-        stop.set()
-
-    for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(number, on_signal)
+    stop_request = emulator.StopRequest().on_signals()
+    stop = stop_request.event
 
     STATE_DIR.mkdir(parents=True, exist_ok=True)
     stop_stale_suites()
@@ -418,9 +411,9 @@ def run(args) -> int:
         buses = local_event_buses(template, provisioned)
         specs = pollers.event_source_specs(template, provisioned.resources)
         stream_specs = pollers.stream_source_specs(template, provisioned.resources)
-        # What `./dev enqueue` and `./dev audit` need, as soon as the emulator holds it.
-        state = {
-            "up_pid": os.getpid(),
+        # Where the emulated resources are: in the state file as soon as the emulator holds them
+        # (what `./dev enqueue` and `./dev audit` need), and in the ready file.
+        emulated = {
             "endpoint": provisioned.endpoint,
             "region": provisioned.region,
             "stack": provisioned.stack,
@@ -428,6 +421,7 @@ def run(args) -> int:
             "queues": queues,
             "event_buses": buses,
         }
+        state = {"up_pid": os.getpid(), **emulated}
         _write_json_atomically(STATE_FILE, state)
 
         process_env = dict(os.environ)  # without AWS_*: see emulator.isolate_from_real_aws
@@ -474,12 +468,7 @@ def run(args) -> int:
                      buses=buses, stream_specs=stream_specs), flush=True)
         ready = {
             "base_url": base_url,
-            "endpoint": provisioned.endpoint,
-            "region": provisioned.region,
-            "stack": provisioned.stack,
-            "table": table,
-            "queues": queues,
-            "event_buses": buses,
+            **emulated,
             "event_sources": [spec.describe() for spec in specs],
             "stream_sources": [spec.describe() for spec in stream_specs],
         }
@@ -492,7 +481,7 @@ def run(args) -> int:
                 raise RuntimeError(f"cargo lambda watch exited with code {watch.returncode}")
         raise Stopped()
     except Stopped:
-        log(f"{why['reason'] or 'stopped'}: shutting down")
+        log(f"{stop_request.why or 'stopped'}: shutting down")
         return 0
     except (RuntimeError, ValueError) as error:
         log(f"error: {error}")
