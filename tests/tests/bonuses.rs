@@ -318,3 +318,49 @@ async fn unattributed_bonus_money_can_be_forfeited_more_than_once() {
     }
     assert_audit_clean(&state, &[&player]).await;
 }
+
+/// Forfeit on next touch covers every money operation: a deposit, and a settlement even when
+/// it moves no money, forfeit an expired bonus first, in their own transaction.
+#[tokio::test]
+async fn an_expired_bonus_is_forfeited_by_the_next_deposit_or_settlement() {
+    let t0 = Timestamp::now();
+    let state = state_at(Clock::Fixed(t0)).await;
+    let awarder = awarder(Clock::Fixed(t0)).await;
+    let (depositor, first) = first_deposit(&state, 1000).await;
+    bonus_award::handle_batch(&awarder, sqs_batch(&[eventbridge_delivery(&first)])).await;
+    let (settler, first) = first_deposit(&state, 1000).await;
+    bonus_award::handle_batch(&awarder, sqs_batch(&[eventbridge_delivery(&first)])).await;
+    let open_bet = unique("bet");
+    assert_eq!(bet(&state, &settler, &open_bet, 200).await.0, 201);
+
+    let later = state_at(Clock::Fixed(t0.plus_millis(31 * DAY_MS))).await;
+    let (status, body) = deposit(&later, &depositor, &unique("dep"), 100).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(
+        (
+            body["wallet"]["cash"].as_i64(),
+            body["wallet"]["bonus"].as_i64()
+        ),
+        (Some(1100), Some(0))
+    );
+    let event = outbox_event(
+        &later,
+        &format!(
+            "BonusForfeited:{depositor}:first-deposit-match:{}",
+            account_version(&later, &depositor).await
+        ),
+    )
+    .await;
+    assert_eq!(event.expect("BonusForfeited").detail["reason"], "expired");
+
+    let (status, body) = settle(&later, &settler, &open_bet, &win(&unique("stl"), 0)).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(
+        (
+            body["wallet"]["bonus"].as_i64(),
+            body["wallet"]["wagering_remaining"].as_i64()
+        ),
+        (Some(0), Some(0))
+    );
+    assert_audit_clean(&later, &[&depositor, &settler]).await;
+}

@@ -201,15 +201,7 @@ pub fn split_stake(cash: i64, stake: i64) -> (i64, i64) {
     (cash_stake, stake - cash_stake)
 }
 
-/// A bonus that ended as part of a decision.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BonusChange {
-    pub entry: Option<LedgerEntry>,
-    pub campaign_id: String,
-    pub amount: i64,
-    /// `None`: released to cash (wagering done); `Some(reason)`: forfeited.
-    pub forfeited: Option<crate::events::ForfeitReason>,
-}
+pub use crate::bonus::BonusChange;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BetDecision {
@@ -248,20 +240,9 @@ pub fn place_bet(
     }
     let now = now.max(account.updated_at);
     // An expired bonus cannot be staked: it is forfeited first (forfeit on next touch).
-    let mut bonus_changes = Vec::new();
-    let expired = crate::bonus::expire(account, now)?;
-    let account = match &expired {
-        Some((end, reason)) => {
-            bonus_changes.push(BonusChange {
-                entry: end.entry.clone(),
-                campaign_id: end.campaign_id.clone(),
-                amount: end.amount,
-                forfeited: Some(*reason),
-            });
-            &end.account
-        }
-        None => account,
-    };
+    let (expired_account, expired) = crate::bonus::expire_first(account, now)?;
+    let account = &expired_account;
+    let mut bonus_changes: Vec<BonusChange> = expired.into_iter().collect();
     let stake = command.payload.amount;
     account.ensure_currency(&command.payload.currency)?;
     account.ensure_may_stake_or_deposit(now)?;

@@ -217,6 +217,36 @@ pub fn forfeit(account: &Account, now: Timestamp) -> Result<Option<BonusEnd>, Wa
     end_bonus(account, EntryKind::BonusForfeit, now)
 }
 
+/// A bonus that ended as part of a decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BonusChange {
+    pub entry: Option<LedgerEntry>,
+    pub campaign_id: String,
+    pub amount: i64,
+    /// `None`: released to cash (wagering done); `Some(reason)`: forfeited.
+    pub forfeited: Option<ForfeitReason>,
+}
+
+/// Forfeit on next touch: every money operation first forfeits a bonus that has expired,
+/// in its own transaction. The account to decide on, and the change if there was one.
+pub fn expire_first(
+    account: &Account,
+    now: Timestamp,
+) -> Result<(Account, Option<BonusChange>), WalletError> {
+    match expire(account, now)? {
+        Some((end, reason)) => {
+            let change = BonusChange {
+                entry: end.entry.clone(),
+                campaign_id: end.campaign_id.clone(),
+                amount: end.amount,
+                forfeited: Some(reason),
+            };
+            Ok((end.account, Some(change)))
+        }
+        None => Ok((account.clone(), None)),
+    }
+}
+
 /// The forfeit an expired bonus owes, if it has expired at `now`.
 pub fn expire(
     account: &Account,

@@ -61,6 +61,22 @@ pub struct DepositDecision {
     pub account: Account,
     pub entry: LedgerEntry,
     pub outcome: DepositOutcome,
+    /// An expired bonus forfeited first (forfeit on next touch).
+    pub bonus_changes: Vec<crate::bonus::BonusChange>,
+}
+
+impl DepositDecision {
+    /// Every entry the decision writes, in sequence order.
+    pub fn entries(&self) -> Vec<&LedgerEntry> {
+        let mut entries: Vec<&LedgerEntry> = self
+            .bonus_changes
+            .iter()
+            .filter_map(|c| c.entry.as_ref())
+            .collect();
+        entries.push(&self.entry);
+        entries.sort_by_key(|e| e.seq);
+        entries
+    }
 }
 
 pub fn deposit(
@@ -76,6 +92,8 @@ pub fn deposit(
     let now = now.max(account.updated_at);
     account.ensure_currency(&command.currency)?;
     account.ensure_may_stake_or_deposit(now)?;
+    let (expired_account, expired) = crate::bonus::expire_first(account, now)?;
+    let account = &expired_account;
     let amount = command.amount.minor();
     let limits = account.limits.at(now);
     check_deposit(&limits.current, &account.recent_deposits, amount, now).map_err(|breach| {
@@ -113,6 +131,7 @@ pub fn deposit(
         account: next,
         entry,
         outcome,
+        bonus_changes: expired.into_iter().collect(),
     })
 }
 

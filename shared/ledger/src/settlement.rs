@@ -162,6 +162,8 @@ pub fn split_win(amount: i64, cash_stake: i64, bonus_stake: i64) -> (i64, i64) {
 /// The decision for one settlement: what to write and what to answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SettleDecision {
+    /// An expired bonus forfeited before the credit (forfeit on next touch).
+    pub bonus_changes: Vec<crate::bonus::BonusChange>,
     /// The account after the credit; `None` when no money moves.
     pub account: Option<Account>,
     pub entry: Option<LedgerEntry>,
@@ -227,6 +229,7 @@ pub fn settle(
             SettlementKind::Rollback => {
                 let outcome = nothing_moved(BetStatus::RolledBack);
                 Ok(SettleDecision {
+                    bonus_changes: Vec::new(),
                     account: None,
                     entry: None,
                     record: Some(BetRecord {
@@ -268,6 +271,7 @@ pub fn settle(
                 SettlementKind::Rollback => {
                     let outcome = nothing_moved(BetStatus::RolledBack);
                     Ok(SettleDecision {
+                        bonus_changes: Vec::new(),
                         account: None,
                         entry: None,
                         record: Some(BetRecord {
@@ -313,10 +317,12 @@ pub fn settle(
             EntryKind::Rollback,
         ),
     };
+    // Forfeit on next touch: an expired bonus goes before anything is credited.
+    let (base, expired) = crate::bonus::expire_first(account, now)?;
     let (account, entry) = if cash_credit == 0 && bonus_credit == 0 {
-        (None, None)
+        (expired.is_some().then(|| base.clone()), None)
     } else {
-        let (next, entry) = account.post(
+        let (next, entry) = base.post(
             entry_kind,
             cash_credit,
             bonus_credit,
@@ -339,6 +345,7 @@ pub fn settle(
     closed.status = status;
     closed.settlement = Some(outcome.clone());
     Ok(SettleDecision {
+        bonus_changes: expired.into_iter().collect(),
         account,
         entry,
         record: Some(BetRecord {

@@ -177,11 +177,20 @@ pub async fn deposit_funds(
                         outcome: decision.outcome.clone(),
                     },
                 );
-                let events = [events::deposit_completed(
+                let mut events = vec![events::deposit_completed(
                     &command.player_id,
                     &decision.outcome,
                     correlation_id,
                 )];
+                events.extend(decision.bonus_changes.iter().map(|change| {
+                    bonus_change_event(
+                        &command.player_id,
+                        change,
+                        decision.account.version,
+                        decision.outcome.created_at,
+                        correlation_id,
+                    )
+                }));
                 Ok(
                     match store
                         .commit_deposit(&decision, account.version, &record, &events)
@@ -278,11 +287,24 @@ pub async fn settle_bet(
         let decision = settlement::settle(&account, bet.as_ref(), command, now())
             .map_err(|e| Failed::new(e, Some(account.clone())))?;
         let record = SettlementRecord::new(command, &decision.outcome);
-        let events = [events::bet_settled(
+        let mut events = vec![events::bet_settled(
             &command.player_id,
             &decision.outcome,
             correlation_id,
         )];
+        let version = decision
+            .account
+            .as_ref()
+            .map_or(account.version, |a| a.version);
+        events.extend(decision.bonus_changes.iter().map(|change| {
+            bonus_change_event(
+                &command.player_id,
+                change,
+                version,
+                decision.outcome.settled_at,
+                correlation_id,
+            )
+        }));
         Ok(
             match store
                 .commit_settlement(

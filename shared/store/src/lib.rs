@@ -642,7 +642,11 @@ impl Store {
         if let Some(account) = &decision.account {
             items.push(self.put_account(account, account_version)?);
         }
-        if let Some(entry) = &decision.entry {
+        let forfeited = decision
+            .bonus_changes
+            .iter()
+            .filter_map(|c| c.entry.as_ref());
+        for entry in forfeited.chain(decision.entry.as_ref()) {
             items.push(self.entry_item(entry)?);
         }
         items.extend(self.outbox_items(events)?);
@@ -669,8 +673,10 @@ impl Store {
         let mut items = vec![
             self.put_account(&decision.account, read_version)?,
             self.deposit_record_item(record)?,
-            self.entry_item(&decision.entry)?,
         ];
+        for entry in decision.entries() {
+            items.push(self.entry_item(entry)?);
+        }
         items.extend(self.outbox_items(events)?);
         Ok(interpret(self.transact(items).await?, 1))
     }
