@@ -217,14 +217,7 @@ pub struct BetDecision {
 impl BetDecision {
     /// Every entry the decision writes, in sequence order.
     pub fn entries(&self) -> Vec<&LedgerEntry> {
-        let mut entries: Vec<&LedgerEntry> = self
-            .bonus_changes
-            .iter()
-            .filter_map(|c| c.entry.as_ref())
-            .collect();
-        entries.push(&self.entry);
-        entries.sort_by_key(|e| e.seq);
-        entries
+        crate::bonus::entries_in_order(&self.bonus_changes, Some(&self.entry))
     }
 }
 

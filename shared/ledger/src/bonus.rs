@@ -227,6 +227,20 @@ pub struct BonusChange {
     pub forfeited: Option<ForfeitReason>,
 }
 
+/// Every entry a decision writes: its bonus changes' and its own, in sequence order.
+pub fn entries_in_order<'a>(
+    changes: &'a [BonusChange],
+    entry: Option<&'a LedgerEntry>,
+) -> Vec<&'a LedgerEntry> {
+    let mut entries: Vec<&LedgerEntry> = changes
+        .iter()
+        .filter_map(|c| c.entry.as_ref())
+        .chain(entry)
+        .collect();
+    entries.sort_by_key(|e| e.seq);
+    entries
+}
+
 /// Forfeit on next touch: every money operation first forfeits a bonus that has expired,
 /// in its own transaction. The account to decide on, and the change if there was one.
 pub fn expire_first(

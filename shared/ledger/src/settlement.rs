@@ -174,6 +174,13 @@ pub struct SettleDecision {
     pub outcome: SettlementOutcome,
 }
 
+impl SettleDecision {
+    /// Every entry the decision writes, in sequence order.
+    pub fn entries(&self) -> Vec<&LedgerEntry> {
+        crate::bonus::entries_in_order(&self.bonus_changes, self.entry.as_ref())
+    }
+}
+
 fn closed_error(status: BetStatus, command: &SettlementCommand) -> WalletError {
     match (status, command.kind) {
         (BetStatus::RolledBack, SettlementKind::Win { .. }) => WalletError::BetRolledBack(format!(

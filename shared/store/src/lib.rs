@@ -642,11 +642,7 @@ impl Store {
         if let Some(account) = &decision.account {
             items.push(self.put_account(account, account_version)?);
         }
-        let forfeited = decision
-            .bonus_changes
-            .iter()
-            .filter_map(|c| c.entry.as_ref());
-        for entry in forfeited.chain(decision.entry.as_ref()) {
+        for entry in decision.entries() {
             items.push(self.entry_item(entry)?);
         }
         items.extend(self.outbox_items(events)?);
