@@ -4,10 +4,8 @@
 //! - `POST /players/{player_id}/exclusions` starts a time-out or self-exclusion;
 //! - `POST /players/{player_id}/bonus/forfeit` gives up the bonus being wagered (cash stays).
 
-use edge::auth::{player_subject, require_player};
-use edge::http::{
-    correlation_id, instance, json, path_matches, path_param, problem, unknown_query_params,
-};
+use edge::auth::player_subject;
+use edge::http::{correlation_id, instance, json, path_matches, problem, unknown_query_params};
 use edge::State;
 use lambda_http::{Body, Request, Response};
 use ledger::api::{
@@ -52,12 +50,7 @@ async fn register_player(state: &State, request: &Request) -> Result<Response<Bo
 }
 
 async fn set_limits(state: &State, request: &Request) -> Result<Response<Body>, WalletError> {
-    let player = require_player(
-        request,
-        &state.config,
-        state.clock.now(),
-        path_param(request, "player_id").as_deref(),
-    )?;
+    let player = state.path_player(request)?;
     unknown_query_params(request, &[])?;
     let body: LimitsRequest = parse_json(request.body())?;
     let changes = body
@@ -84,12 +77,7 @@ async fn set_limits(state: &State, request: &Request) -> Result<Response<Body>, 
 }
 
 async fn add_exclusion(state: &State, request: &Request) -> Result<Response<Body>, WalletError> {
-    let player = require_player(
-        request,
-        &state.config,
-        state.clock.now(),
-        path_param(request, "player_id").as_deref(),
-    )?;
+    let player = state.path_player(request)?;
     unknown_query_params(request, &[])?;
     let body: ExclusionRequest = parse_json(request.body())?;
     let mut problems = Problems::new();
@@ -140,12 +128,7 @@ struct ForfeitView {
 }
 
 async fn forfeit_bonus(state: &State, request: &Request) -> Result<Response<Body>, WalletError> {
-    let player = require_player(
-        request,
-        &state.config,
-        state.clock.now(),
-        path_param(request, "player_id").as_deref(),
-    )?;
+    let player = state.path_player(request)?;
     unknown_query_params(request, &[])?;
     if !request.body().iter().all(u8::is_ascii_whitespace) {
         let _: ForfeitRequest = parse_json(request.body())?;

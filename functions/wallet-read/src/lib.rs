@@ -6,7 +6,7 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use edge::auth::{require_player, SIGNATURE_HEADER};
+use edge::auth::SIGNATURE_HEADER;
 use edge::http::{
     instance, json, path_matches, path_param, problem, query_param, unknown_query_params,
 };
@@ -37,12 +37,7 @@ pub async fn handle(state: &State, request: Request) -> Response<Body> {
 }
 
 async fn wallet(state: &State, request: &Request) -> Result<Response<Body>, WalletError> {
-    let player = require_player(
-        request,
-        &state.config,
-        state.clock.now(),
-        path_param(request, "player_id").as_deref(),
-    )?;
+    let player = state.path_player(request)?;
     unknown_query_params(request, &[])?;
     let account = state
         .store
@@ -53,12 +48,7 @@ async fn wallet(state: &State, request: &Request) -> Result<Response<Body>, Wall
 }
 
 async fn transactions(state: &State, request: &Request) -> Result<Response<Body>, WalletError> {
-    let player = require_player(
-        request,
-        &state.config,
-        state.clock.now(),
-        path_param(request, "player_id").as_deref(),
-    )?;
+    let player = state.path_player(request)?;
     unknown_query_params(request, &["limit", "cursor"])?;
     let limit = parse_limit(query_param(request, "limit").as_deref())
         .map_err(|e| WalletError::Validation(vec![e]))?;
@@ -90,16 +80,10 @@ async fn transactions(state: &State, request: &Request) -> Result<Response<Body>
 /// A bet, for its player or for the aggregator. A request carrying a signature is the
 /// aggregator's; any other must carry the player's token.
 async fn bet(state: &State, request: &Request) -> Result<Response<Body>, WalletError> {
-    let path_player = path_param(request, "player_id");
     let player = if request.headers().contains_key(SIGNATURE_HEADER) {
         signed_player(state, request, state.config.aggregator.as_ref())?
     } else {
-        require_player(
-            request,
-            &state.config,
-            state.clock.now(),
-            path_player.as_deref(),
-        )?
+        state.path_player(request)?
     };
     unknown_query_params(request, &[])?;
     let bet_id = path_param(request, "bet_id").unwrap_or_default();

@@ -31,6 +31,21 @@ pub struct State {
 }
 
 impl State {
+    /// The player a player route acts for: the token's subject, which must be the path's
+    /// `{player_id}` (see [`crate::auth::require_player`]).
+    pub fn path_player(
+        &self,
+        request: &lambda_http::Request,
+    ) -> Result<ledger::PlayerId, ledger::WalletError> {
+        let path_player = crate::http::path_param(request, "player_id");
+        crate::auth::require_player(
+            request,
+            &self.config,
+            self.clock.now(),
+            path_player.as_deref(),
+        )
+    }
+
     /// Reads the configuration and builds the SDK clients (honouring `AWS_ENDPOINT_URL`).
     pub async fn from_env(needs: Needs) -> Result<State, ConfigError> {
         let config = Config::from_env(needs)?;
