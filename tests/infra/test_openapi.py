@@ -990,7 +990,8 @@ def test_the_forfeit_body_is_empty_or_the_empty_object():
 
 def test_forfeit_is_the_players_own_route_and_never_carries_a_wallet_in_errors():
     handler = _rust_fn(REGISTER_FUNCTION, "forfeit_bonus")
-    assert "require_player(" in handler, "player token, sub == player_id"
+    assert "state.path_player(request)" in handler, "player token, sub == player_id"
+    assert "crate::auth::require_player(" in _rust("shared/edge/src/state.rs"), "path_player checks sub == player_id"
     assert "ForfeitReason::PlayerRequest" in handler
     assert "correlation_id(request)" in handler
     dispatch = _rust_fn(REGISTER_FUNCTION, "handle")
