@@ -4,8 +4,10 @@
 //! watches its stdin, which closes with us). Tests call the functions' handlers directly,
 //! the way Lambda would, with requests built here or replayed from `events/`.
 
-use edge::auth::{mint_local_token, sign, HmacSecrets};
+use edge::auth::mint_local_token;
+use edge::signature::{sign, HmacSecrets, Signed, QUEUE_METHOD, SETTLEMENT_QUEUE_PATH};
 use edge::{Clock, Config, PlayerAuth, State};
+use edge::{Keyring, Keyrings, SecretSetting};
 use lambda_http::http::{HeaderValue, Method};
 use lambda_http::{Body, Request, RequestExt, Response};
 use ledger::{Account, LedgerEntry, PlayerId, Timestamp};
@@ -14,6 +16,7 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::sync::OnceLock;
 use store::Store;
 
@@ -120,18 +123,24 @@ pub fn output(name: &str) -> String {
 /// A function state against the emulator, configured as the local suite configures it.
 pub async fn state_at(clock: Clock) -> State {
     let e = emulator();
+    let provider = HmacSecrets::parse(PROVIDER_SECRET).expect("secret");
+    let aggregator = HmacSecrets::parse(AGGREGATOR_SECRET).expect("secret");
     State {
         config: Config {
             table_name: e.table.clone(),
             player_auth: PlayerAuth::LocalHs256 {
                 secret: JWT_SECRET.as_bytes().to_vec(),
             },
-            payment_provider: Some(HmacSecrets::parse(PROVIDER_SECRET).expect("secret")),
-            aggregator: Some(HmacSecrets::parse(AGGREGATOR_SECRET).expect("secret")),
+            payment_provider: Some(SecretSetting::Literal(provider.clone())),
+            aggregator: Some(SecretSetting::Literal(aggregator.clone())),
             min_age: 18,
         },
         store: Store::new(dynamo().await, e.table.clone()),
         clock,
+        keyrings: Keyrings {
+            payment_provider: Some(Arc::new(Keyring::fixed(provider))),
+            aggregator: Some(Arc::new(Keyring::fixed(aggregator))),
+        },
     }
 }
 
@@ -229,9 +238,14 @@ pub fn signed_request(
     secret: &str,
     timestamp: i64,
 ) -> Request {
-    let mut request = build(method, path, params, &[], body);
+    let mut request = build(method.clone(), path, params, &[], body);
     let ts = timestamp.to_string();
-    let signature = sign(secret.as_bytes(), &ts, body.as_bytes());
+    let signed = Signed {
+        method: method.as_str(),
+        path,
+        body: body.as_bytes(),
+    };
+    let signature = sign(secret.as_bytes(), &ts, &signed);
     let headers = request.headers_mut();
     headers.insert(
         "x-stakeline-timestamp",
@@ -488,6 +502,36 @@ pub fn eventbridge_delivery(envelope: &ledger::events::Envelope) -> String {
         "detail": envelope.detail,
     })
     .to_string()
+}
+
+/// Signs a settlement queue message as the aggregator does: message attributes
+/// `X-Stakeline-Timestamp` and `X-Stakeline-Signature` over `timestamp.SQS./settlement-queue.body`.
+pub fn sign_queue_message(
+    message: &mut lambda_http::aws_lambda_events::event::sqs::SqsMessage,
+    secret: &str,
+    timestamp: i64,
+) {
+    let body = message.body.clone().unwrap_or_default();
+    let ts = timestamp.to_string();
+    let signature = sign(
+        secret.as_bytes(),
+        &ts,
+        &Signed {
+            method: QUEUE_METHOD,
+            path: SETTLEMENT_QUEUE_PATH,
+            body: body.as_bytes(),
+        },
+    );
+    for (name, value) in [
+        ("X-Stakeline-Timestamp", ts),
+        ("X-Stakeline-Signature", signature),
+    ] {
+        let mut attribute =
+            lambda_http::aws_lambda_events::event::sqs::SqsMessageAttribute::default();
+        attribute.string_value = Some(value);
+        attribute.data_type = Some("String".into());
+        message.message_attributes.insert(name.into(), attribute);
+    }
 }
 
 pub fn sqs_batch(bodies: &[String]) -> lambda_http::aws_lambda_events::event::sqs::SqsEvent {

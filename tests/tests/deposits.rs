@@ -1,7 +1,7 @@
 //! Deposits against DynamoDB (moto): exactly once per id, stable rejections, every bad
 //! input refused with nothing written, and a concurrency test on one wallet.
 
-use edge::auth::sign;
+use edge::signature::{sign, Signed};
 use lambda_http::http::HeaderValue;
 use ledger::Timestamp;
 use serde_json::json;
@@ -258,10 +258,15 @@ async fn bad_input_is_refused_and_writes_nothing() {
     };
     let tampered = {
         let mut r = deposit_request(&player, &valid);
+        let other_body = deposit_body(&id, 1_000_000);
         let sig = sign(
             PROVIDER_SECRET.as_bytes(),
             &now.to_string(),
-            deposit_body(&id, 1_000_000).as_bytes(),
+            &Signed {
+                method: "POST",
+                path: &format!("/players/{player}/deposits"),
+                body: other_body.as_bytes(),
+            },
         );
         r.headers_mut().insert(
             "x-stakeline-signature",

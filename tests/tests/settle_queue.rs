@@ -1,7 +1,8 @@
-//! Settlements from the SQS queue, through the `settle-queue` handler: one bad or
+//! Settlements from the SQS queue, through the `settle-queue` handler: one bad, forged or
 //! conflicting message is reported alone and neither blocks nor repeats the others.
 
 use lambda_http::aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+use lambda_http::RequestExt;
 use serde_json::json;
 use stakeline_tests::*;
 
@@ -14,9 +15,17 @@ fn message(id: &str, body: String) -> SqsMessage {
     m
 }
 
+/// The messages, each signed by the aggregator now.
 fn batch(messages: Vec<SqsMessage>) -> SqsEvent {
     let mut event = SqsEvent::default();
     event.records = messages;
+    for message in &mut event.records {
+        sign_queue_message(
+            message,
+            AGGREGATOR_SECRET,
+            ledger::Timestamp::now().seconds(),
+        );
+    }
     event
 }
 
@@ -87,4 +96,52 @@ async fn unknown_players_and_bets_fail_their_message_only() {
     let response = settle::handle_batch(&state, event).await;
     assert_eq!(failures(&response), ["ghost", "early-win"]);
     assert_eq!(assert_wallet_consistent(&state, &player).await.cash, 905);
+}
+
+#[tokio::test]
+async fn forged_or_unsigned_messages_move_nothing() {
+    let state = state().await;
+    let player = funded_player(&state, 1000).await;
+    let id = unique("bet");
+    assert_eq!(bet(&state, &player, &id, 100).await.0, 201);
+    let body = |settlement_id: &str| {
+        json!({"player_id": player, "bet_id": id, "settlement_id": settlement_id, "kind": "win", "amount": 1_000_000_000_000i64}).to_string()
+    };
+    let now = ledger::Timestamp::now().seconds();
+    let unsigned = message("unsigned", body(&unique("stl")));
+    let mut wrong_secret = message("provider-secret", body(&unique("stl")));
+    sign_queue_message(&mut wrong_secret, PROVIDER_SECRET, now);
+    let mut tampered = message("tampered", body(&unique("stl")));
+    sign_queue_message(&mut tampered, AGGREGATOR_SECRET, now);
+    tampered.body = Some(body(&unique("stl")));
+    let mut from_the_future = message("future", body(&unique("stl")));
+    sign_queue_message(&mut from_the_future, AGGREGATOR_SECRET, now + 3600);
+    let mut event = SqsEvent::default();
+    event.records = vec![unsigned, wrong_secret, tampered, from_the_future];
+    let response = settle::handle_batch(&state, event).await;
+    assert_eq!(
+        failures(&response),
+        ["unsigned", "provider-secret", "tampered", "future"]
+    );
+    let account = assert_wallet_consistent(&state, &player).await;
+    assert_eq!(account.cash, 900, "no forged win was credited");
+    let (_, open) = read(
+        wallet_read::handle(
+            &state,
+            player_request(
+                lambda_http::http::Method::GET,
+                &format!("/players/{player}/bets/{id}"),
+                Some(&player),
+                &[],
+                "",
+                Some(&player),
+            )
+            .with_path_parameters(std::collections::HashMap::from([
+                ("player_id".to_string(), player.clone()),
+                ("bet_id".to_string(), id.clone()),
+            ])),
+        )
+        .await,
+    );
+    assert_eq!(open["status"], "open", "{open}");
 }

@@ -3,7 +3,7 @@
 
 use edge::http::{correlation_id, instance, json, problem, unknown_query_params};
 use edge::money_route::{money_problem, signed_player};
-use edge::State;
+use edge::{Integration, State};
 use lambda_http::{Body, Request, Response};
 use ledger::api::{parse_json, DepositRequest, DepositView, WalletView};
 use ledger::deposit::DepositCommand;
@@ -12,7 +12,7 @@ use store::flows::{self, Failed};
 
 pub async fn handle(state: &State, request: Request) -> Response<Body> {
     let path = instance(&request);
-    let player = match signed_player(state, &request, state.config.payment_provider.as_ref()) {
+    let player = match signed_player(state, &request, Integration::PaymentProvider).await {
         Ok(player) => player,
         Err(error) => return problem(&error, &path, None),
     };

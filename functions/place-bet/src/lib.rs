@@ -3,7 +3,7 @@
 
 use edge::http::{correlation_id, instance, json, problem, unknown_query_params};
 use edge::money_route::{money_problem, signed_player};
-use edge::State;
+use edge::{Integration, State};
 use lambda_http::{Body, Request, Response};
 use ledger::api::{parse_json, BetPlacedView};
 use ledger::bet::{BetCommand, BetRequest};
@@ -12,7 +12,7 @@ use store::flows::{self, Failed};
 
 pub async fn handle(state: &State, request: Request) -> Response<Body> {
     let path = instance(&request);
-    let player = match signed_player(state, &request, state.config.aggregator.as_ref()) {
+    let player = match signed_player(state, &request, Integration::Aggregator).await {
         Ok(player) => player,
         Err(error) => return problem(&error, &path, None),
     };

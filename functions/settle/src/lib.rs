@@ -1,14 +1,23 @@
 //! `settle`: closes bets, from two triggers that share one code path ([`apply`]):
 //! - `POST /players/{player_id}/bets/{bet_id}/settlement` from the aggregator (HMAC-signed);
 //! - the settlement queue (SQS, in batches, e.g. a sportsbook closing a market), where each
-//!   message is the same body plus `player_id` and `bet_id`. A message that fails is
-//!   reported alone (`batchItemFailures`): the others are not blocked and not repeated; after
-//!   the queue's receive limit a failing message moves to the dead-letter queue.
+//!   message is the same body plus `player_id` and `bet_id`, signed by the aggregator in
+//!   its message attributes (`X-Stakeline-Timestamp`, `X-Stakeline-Signature`, over
+//!   `timestamp.SQS./settlement-queue.body`). A message that fails (a forged or unsigned
+//!   one included) is reported alone (`batchItemFailures`): the others are not blocked and
+//!   not repeated; after the queue's receive limit a failing message moves to the
+//!   dead-letter queue.
 
 use edge::http::{correlation_id, instance, json, path_param, problem, unknown_query_params};
 use edge::money_route::{money_problem, signed_player};
-use edge::State;
-use lambda_http::aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use edge::signature::{
+    Presented, Signed, QUEUE_FRESHNESS, QUEUE_METHOD, SETTLEMENT_QUEUE_PATH, SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+};
+use edge::{Integration, State};
+use lambda_http::aws_lambda_events::event::sqs::{
+    BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage,
+};
 use lambda_http::{Body, Request, Response};
 use ledger::api::{parse_json, SettledView, SettlementView, WalletView};
 use ledger::settlement::{SettlementCommand, SettlementOutcome, SettlementRequest};
@@ -35,7 +44,7 @@ fn bet_not_found(bet_id: String) -> WalletError {
 
 pub async fn handle(state: &State, request: Request) -> Response<Body> {
     let path = instance(&request);
-    let player = match signed_player(state, &request, state.config.aggregator.as_ref()) {
+    let player = match signed_player(state, &request, Integration::Aggregator).await {
         Ok(player) => player,
         Err(error) => return problem(&error, &path, None),
     };
@@ -77,13 +86,43 @@ struct QueuedSettlement {
     amount: Option<i64>,
 }
 
-/// One queue message, settled; an error says why it must be retried or dead-lettered. Its
-/// correlation id is the message id.
+/// A message attribute's string value, by name (SQS attribute names are case-sensitive;
+/// the aggregator sends `X-Stakeline-Timestamp` and `X-Stakeline-Signature`).
+fn attribute<'a>(message: &'a SqsMessage, name: &str) -> Option<&'a str> {
+    message
+        .message_attributes
+        .iter()
+        .find(|(key, _)| key.eq_ignore_ascii_case(name))
+        .and_then(|(_, value)| value.string_value.as_deref())
+}
+
+/// The aggregator's signature of a queue message: nothing else may settle a bet.
+async fn verify_message(state: &State, message: &SqsMessage) -> Result<(), WalletError> {
+    let presented = Presented {
+        timestamp: attribute(message, TIMESTAMP_HEADER),
+        signature: attribute(message, SIGNATURE_HEADER),
+    };
+    let signed = Signed {
+        method: QUEUE_METHOD,
+        path: SETTLEMENT_QUEUE_PATH,
+        body: message.body.as_deref().unwrap_or_default().as_bytes(),
+    };
+    state
+        .keyring(Integration::Aggregator)?
+        .verify(&presented, &signed, state.clock.now(), QUEUE_FRESHNESS)
+        .await?;
+    Ok(())
+}
+
+/// One queue message, verified and settled; an error says why it must be retried or
+/// dead-lettered. Its correlation id is the message id.
 async fn settle_message(
     state: &State,
-    body: &str,
+    queued: &SqsMessage,
     message_id: &str,
 ) -> Result<Applied<SettlementOutcome>, WalletError> {
+    verify_message(state, queued).await?;
+    let body = queued.body.as_deref().unwrap_or_default();
     let message: QueuedSettlement = parse_json(body.as_bytes())?;
     let player = PlayerId::new(&message.player_id)
         .map_err(|_| WalletError::PlayerNotFound(message.player_id.clone()))?;
@@ -106,8 +145,7 @@ pub async fn handle_batch(state: &State, event: SqsEvent) -> SqsBatchResponse {
     let mut response = SqsBatchResponse::default();
     for message in event.records {
         let id = message.message_id.clone().unwrap_or_default();
-        let body = message.body.as_deref().unwrap_or_default();
-        match settle_message(state, body, &id).await {
+        match settle_message(state, &message, &id).await {
             Ok(applied) => {
                 tracing::info!(message_id = %id, settlement_id = %applied.outcome.settlement_id, replayed = applied.replayed, "settled")
             }

@@ -6,11 +6,12 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use edge::auth::SIGNATURE_HEADER;
 use edge::http::{
     instance, json, path_matches, path_param, problem, query_param, unknown_query_params,
 };
 use edge::money_route::signed_player;
+use edge::signature::SIGNATURE_HEADER;
+use edge::Integration;
 use edge::State;
 use lambda_http::{Body, Request, Response};
 use ledger::api::{BetView, EntriesPage, EntryView, WalletView};
@@ -81,7 +82,7 @@ async fn transactions(state: &State, request: &Request) -> Result<Response<Body>
 /// aggregator's; any other must carry the player's token.
 async fn bet(state: &State, request: &Request) -> Result<Response<Body>, WalletError> {
     let player = if request.headers().contains_key(SIGNATURE_HEADER) {
-        signed_player(state, request, state.config.aggregator.as_ref())?
+        signed_player(state, request, Integration::Aggregator).await?
     } else {
         state.path_player(request)?
     };

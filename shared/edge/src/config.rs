@@ -1,6 +1,6 @@
 //! Configuration, read once per cold start from the environment the template sets.
 
-use crate::auth::HmacSecrets;
+use crate::signature::HmacSecrets;
 
 /// How players prove who they are.
 #[derive(Clone)]
@@ -22,14 +22,24 @@ impl std::fmt::Debug for PlayerAuth {
     }
 }
 
+/// Where an integration's signing secrets come from.
+#[derive(Debug, Clone)]
+pub enum SecretSetting {
+    /// On AWS: a Secrets Manager secret (its ARN), read at cold start and again after a
+    /// signature mismatch at most once a minute (see [`crate::secrets::Keyring`]).
+    SecretsManager(String),
+    /// The local suite and tests: the secrets themselves (comma-separated for rotation).
+    Literal(HmacSecrets),
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub table_name: String,
     pub player_auth: PlayerAuth,
     /// Secrets a payment provider may sign with (several during a rotation).
-    pub payment_provider: Option<HmacSecrets>,
+    pub payment_provider: Option<SecretSetting>,
     /// Secrets the game aggregator may sign with.
-    pub aggregator: Option<HmacSecrets>,
+    pub aggregator: Option<SecretSetting>,
     pub min_age: u8,
 }
 
@@ -80,10 +90,17 @@ impl Config {
         };
         let payment_provider = secrets(
             &lookup,
-            "PAYMENT_PROVIDER_HMAC_SECRETS",
+            (
+                "PAYMENT_PROVIDER_SECRET_ARN",
+                "PAYMENT_PROVIDER_HMAC_SECRETS",
+            ),
             needs.payment_provider,
         )?;
-        let aggregator = secrets(&lookup, "AGGREGATOR_HMAC_SECRETS", needs.aggregator)?;
+        let aggregator = secrets(
+            &lookup,
+            ("AGGREGATOR_SECRET_ARN", "AGGREGATOR_HMAC_SECRETS"),
+            needs.aggregator,
+        )?;
         let min_age = match lookup("MIN_PLAYER_AGE") {
             None => ledger::register::DEFAULT_MIN_AGE,
             Some(v) => v
@@ -105,20 +122,44 @@ impl Config {
     }
 }
 
-/// An integration's secrets: required when the function needs them, validated when set.
+/// An integration's secrets: a Secrets Manager ARN (`names.0`) or, locally, the secrets
+/// themselves (`names.1`); never both. Required when the function needs them, validated when
+/// set.
 fn secrets(
     lookup: &impl Fn(&str) -> Option<String>,
-    name: &'static str,
+    names: (&'static str, &'static str),
     required: bool,
-) -> Result<Option<HmacSecrets>, ConfigError> {
-    let secrets = lookup(name)
+) -> Result<Option<SecretSetting>, ConfigError> {
+    let (arn_name, literal_name) = names;
+    let arn = lookup(arn_name).filter(|v| !v.trim().is_empty());
+    let literal = lookup(literal_name)
         .map(|v| HmacSecrets::parse(&v))
         .transpose()
-        .map_err(|reason| ConfigError::Invalid { name, reason })?;
-    if required && secrets.is_none() {
-        return Err(ConfigError::Missing(name));
+        .map_err(|reason| ConfigError::Invalid {
+            name: literal_name,
+            reason,
+        })?;
+    let setting = match (arn, literal) {
+        (Some(_), Some(_)) => {
+            return Err(ConfigError::Invalid {
+                name: arn_name,
+                reason: format!("{literal_name} is set too: use one source of secrets"),
+            })
+        }
+        (Some(arn), None) if !arn.starts_with("arn:") => {
+            return Err(ConfigError::Invalid {
+                name: arn_name,
+                reason: format!("{arn:?} is not an ARN"),
+            })
+        }
+        (Some(arn), None) => Some(SecretSetting::SecretsManager(arn)),
+        (None, Some(literal)) => Some(SecretSetting::Literal(literal)),
+        (None, None) => None,
+    };
+    if required && setting.is_none() {
+        return Err(ConfigError::Missing(arn_name));
     }
-    Ok(secrets)
+    Ok(setting)
 }
 
 #[cfg(test)]
@@ -175,8 +216,37 @@ mod tests {
                 lookup(&[("TABLE_NAME", "t")])
             )
             .unwrap_err(),
-            ConfigError::Missing("PAYMENT_PROVIDER_HMAC_SECRETS")
+            ConfigError::Missing("PAYMENT_PROVIDER_SECRET_ARN")
         );
+        assert!(Config::from_lookup(
+            Needs {
+                payment_provider: true,
+                aggregator: false
+            },
+            lookup(&[
+                ("TABLE_NAME", "t"),
+                (
+                    "PAYMENT_PROVIDER_HMAC_SECRETS",
+                    "a-local-secret-of-16-bytes"
+                ),
+                (
+                    "PAYMENT_PROVIDER_SECRET_ARN",
+                    "arn:aws:secretsmanager:eu-west-1:123456789012:secret:p-AbCdEf"
+                ),
+            ])
+        )
+        .is_err());
+        assert!(Config::from_lookup(
+            Needs {
+                payment_provider: false,
+                aggregator: true
+            },
+            lookup(&[
+                ("TABLE_NAME", "t"),
+                ("AGGREGATOR_SECRET_ARN", "stakeline/x")
+            ])
+        )
+        .is_err());
         assert!(Config::from_lookup(
             Needs {
                 payment_provider: true,

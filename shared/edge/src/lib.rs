@@ -6,7 +6,10 @@ pub mod auth;
 pub mod config;
 pub mod http;
 pub mod money_route;
+pub mod secrets;
+pub mod signature;
 pub mod state;
 
-pub use config::{Config, Needs, PlayerAuth};
-pub use state::{serve, serve_events, serve_with, Clock, State};
+pub use config::{Config, Needs, PlayerAuth, SecretSetting};
+pub use secrets::{Integration, Keyring};
+pub use state::{serve, serve_events, serve_with, Clock, Keyrings, StartError, State};

@@ -1,29 +1,35 @@
 //! Errors on money routes (deposits, bets, settlements) carry the current wallet when the
 //! player exists (API.md "Conventions"), because aggregators show it to the player.
 
-use crate::auth::{verify_signature, HmacSecrets};
 use crate::http::{path_param, problem};
+use crate::secrets::Integration;
+use crate::signature::{raw_path, Presented, Signed, REQUEST_FRESHNESS};
 use crate::state::State;
 use lambda_http::{Body, Request, Response};
 use ledger::{Account, ErrorCode, PlayerId, WalletError};
 
 /// The prologue of every route an integration (payment provider, aggregator) calls: a
-/// valid signature with one of `secrets`, then the path's `{player_id}`. Its errors are
-/// answered without a wallet (see [`problem`]).
-pub fn signed_player(
+/// valid signature of this method, raw path and body with one of `integration`'s secrets,
+/// then the path's `{player_id}`. Its errors are answered without a wallet (see [`problem`]).
+pub async fn signed_player(
     state: &State,
     request: &Request,
-    secrets: Option<&HmacSecrets>,
+    integration: Integration,
 ) -> Result<PlayerId, WalletError> {
-    let secrets = secrets.ok_or_else(|| {
-        WalletError::Internal("no signing secret is configured for this route".into())
-    })?;
-    verify_signature(
-        request.headers(),
-        request.body(),
-        secrets,
-        state.clock.now(),
-    )?;
+    let message = Signed {
+        method: request.method().as_str(),
+        path: raw_path(request),
+        body: request.body(),
+    };
+    state
+        .keyring(integration)?
+        .verify(
+            &Presented::from_headers(request.headers()),
+            &message,
+            state.clock.now(),
+            REQUEST_FRESHNESS,
+        )
+        .await?;
     let path_player = path_param(request, "player_id").unwrap_or_default();
     PlayerId::new(&path_player).map_err(|_| WalletError::PlayerNotFound(path_player))
 }

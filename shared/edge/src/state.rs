@@ -1,10 +1,54 @@
 //! What a function builds once per cold start and lends to every invocation.
 
-use crate::config::{Config, ConfigError, Needs};
+use crate::config::{Config, ConfigError, Needs, SecretSetting};
+use crate::secrets::{Integration, Keyring, SecretError};
 use lambda_http::{Body, Request, Response};
-use ledger::Timestamp;
+use ledger::{Timestamp, WalletError};
 use std::future::Future;
+use std::sync::Arc;
 use store::Store;
+
+/// Why a function cannot start: it fails its cold start rather than its requests.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+}
+
+/// The signing secrets of the integrations a function serves: each route accepts its own
+/// integration's keyring only.
+#[derive(Debug, Clone, Default)]
+pub struct Keyrings {
+    pub payment_provider: Option<Arc<Keyring>>,
+    pub aggregator: Option<Arc<Keyring>>,
+}
+
+impl Keyrings {
+    async fn load(
+        config: &Config,
+        aws: &aws_config::SdkConfig,
+        now: Timestamp,
+    ) -> Result<Keyrings, SecretError> {
+        async fn one(
+            setting: &Option<SecretSetting>,
+            aws: &aws_config::SdkConfig,
+            now: Timestamp,
+        ) -> Result<Option<Arc<Keyring>>, SecretError> {
+            match setting {
+                Some(setting) => Ok(Some(Arc::new(
+                    Keyring::from_setting(setting, aws, now).await?,
+                ))),
+                None => Ok(None),
+            }
+        }
+        Ok(Keyrings {
+            payment_provider: one(&config.payment_provider, aws, now).await?,
+            aggregator: one(&config.aggregator, aws, now).await?,
+        })
+    }
+}
 
 /// The time as the handlers see it: the system clock in production, a fixed instant when
 /// a test replays a recorded (signed) event.
@@ -28,9 +72,23 @@ pub struct State {
     pub config: Config,
     pub store: Store,
     pub clock: Clock,
+    pub keyrings: Keyrings,
 }
 
 impl State {
+    /// The keyring of the integration that signs a route.
+    pub fn keyring(&self, integration: Integration) -> Result<&Keyring, WalletError> {
+        let keyring = match integration {
+            Integration::PaymentProvider => self.keyrings.payment_provider.as_deref(),
+            Integration::Aggregator => self.keyrings.aggregator.as_deref(),
+        };
+        keyring.ok_or_else(|| {
+            WalletError::Internal(format!(
+                "no signing secret is configured for {integration:?}"
+            ))
+        })
+    }
+
     /// The player a player route acts for: the token's subject, which must be the path's
     /// `{player_id}` (see [`crate::auth::require_player`]).
     pub fn path_player(
@@ -46,18 +104,21 @@ impl State {
         )
     }
 
-    /// Reads the configuration and builds the SDK clients (honouring `AWS_ENDPOINT_URL`).
-    pub async fn from_env(needs: Needs) -> Result<State, ConfigError> {
+    /// Reads the configuration, builds the SDK clients (honouring `AWS_ENDPOINT_URL`) and
+    /// reads the integration secrets.
+    pub async fn from_env(needs: Needs) -> Result<State, StartError> {
         let config = Config::from_env(needs)?;
         let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
         let store = Store::new(
             aws_sdk_dynamodb::Client::new(&aws),
             config.table_name.clone(),
         );
+        let keyrings = Keyrings::load(&config, &aws, Timestamp::now()).await?;
         Ok(State {
             config,
             store,
             clock: Clock::System,
+            keyrings,
         })
     }
 }
