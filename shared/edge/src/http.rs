@@ -9,6 +9,9 @@ use serde::Serialize;
 pub const JSON: &str = "application/json";
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
+/// How long a caller waits before retrying a `503 UNAVAILABLE` (with the same id).
+pub const RETRY_AFTER_SECONDS: &str = "1";
+
 fn respond(status: u16, content_type: &str, body: Vec<u8>) -> Response<Body> {
     let mut response = Response::new(Body::from(body));
     *response.status_mut() = lambda_http::http::StatusCode::from_u16(status)
@@ -67,6 +70,10 @@ pub fn problem(error: &WalletError, instance: &str, wallet: Option<&Account>) ->
             tracing::error!(%reason, %instance, "internal error");
             "an internal error occurred; it has been logged".to_string()
         }
+        WalletError::Unavailable(reason) => {
+            tracing::warn!(%reason, %instance, "unavailable");
+            "the wallet is busy or a dependency is unavailable; retry with the same id".to_string()
+        }
         other => other.to_string(),
     };
     let wallet = match error {
@@ -84,7 +91,16 @@ pub fn problem(error: &WalletError, instance: &str, wallet: Option<&Account>) ->
         wallet,
     };
     match serde_json::to_vec(&body) {
-        Ok(bytes) => respond(code.http_status(), PROBLEM_JSON, bytes),
+        Ok(bytes) => {
+            let mut response = respond(code.http_status(), PROBLEM_JSON, bytes);
+            if code == ledger::ErrorCode::Unavailable {
+                response.headers_mut().insert(
+                    lambda_http::http::header::RETRY_AFTER,
+                    lambda_http::http::HeaderValue::from_static(RETRY_AFTER_SECONDS),
+                );
+            }
+            response
+        }
         Err(_) => respond(500, PROBLEM_JSON, br#"{"type":"urn:stakeline:problem:internal","title":"Internal error","status":500,"code":"INTERNAL"}"#.to_vec()),
     }
 }
@@ -191,6 +207,22 @@ mod tests {
             "/players/p1/limits/x",
             "/players/{player_id}/limits"
         ));
+    }
+
+    #[test]
+    fn unavailable_tells_when_to_retry_and_hides_the_reason() {
+        let response = problem(
+            &WalletError::Unavailable("DynamoDB throttled TransactWriteItems".into()),
+            "/players/p/deposits",
+            None,
+        );
+        assert_eq!(response.status(), 503);
+        assert_eq!(response.headers()["retry-after"], RETRY_AFTER_SECONDS);
+        let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap();
+        assert_eq!(body["code"], "UNAVAILABLE");
+        assert!(!body.to_string().contains("DynamoDB"), "{body}");
+        let internal = problem(&WalletError::Internal("x".into()), "/", None);
+        assert!(internal.headers().get("retry-after").is_none());
     }
 
     #[test]

@@ -24,10 +24,11 @@ pub enum ErrorCode {
     BetAlreadySettled,
     BetRolledBack,
     Internal,
+    Unavailable,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 17] = [
+    pub const ALL: [ErrorCode; 18] = [
         ErrorCode::ValidationFailed,
         ErrorCode::Underage,
         ErrorCode::EmailTaken,
@@ -45,6 +46,7 @@ impl ErrorCode {
         ErrorCode::BetAlreadySettled,
         ErrorCode::BetRolledBack,
         ErrorCode::Internal,
+        ErrorCode::Unavailable,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -66,6 +68,7 @@ impl ErrorCode {
             ErrorCode::BetAlreadySettled => "BET_ALREADY_SETTLED",
             ErrorCode::BetRolledBack => "BET_ROLLED_BACK",
             ErrorCode::Internal => "INTERNAL",
+            ErrorCode::Unavailable => "UNAVAILABLE",
         }
     }
 
@@ -90,6 +93,7 @@ impl ErrorCode {
             ErrorCode::Forbidden | ErrorCode::PlayerBlocked => 403,
             ErrorCode::PlayerNotFound | ErrorCode::BetNotFound => 404,
             ErrorCode::Internal => 500,
+            ErrorCode::Unavailable => 503,
         }
     }
 
@@ -113,6 +117,7 @@ impl ErrorCode {
             ErrorCode::BetAlreadySettled => "The bet is already settled",
             ErrorCode::BetRolledBack => "The bet was rolled back",
             ErrorCode::Internal => "Internal error",
+            ErrorCode::Unavailable => "Temporarily unavailable; retry with the same id",
         }
     }
 
@@ -185,6 +190,9 @@ pub enum WalletError {
     BetRolledBack(String),
     #[error("internal error: {0}")]
     Internal(String),
+    /// Throttled, or a dependency is down: safe to retry with the same id.
+    #[error("temporarily unavailable: {0}")]
+    Unavailable(String),
 }
 
 fn describe_fields(errors: &[FieldError]) -> String {
@@ -215,6 +223,7 @@ impl WalletError {
             WalletError::BetAlreadySettled(_) => ErrorCode::BetAlreadySettled,
             WalletError::BetRolledBack(_) => ErrorCode::BetRolledBack,
             WalletError::Internal(_) => ErrorCode::Internal,
+            WalletError::Unavailable(_) => ErrorCode::Unavailable,
         }
     }
 

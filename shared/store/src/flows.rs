@@ -14,7 +14,6 @@ use ledger::idempotency::Recorded;
 use ledger::register::is_same_registration;
 use ledger::settlement::{self, SettlementCommand, SettlementOutcome, SettlementRecord};
 use ledger::{Account, PlayerId, Timestamp, WalletError};
-use std::time::Duration;
 
 /// How many times a request is decided again when the wallet keeps changing under it.
 pub const MAX_ATTEMPTS: u32 = 40;
@@ -50,13 +49,6 @@ impl From<StoreError> for Failed {
     fn from(error: StoreError) -> Failed {
         Failed::new(error.into(), None)
     }
-}
-
-/// Waits before deciding again: exponential with full jitter, 2 ms doubling up to 100 ms,
-/// so that concurrent writers to one wallet spread out instead of colliding again.
-async fn back_off(attempt: u32) {
-    let ceiling = 2u64.saturating_mul(1u64 << attempt.min(6)).min(100);
-    tokio::time::sleep(Duration::from_millis(fastrand::u64(1..=ceiling))).await;
 }
 
 /// Registers a new account; the same request again answers with the existing account.
@@ -132,7 +124,7 @@ where
     for n in 0..MAX_ATTEMPTS {
         match attempt().await? {
             Ok(applied) => return Ok(applied),
-            Err(Commit::StateChanged) => back_off(n).await,
+            Err(Commit::StateChanged) => crate::table::back_off(n).await,
             Err(_) => {}
         }
     }

@@ -5,8 +5,11 @@
 
 pub mod flows;
 pub mod keys;
+pub mod table;
 
-use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+#[cfg(test)]
+mod retry_tests;
+
 use aws_sdk_dynamodb::types::{
     AttributeValue, ConditionCheck, Get, Put, TransactGetItem, TransactWriteItem,
 };
@@ -21,6 +24,8 @@ use ledger::{Account, ClientId, LedgerEntry, PlayerId, Timestamp, WalletError};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+pub use table::Commit;
+use table::{call_failed, check_item_size, Cancelled, Reason, Role};
 
 pub type Item = HashMap<String, AttributeValue>;
 
@@ -31,34 +36,39 @@ pub const OUTBOX_RETENTION_SECONDS: i64 = 14 * 24 * 3600;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("DynamoDB {operation} failed: {message}")]
-    Dynamo {
+    /// Refused for a reason trying again cannot cure (validation, an unknown cancellation
+    /// reason): fails at once, logged with the reason.
+    #[error("DynamoDB {operation} failed: {reason}")]
+    Rejected {
         operation: &'static str,
-        message: String,
+        reason: String,
+    },
+    /// Throttled after the SDK's own retries, timed out or unreachable: 503, safe to retry.
+    #[error("DynamoDB {operation} is unavailable: {reason}")]
+    Unavailable {
+        operation: &'static str,
+        reason: String,
     },
     #[error("a stored item cannot be read: {0}")]
     Corrupt(String),
     #[error("a request could not be built: {0}")]
     Request(String),
+    /// A write that would break one of DynamoDB's limits (item or transaction size).
+    #[error("a write would break a DynamoDB limit: {0}")]
+    TooLarge(String),
     #[error("gave up after {0} attempts: the wallet kept changing under this request")]
     Contention(u32),
 }
 
 impl From<StoreError> for WalletError {
     fn from(error: StoreError) -> WalletError {
-        WalletError::Internal(error.to_string())
+        match error {
+            StoreError::Unavailable { .. } | StoreError::Contention(_) => {
+                WalletError::Unavailable(error.to_string())
+            }
+            other => WalletError::Internal(other.to_string()),
+        }
     }
-}
-
-/// What happened to a conditional transaction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Commit {
-    Committed,
-    /// The account changed since it was read (or a concurrent transaction touched it):
-    /// read again and decide again.
-    StateChanged,
-    /// The client id was taken meanwhile: read its record and replay it.
-    IdTaken,
 }
 
 /// What happened to a registration.
@@ -81,38 +91,6 @@ pub struct Store {
     table: String,
 }
 
-fn dynamo_error<E: ProvideErrorMetadata + std::fmt::Debug>(
-    operation: &'static str,
-    error: &E,
-) -> StoreError {
-    StoreError::Dynamo {
-        operation,
-        message: format!(
-            "{}: {}",
-            error.code().unwrap_or("unknown"),
-            error.message().unwrap_or("no message")
-        ),
-    }
-}
-
-/// Any failed SDK call, named by its operation.
-fn call_failed<E, R>(
-    operation: &'static str,
-    error: aws_sdk_dynamodb::error::SdkError<E, R>,
-) -> StoreError
-where
-    E: ProvideErrorMetadata + std::fmt::Debug,
-    R: std::fmt::Debug,
-{
-    match error.as_service_error() {
-        Some(service) => dynamo_error(operation, service),
-        None => StoreError::Dynamo {
-            operation,
-            message: format!("{error:?}"),
-        },
-    }
-}
-
 fn to_item<T: Serialize>(
     value: &T,
     pk: String,
@@ -131,6 +109,7 @@ fn to_item<T: Serialize>(
         ITEM_TYPE.into(),
         AttributeValue::S(item_type.as_str().into()),
     );
+    check_item_size(item_type.as_str(), &item)?;
     Ok(item)
 }
 
@@ -231,7 +210,10 @@ impl Store {
     /// The outbox: each event of a change, written in the change's own transaction. The
     /// table's stream carries it to the publisher; `expires_at` (a TTL) removes it a week
     /// later.
-    fn outbox_items(&self, events: &[WalletEvent]) -> Result<Vec<TransactWriteItem>, StoreError> {
+    fn outbox_items(
+        &self,
+        events: &[WalletEvent],
+    ) -> Result<Vec<(Role, TransactWriteItem)>, StoreError> {
         events
             .iter()
             .map(|event| {
@@ -265,55 +247,67 @@ impl Store {
                         ),
                     ),
                 ]);
-                self.put_new(item)
+                Ok((Role::New, self.put_new(item)?))
             })
             .collect()
     }
 
-    fn entry_item(&self, entry: &LedgerEntry) -> Result<TransactWriteItem, StoreError> {
-        self.put_new(to_item(
-            entry,
-            keys::player_pk(&entry.player_id),
-            keys::entry_sk(entry.seq),
-            ItemType::Entry,
-        )?)
+    fn entry_item(&self, entry: &LedgerEntry) -> Result<(Role, TransactWriteItem), StoreError> {
+        Ok((
+            Role::New,
+            self.put_new(to_item(
+                entry,
+                keys::player_pk(&entry.player_id),
+                keys::entry_sk(entry.seq),
+                ItemType::Entry,
+            )?)?,
+        ))
     }
 
-    /// Runs one transaction; returns the cancellation reason code of each item when the
-    /// transaction was cancelled.
+    /// Runs one transaction; when DynamoDB cancels it, says why, item by item, with each
+    /// item's role.
     async fn transact(
         &self,
-        items: Vec<TransactWriteItem>,
-    ) -> Result<Option<Vec<String>>, StoreError> {
-        match self
+        items: Vec<(Role, TransactWriteItem)>,
+    ) -> Result<Option<Cancelled>, StoreError> {
+        use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+        table::check_transaction(&items)?;
+        let roles: Vec<Role> = items.iter().map(|(role, _)| *role).collect();
+        let result = self
             .client
             .transact_write_items()
-            .set_transact_items(Some(items))
+            .set_transact_items(Some(items.into_iter().map(|(_, item)| item).collect()))
             .send()
-            .await
-        {
+            .await;
+        match result {
             Ok(_) => Ok(None),
-            Err(error) => {
-                let service = error.as_service_error();
-                if let Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(cancelled)) = service {
-                    let codes = cancelled
-                        .cancellation_reasons()
-                        .iter()
-                        .map(|r| r.code().unwrap_or("None").to_string())
-                        .collect();
-                    return Ok(Some(codes));
+            Err(error) => match error.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
+                    let reasons = cancelled.cancellation_reasons();
+                    Ok(Some(Cancelled(
+                        roles
+                            .iter()
+                            .enumerate()
+                            .map(|(n, role)| {
+                                (*role, Reason::parse(reasons.get(n).and_then(|r| r.code())))
+                            })
+                            .collect(),
+                    )))
                 }
-                if service.and_then(|s| s.code()) == Some("TransactionConflictException") {
-                    return Ok(Some(vec!["TransactionConflict".into()]));
-                }
-                Err(match service {
-                    Some(s) => dynamo_error("TransactWriteItems", s),
-                    None => StoreError::Dynamo {
-                        operation: "TransactWriteItems",
-                        message: format!("{error:?}"),
-                    },
-                })
-            }
+                // Another transaction held an item: the same as a conflict on it.
+                Some(TransactWriteItemsError::TransactionInProgressException(_)) => Ok(Some(
+                    Cancelled(vec![(Role::Account, Reason::TransactionConflict)]),
+                )),
+                _ => Err(call_failed("TransactWriteItems", error)),
+            },
+        }
+    }
+
+    /// A money transaction: committed, or why not (see [`Cancelled::commit`]).
+    async fn commit(&self, items: Vec<(Role, TransactWriteItem)>) -> Result<Commit, StoreError> {
+        match self.transact(items).await? {
+            None => Ok(Commit::Committed),
+            Some(cancelled) => cancelled.commit(),
         }
     }
 
@@ -343,34 +337,41 @@ impl Store {
             email: account.email.clone(),
         };
         let mut items = vec![
-            self.put_new(to_item(
-                account,
-                keys::player_pk(&account.player_id),
-                keys::ACCOUNT_SK.into(),
-                ItemType::Account,
-            )?)?,
-            self.put_new(to_item(
-                &claim,
-                keys::email_pk(&email_key),
-                ItemType::Email.sort_key().into(),
-                ItemType::Email,
-            )?)?,
+            (
+                Role::Account,
+                self.put_new(to_item(
+                    account,
+                    keys::player_pk(&account.player_id),
+                    keys::ACCOUNT_SK.into(),
+                    ItemType::Account,
+                )?)?,
+            ),
+            (
+                Role::Email,
+                self.put_new(to_item(
+                    &claim,
+                    keys::email_pk(&email_key),
+                    ItemType::Email.sort_key().into(),
+                    ItemType::Email,
+                )?)?,
+            ),
         ];
         items.extend(self.outbox_items(events)?);
         match self.transact(items).await? {
             None => Ok(Created::Created),
-            Some(codes) => {
-                if codes.first().map(String::as_str) == Some("ConditionalCheckFailed") {
-                    return match self.account(&account.player_id).await? {
-                        Some(existing) => Ok(Created::PlayerExists(Box::new(existing))),
-                        None => Err(StoreError::Corrupt(
-                            "an account was reported and then not found".into(),
-                        )),
-                    };
+            Some(cancelled) if cancelled.failed(Role::Account) => {
+                match self.account(&account.player_id).await? {
+                    Some(existing) => Ok(Created::PlayerExists(Box::new(existing))),
+                    None => Err(StoreError::Corrupt(
+                        "an account was reported and then not found".into(),
+                    )),
                 }
-                if codes.get(1).map(String::as_str) == Some("ConditionalCheckFailed") {
-                    return Ok(Created::EmailTaken);
-                }
+            }
+            Some(cancelled) if cancelled.failed(Role::Email) => Ok(Created::EmailTaken),
+            // A conflict with a concurrent registration: the caller retries with the same
+            // body and gets the account or the refusal.
+            Some(cancelled) => {
+                cancelled.commit()?;
                 Err(StoreError::Contention(1))
             }
         }
@@ -383,13 +384,8 @@ impl Store {
         next: &Account,
         read_version: u64,
     ) -> Result<Commit, StoreError> {
-        match self
-            .transact(vec![self.put_account(next, read_version)?])
-            .await?
-        {
-            None => Ok(Commit::Committed),
-            Some(_) => Ok(Commit::StateChanged),
-        }
+        self.commit(vec![(Role::Account, self.put_account(next, read_version)?)])
+            .await
     }
 
     /// Several items read together in one consistent snapshot (`TransactGetItems`), in
@@ -407,13 +403,7 @@ impl Store {
                     .map_err(|e| StoreError::Request(e.to_string()))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let out = self
-            .client
-            .transact_get_items()
-            .set_transact_items(Some(gets))
-            .send()
-            .await
-            .map_err(|e| call_failed("TransactGetItems", e))?;
+        let out = self.transact_get(gets).await?;
         let mut items: Vec<Option<Item>> = out
             .responses
             .unwrap_or_default()
@@ -422,6 +412,56 @@ impl Store {
             .collect();
         items.resize(wanted, None);
         Ok(items)
+    }
+
+    /// One `TransactGetItems`. DynamoDB cancels it when a transaction is writing one of its
+    /// items at that moment (`TransactionConflict`): nothing was decided yet, so it is
+    /// simply read again, a bounded number of times with backoff. Any other cancellation
+    /// reason fails at once.
+    async fn transact_get(
+        &self,
+        gets: Vec<TransactGetItem>,
+    ) -> Result<aws_sdk_dynamodb::operation::transact_get_items::TransactGetItemsOutput, StoreError>
+    {
+        use aws_sdk_dynamodb::operation::transact_get_items::TransactGetItemsError;
+        for attempt in 0..flows::MAX_ATTEMPTS {
+            let result = self
+                .client
+                .transact_get_items()
+                .set_transact_items(Some(gets.clone()))
+                .send()
+                .await;
+            let error = match result {
+                Ok(out) => return Ok(out),
+                Err(error) => error,
+            };
+            let Some(TransactGetItemsError::TransactionCanceledException(cancelled)) =
+                error.as_service_error()
+            else {
+                return Err(call_failed("TransactGetItems", error));
+            };
+            let reasons: Vec<Reason> = cancelled
+                .cancellation_reasons()
+                .iter()
+                .map(|r| Reason::parse(r.code()))
+                .collect();
+            if let Some(Reason::Other(code)) =
+                reasons.iter().find(|r| matches!(r, Reason::Other(_)))
+            {
+                return Err(StoreError::Rejected {
+                    operation: "TransactGetItems",
+                    reason: format!("cancelled: {code}"),
+                });
+            }
+            if reasons.contains(&Reason::Throttled) {
+                return Err(StoreError::Unavailable {
+                    operation: "TransactGetItems",
+                    reason: "throttled".into(),
+                });
+            }
+            table::back_off(attempt).await;
+        }
+        Err(StoreError::Contention(flows::MAX_ATTEMPTS))
     }
 
     /// The account and the record of a deposit id, as one snapshot.
@@ -477,12 +517,15 @@ impl Store {
             ItemType::Bonus,
         )?;
         let mut items = vec![
-            self.put_account(&decision.account, read_version)?,
-            self.put_new(grant)?,
+            (
+                Role::Account,
+                self.put_account(&decision.account, read_version)?,
+            ),
+            (Role::Id, self.put_new(grant)?),
             self.entry_item(&decision.entry)?,
         ];
         items.extend(self.outbox_items(events)?);
-        Ok(interpret(self.transact(items).await?, 1))
+        self.commit(items).await
     }
 
     /// The account and the record of a bet id, as one snapshot.
@@ -573,14 +616,17 @@ impl Store {
         events: &[WalletEvent],
     ) -> Result<Commit, StoreError> {
         let mut items = vec![
-            self.put_account(&decision.account, read_version)?,
-            self.bet_item(&decision.record, None)?,
+            (
+                Role::Account,
+                self.put_account(&decision.account, read_version)?,
+            ),
+            (Role::Id, self.bet_item(&decision.record, None)?),
         ];
         for entry in decision.entries() {
             items.push(self.entry_item(entry)?);
         }
         items.extend(self.outbox_items(events)?);
-        Ok(interpret(self.transact(items).await?, 1))
+        self.commit(items).await
     }
 
     /// One movement of money outside a client id's record (e.g. a bonus award): the
@@ -592,12 +638,12 @@ impl Store {
         read_version: u64,
         events: &[WalletEvent],
     ) -> Result<Commit, StoreError> {
-        let mut items = vec![self.put_account(next, read_version)?];
+        let mut items = vec![(Role::Account, self.put_account(next, read_version)?)];
         if let Some(entry) = entry {
             items.push(self.entry_item(entry)?);
         }
         items.extend(self.outbox_items(events)?);
-        Ok(interpret(self.transact(items).await?, usize::MAX))
+        self.commit(items).await
     }
 
     /// A refused bet: its record, valid only if the account is still as read.
@@ -608,10 +654,13 @@ impl Store {
         record: &BetRecord,
     ) -> Result<Commit, StoreError> {
         let items = vec![
-            self.check_account_version(player, read_version)?,
-            self.bet_item(record, None)?,
+            (
+                Role::Account,
+                self.check_account_version(player, read_version)?,
+            ),
+            (Role::Id, self.bet_item(record, None)?),
         ];
-        Ok(interpret(self.transact(items).await?, 1))
+        self.commit(items).await
     }
 
     /// A settlement: the settlement id's record first (a taken id means replay), then
@@ -625,28 +674,31 @@ impl Store {
         bet_version: Option<u64>,
         events: &[WalletEvent],
     ) -> Result<Commit, StoreError> {
-        let mut items = vec![self.put_new(to_item(
-            record,
-            keys::settlement_pk(&record.settlement_id),
-            ItemType::Settlement.sort_key().into(),
-            ItemType::Settlement,
-        )?)?];
+        let mut items = vec![(
+            Role::Id,
+            self.put_new(to_item(
+                record,
+                keys::settlement_pk(&record.settlement_id),
+                ItemType::Settlement.sort_key().into(),
+                ItemType::Settlement,
+            )?)?,
+        )];
         if let Some(bet) = &decision.record {
             let guard = if decision.creates_record {
                 None
             } else {
                 Some(bet_version.unwrap_or(0))
             };
-            items.push(self.bet_item(bet, guard)?);
+            items.push((Role::Bet, self.bet_item(bet, guard)?));
         }
         if let Some(account) = &decision.account {
-            items.push(self.put_account(account, account_version)?);
+            items.push((Role::Account, self.put_account(account, account_version)?));
         }
         for entry in decision.entries() {
             items.push(self.entry_item(entry)?);
         }
         items.extend(self.outbox_items(events)?);
-        Ok(interpret(self.transact(items).await?, 0))
+        self.commit(items).await
     }
 
     fn deposit_record_item(&self, record: &DepositRecord) -> Result<TransactWriteItem, StoreError> {
@@ -667,14 +719,17 @@ impl Store {
         events: &[WalletEvent],
     ) -> Result<Commit, StoreError> {
         let mut items = vec![
-            self.put_account(&decision.account, read_version)?,
-            self.deposit_record_item(record)?,
+            (
+                Role::Account,
+                self.put_account(&decision.account, read_version)?,
+            ),
+            (Role::Id, self.deposit_record_item(record)?),
         ];
         for entry in decision.entries() {
             items.push(self.entry_item(entry)?);
         }
         items.extend(self.outbox_items(events)?);
-        Ok(interpret(self.transact(items).await?, 1))
+        self.commit(items).await
     }
 
     /// A rejected deposit: the id record, valid only if the account is still as read.
@@ -685,10 +740,13 @@ impl Store {
         record: &DepositRecord,
     ) -> Result<Commit, StoreError> {
         let items = vec![
-            self.check_account_version(player, read_version)?,
-            self.deposit_record_item(record)?,
+            (
+                Role::Account,
+                self.check_account_version(player, read_version)?,
+            ),
+            (Role::Id, self.deposit_record_item(record)?),
         ];
-        Ok(interpret(self.transact(items).await?, 1))
+        self.commit(items).await
     }
 
     /// Up to `limit` entries newest first, strictly older than `before_seq` when given.
@@ -768,45 +826,5 @@ impl Store {
                 _ => return Ok(snapshot),
             }
         }
-    }
-}
-
-/// Reads a cancelled money transaction: the id record at `id_index` taken means replay;
-/// anything else (the account's version, a concurrent transaction) means decide again.
-fn interpret(codes: Option<Vec<String>>, id_index: usize) -> Commit {
-    match codes {
-        None => Commit::Committed,
-        Some(codes)
-            if codes.get(id_index).map(String::as_str) == Some("ConditionalCheckFailed") =>
-        {
-            Commit::IdTaken
-        }
-        Some(_) => Commit::StateChanged,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_taken_id_wins_over_a_changed_account() {
-        let codes = |c: &[&str]| Some(c.iter().map(|s| s.to_string()).collect());
-        assert_eq!(interpret(None, 1), Commit::Committed);
-        assert_eq!(
-            interpret(
-                codes(&["ConditionalCheckFailed", "ConditionalCheckFailed", "None"]),
-                1
-            ),
-            Commit::IdTaken
-        );
-        assert_eq!(
-            interpret(codes(&["ConditionalCheckFailed", "None", "None"]), 1),
-            Commit::StateChanged
-        );
-        assert_eq!(
-            interpret(codes(&["TransactionConflict"]), 1),
-            Commit::StateChanged
-        );
     }
 }
