@@ -30,9 +30,14 @@ def test_each_function_gets_the_provisioned_table_and_local_credentials(provisio
         assert environment["AWS_ACCESS_KEY_ID"] and environment["AWS_SECRET_ACCESS_KEY"]
         assert not any("{{resolve:" in value for value in environment.values())
     assert environments["deposit"]["PAYMENT_PROVIDER_HMAC_SECRETS"] == auth.INTEGRATION_SECRETS["payment-provider"]
-    for binary in ("place-bet", "settle", "wallet-read"):
+    # settle-queue too: settlement queue messages are signed with the aggregator's secret.
+    for binary in ("place-bet", "settle", "settle-queue", "wallet-read"):
         assert environments[binary]["AGGREGATOR_HMAC_SECRETS"] == "stakeline-local-aggregator-secret", binary
-    assert "AGGREGATOR_HMAC_SECRETS" not in environments["settle-queue"], "the queue needs no signing secret"
+    for binary, environment in environments.items():
+        # Locally the secrets themselves, never an ARN to read them from.
+        assert not [v for v in environment if v.endswith("_SECRET_ARN")], binary
+    for binary in ("register", "publisher", "bonus-award"):
+        assert not [v for v in environments[binary] if v.endswith("_HMAC_SECRETS")], binary
     assert environments["publisher"]["EVENT_BUS_NAME"] == provisioned.outputs["EventBusName"]
     campaigns = json.loads(environments["bonus-award"]["BONUS_CAMPAIGNS"])
     assert [c["campaign_id"] for c in campaigns] == ["first-deposit-match"]

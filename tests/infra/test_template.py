@@ -15,6 +15,7 @@ from stakeline_local.template import (
     references,
     sqs_event_sources,
     stream_event_sources,
+    template_environment,
 )
 
 
@@ -154,19 +155,33 @@ def test_template_routes_and_functions(template):
     for function in by_binary.values():
         assert function.environment["TABLE_NAME"] == {"Ref": "WalletTable"}
         assert function.environment["PLAYER_AUTH"] == "apigateway"
-    assert "PAYMENT_PROVIDER_HMAC_SECRETS" in by_binary["deposit"].environment
-    assert "PAYMENT_PROVIDER_HMAC_SECRETS" not in by_binary["register"].environment
-    secret = {"Fn::Sub": "{{resolve:secretsmanager:${AggregatorSecretName}:SecretString}}"}
-    for binary in ("place-bet", "settle", "wallet-read"):
-        assert by_binary[binary].environment["AGGREGATOR_HMAC_SECRETS"] == secret, binary
-        assert "PAYMENT_PROVIDER_HMAC_SECRETS" not in by_binary[binary].environment, binary
-    for binary in ("register", "deposit", "settle-queue", "publisher", "bonus-award"):
-        assert "AGGREGATOR_HMAC_SECRETS" not in by_binary[binary].environment, binary
-    for binary in ("publisher", "bonus-award", "settle-queue"):
-        assert "PAYMENT_PROVIDER_HMAC_SECRETS" not in by_binary[binary].environment, binary
+    # On AWS a function names its integration's secret by ARN and reads it at run time.
+    written = {
+        resource["Metadata"]["BuildProperties"]["Binary"]: template_environment(template, resource)
+        for resource in _serverless_functions(template).values()
+    }
+    assert written["deposit"]["PAYMENT_PROVIDER_SECRET_ARN"] == {"Ref": "PaymentProviderSecretArn"}
+    assert "PAYMENT_PROVIDER_SECRET_ARN" not in written["register"]
+    for binary in ("place-bet", "settle", "settle-queue", "wallet-read"):
+        assert written[binary]["AGGREGATOR_SECRET_ARN"] == {"Ref": "AggregatorSecretArn"}, binary
+        assert "PAYMENT_PROVIDER_SECRET_ARN" not in written[binary], binary
+    for binary in ("register", "deposit", "publisher", "bonus-award"):
+        assert "AGGREGATOR_SECRET_ARN" not in written[binary], binary
+    for binary in ("publisher", "bonus-award"):
+        assert "PAYMENT_PROVIDER_SECRET_ARN" not in written[binary], binary
+    for binary, variables in written.items():
+        assert not [v for v in variables if v.endswith("_HMAC_SECRETS")], f"{binary}: no secret in the environment"
+        assert "{{resolve:" not in repr(variables), binary
+    # Locally the same functions hold the development secrets themselves instead.
+    for binary, variables in written.items():
+        local = by_binary[binary].environment
+        assert not [v for v in local if v.endswith("_SECRET_ARN")], binary
+        assert ("PAYMENT_PROVIDER_HMAC_SECRETS" in local) == ("PAYMENT_PROVIDER_SECRET_ARN" in variables), binary
+        assert ("AGGREGATOR_HMAC_SECRETS" in local) == ("AGGREGATOR_SECRET_ARN" in variables), binary
+    assert by_binary["deposit"].environment["PAYMENT_PROVIDER_HMAC_SECRETS"] == "stakeline-local-payment-provider-secret"
+    assert by_binary["settle-queue"].environment["AGGREGATOR_HMAC_SECRETS"] == "stakeline-local-aggregator-secret"
     assert by_binary["publisher"].environment["EVENT_BUS_NAME"] == {"Fn::GetAtt": ["WalletEventBus", "Name"]}
     assert by_binary["bonus-award"].environment["BONUS_CAMPAIGNS"] == {"Ref": "BonusCampaigns"}
-    assert template["Parameters"]["AggregatorSecretName"]["Default"] == "stakeline/aggregator-hmac"
 
 
 def _serverless_functions(template):
@@ -182,14 +197,13 @@ def test_only_signed_routes_skip_the_player_authorizer(template):
     assert jwt["IdentitySource"] == "$request.header.Authorization"
     assert jwt["JwtConfiguration"] == {"issuer": {"Ref": "JwtIssuer"}, "audience": [{"Ref": "JwtAudience"}]}
 
-    by_id = {f.logical_id: f for f in functions(template)}
     for logical_id, resource in _serverless_functions(template).items():
         for name, event in resource["Properties"].get("Events", {}).items():
             authorizer = event["Properties"].get("Auth", {}).get("Authorizer")
             if authorizer == "NONE":
-                # The function must then check an HMAC itself.
-                assert {"PAYMENT_PROVIDER_HMAC_SECRETS", "AGGREGATOR_HMAC_SECRETS"} & set(
-                    by_id[logical_id].environment
+                # The function must then check an HMAC itself, with the secret it names.
+                assert {"PAYMENT_PROVIDER_SECRET_ARN", "AGGREGATOR_SECRET_ARN"} & set(
+                    template_environment(template, resource)
                 ), f"{logical_id}.{name} has no authorizer and no signature secret"
             else:
                 assert authorizer is None, f"{logical_id}.{name}: unexpected authorizer {authorizer}"
@@ -197,33 +211,36 @@ def test_only_signed_routes_skip_the_player_authorizer(template):
 
 def test_function_policies_are_least_privilege(template):
     """Every function that commits state writes its outbox item with the PutItem it already
-    has; the publisher may only put events on the wallet bus."""
+    has (every write is a Put or a ConditionCheck of one TransactWriteItems: no UpdateItem);
+    the publisher may only put events on the wallet bus; a function that verifies signatures
+    may read its integration's secret and no other (tests/infra/test_least_privilege.py checks
+    all of this against the code)."""
     table = {"Fn::GetAtt": ["WalletTable", "Arn"]}
     bus = {"Fn::GetAtt": ["WalletEventBus", "Arn"]}
-    writer = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"}
+    read_secret = {"secretsmanager:GetSecretValue"}
+    payment_provider = {"Ref": "PaymentProviderSecretArn"}
+    aggregator = {"Ref": "AggregatorSecretArn"}
+    writer = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:ConditionCheckItem"}
     expected = {
-        "register": (table, writer),
-        "deposit": (table, writer),
-        "place-bet": (table, writer),
-        "settle": (table, writer),
+        "register": [(table, writer)],
+        "deposit": [(table, writer), (payment_provider, read_secret)],
+        "place-bet": [(table, writer), (aggregator, read_secret)],
+        "settle": [(table, writer), (aggregator, read_secret)],
         # Plus what SAM adds for its SQS event (AWSLambdaSQSQueueExecutionRole), nothing of ours.
-        "settle-queue": (table, writer),
-        "bonus-award": (table, writer),
-        "wallet-read": (table, {"dynamodb:GetItem", "dynamodb:Query"}),
+        "settle-queue": [(table, writer), (aggregator, read_secret)],
+        "bonus-award": [(table, writer)],
+        "wallet-read": [(table, {"dynamodb:GetItem", "dynamodb:Query"}), (aggregator, read_secret)],
         # Plus what SAM adds for its DynamoDB event (stream reads) and its on-failure destination.
-        "publisher": (bus, {"events:PutEvents"}),
+        "publisher": [(bus, {"events:PutEvents"})],
     }
     seen = {}
     for resource in _serverless_functions(template).values():
         binary = resource["Metadata"]["BuildProperties"]["Binary"]
         statements = [s for p in resource["Properties"]["Policies"] for s in p["Statement"]]
-        resources = []
         for statement in statements:
             assert statement["Effect"] == "Allow"
             assert not any("*" in action for action in statement["Action"])
-            resources.append(statement["Resource"])
-        assert all(r == resources[0] for r in resources), f"{binary}: one resource only"
-        seen[binary] = (resources[0], {a for s in statements for a in s["Action"]})
+        seen[binary] = [(s["Resource"], set(s["Action"])) for s in statements]
     assert seen == expected
 
 
@@ -316,20 +333,30 @@ def test_only_the_aggregator_principal_may_send_settlements(template):
     policy = template["Resources"]["SettlementQueuePolicy"]
     assert policy["Type"] == "AWS::SQS::QueuePolicy"
     assert policy["Properties"]["Queues"] == [{"Ref": "SettlementQueue"}]
-    [statement] = policy["Properties"]["PolicyDocument"]["Statement"]
-    assert statement["Effect"] == "Allow"
-    assert statement["Principal"] == {"AWS": {"Ref": "SettlementSenderArn"}}
-    assert statement["Action"] == "sqs:SendMessage"
-    assert statement["Resource"] == {"Fn::GetAtt": ["SettlementQueue", "Arn"]}
-    assert "Condition" not in statement
+    allow, deny = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert allow["Effect"] == "Allow"
+    assert allow["Principal"] == {"AWS": {"Ref": "SettlementSenderArn"}}
+    assert allow["Action"] == "sqs:SendMessage"
+    assert allow["Resource"] == {"Fn::GetAtt": ["SettlementQueue", "Arn"]}
+    assert "Condition" not in allow
+    # Every other principal is refused, even one whose own IAM policy allows sending.
+    assert deny["Effect"] == "Deny"
+    assert deny["Principal"] == "*"
+    assert deny["Action"] == "sqs:SendMessage"
+    assert deny["Resource"] == {"Fn::GetAtt": ["SettlementQueue", "Arn"]}
+    assert deny["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": {"Ref": "SettlementSenderArn"}}}
 
 
 @pytest.mark.parametrize("arn, valid", [
     ("arn:aws:iam::210987654321:role/aggregator-settlements", True),
-    ("arn:aws:iam::210987654321:root", True),
+    ("arn:aws:iam::210987654321:role/integrations/aggregator-settlements", True),
     ("arn:aws-us-gov:iam::210987654321:user/sportsbook", True),
+    # With the queue's Deny for every other principal, the account root would mean the root
+    # user alone: a role or a user must be named.
+    ("arn:aws:iam::210987654321:root", False),
     ("*", False),
     ("arn:aws:iam::*:root", False),
+    ("arn:aws:iam::210987654321:role/*", False),
     ("210987654321", False),
 ])
 def test_the_sender_must_be_one_iam_principal(template, arn, valid):
@@ -362,6 +389,48 @@ def test_the_local_template_keeps_both_queues_and_leaves_out_what_moto_cannot_cr
     )
     # Without an emulator to ask, only SAM resources are dropped.
     assert "SettlementQueuePolicy" in derive_local_template(template).body["Resources"]
+
+
+def test_the_local_template_needs_no_secret_and_leaves_the_rules_to_cloudformation(template):
+    assert "Rules" in template
+    local = derive_local_template(template, moto_can_create)
+    assert "Rules" not in local.body
+    # The functions' secret ARNs are not resolved locally (they hold the development secrets
+    # instead), so the local stack needs no value for them.
+    assert not {"PaymentProviderSecretArn", "AggregatorSecretArn"} & set(local.body.get("Parameters", {}))
+    assert not [v for _, v in local.environment_outputs.values() if "SECRET" in v]
+
+
+SECRET_ENVIRONMENT = """
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Metadata: {BuildMethod: rust-cargolambda, BuildProperties: {Binary: fn}}
+    Properties:
+      Environment:
+        Variables: {VARIABLES}
+"""
+
+
+@pytest.mark.parametrize("variables, expected", [
+    ("{AGGREGATOR_SECRET_ARN: !Ref Secret, X: y}", {"AGGREGATOR_HMAC_SECRETS": "stakeline-local-aggregator-secret",
+                                                    "X": "y"}),
+    ("{PAYMENT_PROVIDER_SECRET_ARN: arn:aws:secretsmanager:eu-west-1:123456789012:secret:p-AbCdEf}",
+     {"PAYMENT_PROVIDER_HMAC_SECRETS": "stakeline-local-payment-provider-secret"}),
+    ("{AGGREGATOR_SECRET_ARN: !Ref Secret, AGGREGATOR_HMAC_SECRETS: x}", "name the same secrets twice"),
+    ("{OPERATOR_SECRET_ARN: !Ref Secret}", "OPERATOR_HMAC_SECRETS to SECRET_VARIABLES"),
+])
+def test_secret_arns_become_local_development_secrets(tmp_path, variables, expected):
+    path = tmp_path / "t.yaml"
+    path.write_text(SECRET_ENVIRONMENT.replace("{VARIABLES}", variables))
+    loaded = load_template(path)
+    if isinstance(expected, str):
+        with pytest.raises(ValueError, match=expected):
+            functions(loaded)
+        return
+    [function] = functions(loaded)
+    assert function.environment == expected
+    assert not derive_local_template(loaded).environment_outputs, "nothing for moto to resolve"
 
 
 SQS_EVENTS = """
@@ -474,9 +543,7 @@ def test_bonus_award_consumes_the_bonus_queue(template):
     policies = _function(template, "bonus-award")["Properties"]["Policies"]
     [statement] = [s for p in policies for s in p["Statement"]]
     assert statement["Resource"] == {"Fn::GetAtt": ["WalletTable", "Arn"]}
-    assert set(statement["Action"]) == {
-        "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"
-    }
+    assert set(statement["Action"]) == {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:ConditionCheckItem"}
 
 
 def test_bonus_campaigns_are_configuration_with_the_first_deposit_match_by_default(template):

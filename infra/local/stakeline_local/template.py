@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from . import auth
+
 SERVERLESS_PREFIX = "AWS::Serverless::"
 PSEUDO_PREFIX = "AWS::"
 # Lambda's defaults where a function or an SQS/DynamoDB event leaves a setting out.
@@ -173,7 +175,12 @@ def derive_local_template(
     Each function environment value that is an expression (a Ref to the table, a parameter…)
     becomes an output, so moto resolves it exactly as CloudFormation would. Expressions that
     need something moto does not have (a dropped resource, a Secrets Manager dynamic
-    reference) are left out; the local suite must supply those values itself.
+    reference) are left out; the local suite must supply those values itself. A secret's ARN
+    (`X_SECRET_ARN`) is never resolved: locally the function holds the development secret
+    instead (function_environment), so the secret ARN parameters are not needed locally.
+
+    Only Parameters, Conditions, Mappings, Resources and Outputs are carried over: not Rules
+    (parameter assertions, checked by CloudFormation on AWS), nor Globals or Transform.
     """
     resources: dict = template["Resources"]
     parameters: dict = template.get("Parameters", {}) or {}
@@ -287,7 +294,8 @@ class StreamEvent:
 class Function:
     logical_id: str
     binary: str
-    # Globals merged with the function's own variables, values as written in the template.
+    # Globals merged with the function's own variables, values as written in the template,
+    # but for the secrets: see function_environment.
     environment: dict[str, Any]
     # (METHOD, path) of every HttpApi event.
     routes: list[tuple[str, str]]
@@ -297,12 +305,50 @@ class Function:
     stream_events: list[StreamEvent] = field(default_factory=list)
 
 
-def function_environment(template: dict, resource: dict) -> dict[str, Any]:
-    """A serverless function's variables: Globals overridden by its own."""
+# On AWS a function's environment names its integration's signing secrets by the ARN of a
+# Secrets Manager secret (`X_SECRET_ARN`), which the function reads at run time. Locally there
+# is no such secret: the function gets `X_HMAC_SECRETS` instead (one of auth.SECRET_VARIABLES),
+# holding the integration's development secret itself, and not the ARN variable.
+SECRET_ARN_SUFFIX = "_SECRET_ARN"
+LOCAL_SECRETS_SUFFIX = "_HMAC_SECRETS"
+
+
+def template_environment(template: dict, resource: dict) -> dict[str, Any]:
+    """A serverless function's variables as the template writes them: Globals overridden by
+    its own."""
     globals_function = (template.get("Globals", {}) or {}).get("Function", {}) or {}
     variables = dict((globals_function.get("Environment", {}) or {}).get("Variables", {}) or {})
     properties = resource.get("Properties", {}) or {}
     variables.update((properties.get("Environment", {}) or {}).get("Variables", {}) or {})
+    return variables
+
+
+def local_secret_variable(variable: str) -> str | None:
+    """The local variable standing in for ``variable`` when it names a secret's ARN, else None."""
+    if not variable.endswith(SECRET_ARN_SUFFIX):
+        return None
+    local = variable[: -len(SECRET_ARN_SUFFIX)] + LOCAL_SECRETS_SUFFIX
+    if local not in auth.SECRET_VARIABLES:
+        raise ValueError(
+            f"{variable} names a secret the local suite has no development secret for: add "
+            f"{local} to SECRET_VARIABLES in infra/local/stakeline_local/auth.py"
+        )
+    return local
+
+
+def function_environment(template: dict, resource: dict) -> dict[str, Any]:
+    """A serverless function's variables as the local suite runs it: the template's, except
+    that each `X_SECRET_ARN` becomes `X_HMAC_SECRETS` set to the local development secret."""
+    variables: dict[str, Any] = {}
+    written = template_environment(template, resource)
+    for variable, value in written.items():
+        local = local_secret_variable(variable)
+        if local is None:
+            variables[variable] = value
+            continue
+        if local in written:
+            raise ValueError(f"{variable} and {local} name the same secrets twice: keep {variable} only")
+        variables[local] = auth.integration_secret(auth.SECRET_VARIABLES[local])
     return variables
 
 
