@@ -6,9 +6,9 @@
   check-routes  Cargo.toml's cargo-lambda router == the template's HttpApi routes
   local-template  print the template moto provisions (the SAM-free part)
   token         a local player JWT
-  sign          X-Stakeline-Timestamp/-Signature headers for a request body
-  sign-event    a sample API Gateway event with fresh signature and token
-  enqueue       send a message to a queue of the running local suite
+  sign          X-Stakeline-Timestamp/-Signature headers for a request (method, path, body)
+  sign-event    a sample API Gateway or SQS event with fresh signatures and token
+  enqueue       send a message to a queue of the running local suite (settlements signed)
   audit         run the audit's reconcile binary against the running local suite's table
 """
 
@@ -98,12 +98,15 @@ def _read_body(args) -> bytes:
 
 
 def cmd_sign(args) -> int:
-    headers = auth.signed_headers(_read_body(args), integration=args.secret, timestamp=args.timestamp)
+    headers = auth.signed_headers(
+        _read_body(args), method=args.method, path=args.path, integration=args.secret, timestamp=args.timestamp
+    )
     # stdout holds exactly the headers, so `./dev sign … | curl -H @- …` works.
     for name, value in headers.items():
         print(f"{name}: {value}")
     fragment = " ".join(f"-H '{name}: {value}'" for name, value in headers.items())
-    print(f"curl fragment (valid {auth.SIGNATURE_WINDOW_SECONDS} s): {fragment}", file=sys.stderr)
+    print(f"curl fragment for {args.method.upper()} {args.path} only "
+          f"(valid {auth.SIGNATURE_WINDOW_SECONDS} s): {fragment}", file=sys.stderr)
     return 0
 
 
@@ -143,9 +146,13 @@ def cmd_enqueue(args) -> int:
         json.loads(body)
     except ValueError:
         log("note: the body is not JSON (sent anyway: a poison message is a fair test)")
-    url, message_id = running.enqueue(suite, args.queue, body)
+    url, message_id, signed = running.enqueue(suite, args.queue, body, unsigned=args.unsigned)
     print(message_id)
-    log(f"sent to {url}")
+    if signed:
+        log(f"sent to {url}, signed with the {auth.QUEUE_INTEGRATION} secret (message attributes "
+            f"{auth.TIMESTAMP_HEADER}, {auth.SIGNATURE_HEADER})")
+    else:
+        log(f"sent to {url}" + (" without a signature (--unsigned)" if args.unsigned else ""))
     return 0
 
 
@@ -208,19 +215,28 @@ def parser() -> argparse.ArgumentParser:
     token.add_argument("--ttl", type=int, default=3600, help="seconds (default 3600)")
     token.set_defaults(run=cmd_token)
 
-    sign = commands.add_parser("sign", help="sign a provider/aggregator request body")
+    sign = commands.add_parser(
+        "sign", help="sign a provider/aggregator request",
+        description="Prints the X-Stakeline-Timestamp and X-Stakeline-Signature headers: HMAC-SHA256 "
+                    "over timestamp.METHOD.path.body with the integration's local secret.",
+    )
     sign.add_argument("--secret", choices=sorted(auth.INTEGRATION_SECRETS), default="payment-provider")
+    sign.add_argument("--method", required=True, help="the request's method, e.g. POST")
+    sign.add_argument("--path", required=True,
+                      help="the request's raw path, without scheme, host or query string, "
+                           "e.g. /players/p-1/deposits")
     body = sign.add_mutually_exclusive_group(required=True)
-    body.add_argument("--body", help="the exact body string")
+    body.add_argument("--body", help="the exact body string ('' for none, e.g. a GET)")
     body.add_argument("--body-file", help="file holding the exact body bytes ('-' for stdin)")
     sign.add_argument("--timestamp", type=int, help="unix seconds (default now)")
     sign.set_defaults(run=cmd_sign)
 
-    sign_event = commands.add_parser("sign-event", help="re-sign a sample API Gateway event")
-    sign_event.add_argument("event", help="e.g. events/deposit/deposit.json")
+    sign_event = commands.add_parser("sign-event", help="re-sign a sample API Gateway or SQS event")
+    sign_event.add_argument("event", help="e.g. events/deposit/deposit.json or events/settle-queue/batch.json")
     sign_event.add_argument("--timestamp", type=int, help="unix seconds (default now)")
     sign_event.add_argument("--secret", choices=sorted(auth.INTEGRATION_SECRETS),
-                            help="default: read off the template for the event's route")
+                            help="default: read off the template for the event's route; for SQS "
+                                 "events, the aggregator's (given, every record is signed)")
     sign_event.add_argument("--template", type=Path, default=DEFAULT_TEMPLATE)
     where = sign_event.add_mutually_exclusive_group()
     where.add_argument("-o", "--output", help="write here instead of stdout")
@@ -232,6 +248,9 @@ def parser() -> argparse.ArgumentParser:
     message = enqueue.add_mutually_exclusive_group(required=True)
     message.add_argument("--body", help="the exact message body")
     message.add_argument("--body-file", help="file holding the message body ('-' for stdin)")
+    enqueue.add_argument("--unsigned", action="store_true",
+                         help="send a settlement without its signature attributes (it is refused "
+                              "and ends in the dead-letter queue)")
     _add_suite_options(enqueue)
     enqueue.set_defaults(run=cmd_enqueue)
 

@@ -3,11 +3,12 @@ template.yaml, every function served by cargo lambda watch with the template's r
 started once per session on free ports and stopped cleanly afterwards."""
 
 import uuid
+from urllib.parse import urlsplit
 
 import pytest
 import requests
 
-from stakeline_local import auth, suite as local_suite
+from stakeline_local import auth, emulator as local_emulator, suite as local_suite
 
 
 @pytest.fixture(scope="session")
@@ -47,9 +48,17 @@ class Api:
         return self.as_integration("aggregator", method, path, raw, signed=signed)
 
     def as_integration(self, integration: str, method: str, path: str, raw: str, *, signed: bool = True, timestamp: int | None = None):
-        headers = {"content-type": "application/json"}
+        """Signed like the integration signs: over this method, this raw path (no query string)
+        and this body."""
+        headers = {}
         if signed:
-            headers.update(auth.signed_headers(raw, integration=integration, timestamp=timestamp))
+            headers = auth.signed_headers(raw, method=method, path=urlsplit(path).path, integration=integration,
+                                          timestamp=timestamp)
+        return self.send(method, path, raw, headers)
+
+    def send(self, method: str, path: str, raw: str, headers: dict[str, str]):
+        """``raw`` to ``method path`` with exactly these (signature) headers: forged ones too."""
+        headers = {"content-type": "application/json", **headers}
         return self.http.request(method, self.base_url + path, data=raw.encode(), headers=headers, timeout=60)
 
     def bet(self, player: str, bet_id: str, amount: int, round_id: str = "round-1"):
@@ -79,14 +88,41 @@ def api(base_url) -> Api:
     return Api(base_url)
 
 
-@pytest.fixture
-def player(api) -> str:
-    """A freshly registered player."""
+def register_new_player(api: Api) -> str:
     player_id = f"e2e-{uuid.uuid4()}"
     response = api.register(player_id)
     assert response.status_code == 201, response.text
     return player_id
 
 
+@pytest.fixture
+def player(api) -> str:
+    """A freshly registered player."""
+    return register_new_player(api)
+
+
+@pytest.fixture
+def other_player(api) -> str:
+    """Another freshly registered player."""
+    return register_new_player(api)
+
+
 def new_id(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4()}"
+
+
+def sqs(suite: dict):
+    """A boto3 SQS client for the suite's emulator."""
+    return local_emulator.aws_client("sqs", suite["endpoint"], suite["region"])
+
+
+def send_settlement(suite: dict, body: str, *, signed: bool = True, attributes: dict | None = None) -> str:
+    """Sends ``body`` to the suite's SettlementQueue as the aggregator does: signed in its message
+    attributes (``attributes`` instead, when given; none at all when not ``signed``). Returns
+    the message id."""
+    message = {"QueueUrl": suite["queues"]["SettlementQueue"], "MessageBody": body}
+    if attributes is not None:
+        message["MessageAttributes"] = attributes
+    elif signed:
+        message["MessageAttributes"] = auth.signed_message_attributes(body)
+    return sqs(suite).send_message(**message)["MessageId"]

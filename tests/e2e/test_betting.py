@@ -2,7 +2,7 @@
 
 import uuid
 
-from conftest import new_id
+from conftest import new_id, send_settlement
 from test_money_core import problem
 
 
@@ -68,15 +68,11 @@ def test_a_settlement_sent_to_the_queue_closes_the_bet(api, player, suite):
     import json
     import time
 
-    from stakeline_local import emulator
-
     funded(api, player, 1000)
     bet_id = new_id("bet")
     assert api.bet(player, bet_id, 200).status_code == 201
-    sqs = emulator.aws_client("sqs", suite["endpoint"], suite["region"])
-    queue_url = suite["queues"]["SettlementQueue"]
     message = {"player_id": player, "bet_id": bet_id, "settlement_id": new_id("stl"), "kind": "win", "amount": 500}
-    sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(message))
+    send_settlement(suite, json.dumps(message))  # signed by the aggregator in its message attributes
     deadline = time.monotonic() + 120
     while True:
         seen = api.as_player("GET", f"/players/{player}/bets/{bet_id}", player).json()

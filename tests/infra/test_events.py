@@ -2,6 +2,7 @@
 queue-fed function, a DynamoDB stream event per stream-fed function, and `sign-event`."""
 
 import hashlib
+import hmac
 import json
 import re
 import subprocess
@@ -13,7 +14,7 @@ import pytest
 
 from stakeline_local import auth
 from stakeline_local.emulator import STACK_PY
-from stakeline_local.events import integration_for_route, raw_body
+from stakeline_local.events import integration_for_route, md5_of_message_attributes, raw_body
 from stakeline_local.pollers import filter_matches, sqs_record, stream_record
 from stakeline_local.template import http_routes, sqs_event_sources, stream_event_sources
 
@@ -95,6 +96,11 @@ def test_deposits_bets_and_settlements_are_signed():
     }
 
 
+def signed_over(event: dict) -> tuple[str, str, bytes]:
+    """What an API Gateway event's signature covers: its method, raw path and body."""
+    return event["requestContext"]["http"]["method"], event["rawPath"], raw_body(event)
+
+
 @pytest.mark.parametrize("path", SIGNED, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_signed_event_verifies_with_its_integrations_secret_only(path, template):
     event = load(path)
@@ -102,9 +108,14 @@ def test_signed_event_verifies_with_its_integrations_secret_only(path, template)
     assert integration == ("payment-provider" if path.parent.name == "deposit" else "aggregator")
     assert header(event, auth.TIMESTAMP_HEADER) == str(SIGNED_AT)
     signature = header(event, auth.SIGNATURE_HEADER)
+    method, raw_path, body = signed_over(event)
+    assert method == "POST" and raw_path.startswith(f"/players/{PLAYER}/")
     for name, secret in auth.INTEGRATION_SECRETS.items():
-        matches = signature == auth.signature(secret, SIGNED_AT, raw_body(event))
+        matches = signature == auth.signature(secret, SIGNED_AT, method, raw_path, body)
         assert matches is (name == integration), name
+    # Not the old signing string (timestamp.body): a signature covers the method and path too.
+    old = hmac.new(auth.INTEGRATION_SECRETS[integration].encode(), f"{SIGNED_AT}.".encode() + body, hashlib.sha256)
+    assert signature != old.hexdigest()
 
 
 def test_sample_bodies():
@@ -126,21 +137,55 @@ def test_sample_bodies():
     assert "body" not in read
 
 
-def test_settlement_batch_is_the_event_the_local_poller_builds(template):
+def received_message(record: dict) -> dict:
+    """The ReceiveMessage message a Lambda SQS record was built from (what the poller reads)."""
+    message = {"MessageId": record["messageId"], "ReceiptHandle": record["receiptHandle"], "Body": record["body"],
+               "MD5OfBody": record["md5OfBody"], "Attributes": record["attributes"]}
+    if record["messageAttributes"]:
+        message["MessageAttributes"] = {
+            name: {"StringValue": value["stringValue"], "DataType": value["dataType"]}
+            for name, value in record["messageAttributes"].items()
+        }
+        message["MD5OfMessageAttributes"] = record["md5OfMessageAttributes"]
+    return message
+
+
+def queue_signature_is_valid(record: dict, *, at: int | None = None) -> bool:
+    """The record carries the aggregator's signature of its body (at ``at``) in its message
+    attributes, as settle-queue checks it."""
+    attributes = record["messageAttributes"]
+    for name in (auth.TIMESTAMP_HEADER, auth.SIGNATURE_HEADER):
+        assert attributes[name]["dataType"] == "String" and set(attributes[name]) == {
+            "stringValue", "stringListValues", "binaryListValues", "dataType"}
+    stamp = attributes[auth.TIMESTAMP_HEADER]["stringValue"]
+    if at is not None and stamp != str(at):
+        return False
+    expected = auth.signature(auth.INTEGRATION_SECRETS["aggregator"], stamp, "SQS", "/settlement-queue", record["body"])
+    return attributes[auth.SIGNATURE_HEADER]["stringValue"] == expected
+
+
+def test_settlement_batch_is_the_event_the_local_poller_builds(template, aws):
     [path] = [p for p in SQS_EVENTS if p.parent.name == "settle-queue"]
     records = load(path)["Records"]
     assert len(records) == 3
+    sqs = aws("sqs")
+    check_queue = sqs.create_queue(QueueName=f"events-md5-{int(time.time() * 1000)}")["QueueUrl"]
     for record in records:
-        built = sqs_record(
-            {"MessageId": record["messageId"], "ReceiptHandle": record["receiptHandle"],
-             "Body": record["body"], "MD5OfBody": record["md5OfBody"], "Attributes": record["attributes"]},
-            queue_arn=record["eventSourceARN"], region=record["awsRegion"],
-        )
-        assert built == record, "same keys, order and values as the poller's records"
+        built = sqs_record(received_message(record), queue_arn=record["eventSourceARN"], region=record["awsRegion"])
+        assert built == record and list(built) == list(record), "same keys, order and values as the poller's records"
         assert record["md5OfBody"] == hashlib.md5(record["body"].encode()).hexdigest()
         assert record["eventSourceARN"].split(":")[3] == record["awsRegion"]
         assert "-SettlementQueue-" in record["eventSourceARN"], "a queue CloudFormation named"
         assert record["attributes"]["ApproximateReceiveCount"] == "1"
+        # Every message, the poison one too, is signed by the aggregator at SIGNED_AT ...
+        assert queue_signature_is_valid(record, at=SIGNED_AT)
+        assert int(record["attributes"]["SentTimestamp"]) // 1000 == SIGNED_AT
+        # ... and its md5OfMessageAttributes is the one SQS computes for those attributes.
+        sent = sqs.send_message(QueueUrl=check_queue, MessageBody=record["body"],
+                                MessageAttributes=received_message(record)["MessageAttributes"])
+        assert sent["MD5OfMessageAttributes"] == record["md5OfMessageAttributes"]
+        assert md5_of_message_attributes(record["messageAttributes"]) == record["md5OfMessageAttributes"]
+    sqs.delete_queue(QueueUrl=check_queue)
     assert len({r["messageId"] for r in records}) == 3
 
     win, poison, rollback = records
@@ -156,6 +201,11 @@ def test_settlement_batch_is_the_event_the_local_poller_builds(template):
     }
 
 
+def sign_event(path: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(STACK_PY), "sign-event", str(path), *args],
+                          capture_output=True, text=True, check=check)
+
+
 def test_sign_event_refreshes_signature_and_token(repo_root):
     now = int(time.time())
     secrets = {
@@ -165,25 +215,59 @@ def test_sign_event_refreshes_signature_and_token(repo_root):
         "events/settle/win.json": auth.INTEGRATION_SECRETS["aggregator"],
     }
     for relative in (*secrets, "events/register/limits.json", "events/wallet-read/bet.json"):
-        result = subprocess.run(
-            [sys.executable, str(STACK_PY), "sign-event", str(repo_root / relative)],
-            capture_output=True, text=True, check=True,
-        )
-        event = json.loads(result.stdout)
+        event = json.loads(sign_event(repo_root / relative).stdout)
         original = load(repo_root / relative)
         assert event.get("body") == original.get("body")
         assert abs(event["requestContext"]["timeEpoch"] // 1000 - now) < 60
         if header(event, auth.SIGNATURE_HEADER):
             stamp = int(header(event, auth.TIMESTAMP_HEADER))
             assert abs(stamp - now) < 60
-            assert header(event, auth.SIGNATURE_HEADER) == auth.signature(
-                secrets[relative], stamp, raw_body(event)
-            )
+            assert header(event, auth.SIGNATURE_HEADER) == auth.signature(secrets[relative], stamp, *signed_over(event))
         else:
             token = header(event, "Authorization").removeprefix("Bearer ")
             assert auth.verify_token(token)["sub"] == PLAYER
             claims = event["requestContext"]["authorizer"]["jwt"]["claims"]
             assert int(claims["exp"]) > now
+
+
+def test_sign_event_signs_for_the_events_method_and_path(repo_root, tmp_path):
+    """The signature covers requestContext.http.method and rawPath: move the event to another
+    player's path and the re-signed event carries another signature, valid there only."""
+    event = load(repo_root / "events/deposit/deposit.json")
+    event["rawPath"] = event["requestContext"]["http"]["path"] = "/players/someone-else/deposits"
+    moved_file = tmp_path / "moved.json"
+    moved_file.write_text(json.dumps(event))
+    moved = json.loads(sign_event(moved_file, "--timestamp", str(SIGNED_AT)).stdout)
+    secret = auth.INTEGRATION_SECRETS["payment-provider"]
+    signature = header(moved, auth.SIGNATURE_HEADER)
+    assert signature == auth.signature(secret, SIGNED_AT, "POST", "/players/someone-else/deposits", raw_body(moved))
+    assert signature != header(load(repo_root / "events/deposit/deposit.json"), auth.SIGNATURE_HEADER)
+
+
+def test_sign_event_re_signs_the_settlement_batch(repo_root):
+    now = int(time.time())
+    path = repo_root / "events/settle-queue/batch.json"
+    event = json.loads(sign_event(path).stdout)
+    original = load(path)
+    assert [list(r) for r in event["Records"]] == [list(r) for r in original["Records"]]
+    for record, before in zip(event["Records"], original["Records"], strict=True):
+        assert record["body"] == before["body"] and record["messageId"] == before["messageId"]
+        stamp = int(record["messageAttributes"][auth.TIMESTAMP_HEADER]["stringValue"])
+        assert abs(stamp - now) < 60
+        assert queue_signature_is_valid(record, at=stamp)
+        assert record["md5OfMessageAttributes"] == md5_of_message_attributes(record["messageAttributes"])
+        assert record["md5OfMessageAttributes"] != before["md5OfMessageAttributes"]
+        moved = (stamp - SIGNED_AT) * 1000
+        for name in ("SentTimestamp", "ApproximateFirstReceiveTimestamp"):
+            assert int(record["attributes"][name]) == int(before["attributes"][name]) + moved
+
+
+def test_sign_event_leaves_an_unsigned_queue_event_alone_unless_told(repo_root):
+    path = repo_root / "events/bonus-award/deposit-completed.json"
+    refused = sign_event(path, check=False)
+    assert refused.returncode == 1 and "carries a signature" in refused.stderr
+    [record] = json.loads(sign_event(path, "--secret", "aggregator", "--timestamp", str(SIGNED_AT)).stdout)["Records"]
+    assert queue_signature_is_valid(record, at=SIGNED_AT)
 
 
 # -- the choreography's events -------------------------------------------------------------------

@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from stakeline_local import pollers
+from stakeline_local import auth, pollers, running
 from stakeline_local.pollers import InvocationFailed, LambdaInvoker, SqsEventSource, failed_message_ids
 
 from infra_helpers import RecordingFunction, wait_for
@@ -115,6 +115,61 @@ def test_the_event_is_lambdas_sqs_event(emulator, aws, queues):
     base64.b64decode(record["messageAttributes"]["blob"]["binaryValue"], validate=True)
     json.dumps(event)  # what goes over the wire
     assert depth(aws, queue_url) == 0, "a successful batch is deleted"
+
+
+def test_a_signed_settlement_reaches_the_function_with_its_signature(emulator, aws, queues):
+    """`./dev enqueue SettlementQueue` signs a message in two String message attributes; the
+    record hands them over as Lambda does, so settle-queue can check the signature."""
+    queue_url, _ = queues
+    body = '{"player_id":"p","bet_id":"b","settlement_id":"s","kind":"win","amount":1}'
+    attributes = auth.signed_message_attributes(body, timestamp=1795392000)
+    sent = aws("sqs").send_message(QueueUrl=queue_url, MessageBody=body, MessageAttributes=attributes)
+    function = FakeFunction()
+    source(emulator, queue_url, function).poll_once()
+    [record] = function.events[0]["Records"]
+    assert record["messageAttributes"] == {
+        name: {"stringValue": value["StringValue"], "stringListValues": [], "binaryListValues": [],
+               "dataType": "String"}
+        for name, value in attributes.items()
+    }
+    assert list(record["messageAttributes"]["X-Stakeline-Signature"]) == [
+        "stringValue", "stringListValues", "binaryListValues", "dataType"]
+    assert record["md5OfMessageAttributes"] == sent["MD5OfMessageAttributes"]
+    stamp = record["messageAttributes"]["X-Stakeline-Timestamp"]["stringValue"]
+    assert stamp == "1795392000"
+    assert record["messageAttributes"]["X-Stakeline-Signature"]["stringValue"] == auth.signature(
+        auth.INTEGRATION_SECRETS["aggregator"], stamp, "SQS", "/settlement-queue", record["body"])
+
+
+def test_enqueue_signs_settlements_unless_told_not_to(emulator, aws, queues):
+    """`./dev enqueue`'s sending: SettlementQueue messages (named by logical id or by queue
+    name) carry the aggregator's signature, `--unsigned` ones and other queues' do not."""
+    queue_url, other_url = queues
+    suite = {"endpoint": emulator["endpoint"], "region": emulator["region"],
+             "queues": {"SettlementQueue": queue_url, "BonusQueue": other_url}}
+    body = '{"player_id":"p","bet_id":"b","settlement_id":"s","kind":"rollback"}'
+    sent = [  # (message id, signed)
+        running.enqueue(suite, "SettlementQueue", body)[1:],
+        running.enqueue(suite, pollers.queue_name(queue_url), body)[1:],
+        running.enqueue(suite, "SettlementQueue", body, unsigned=True)[1:],
+    ]
+    assert [signed for _, signed in sent] == [True, True, False]
+    assert running.enqueue(suite, "BonusQueue", body)[2] is False
+
+    function = FakeFunction()
+    poller = source(emulator, queue_url, function, maximum_batching_window=0.5)
+    wait_for(lambda: poller.poll_once() is None and len([r for e in function.events for r in e["Records"]]) == 3,
+             what="the three messages")
+    records = {r["messageId"]: r for e in function.events for r in e["Records"]}
+    for message_id, signed in sent:
+        attributes = records[message_id]["messageAttributes"]
+        if not signed:
+            assert attributes == {}
+            continue
+        stamp = attributes["X-Stakeline-Timestamp"]["stringValue"]
+        assert abs(int(stamp) - time.time()) < 60
+        assert attributes["X-Stakeline-Signature"]["stringValue"] == auth.signature(
+            auth.INTEGRATION_SECRETS["aggregator"], stamp, "SQS", "/settlement-queue", body)
 
 
 def test_one_failing_message_is_kept_and_the_others_are_deleted(emulator, aws, queues):

@@ -1,4 +1,4 @@
-"""Local credentials: player JWTs (HS256) and HMAC request signatures.
+"""Local credentials: player JWTs (HS256), HMAC request signatures and signed queue messages.
 
 The secrets below are for the local suite only; they are public on purpose and never used on
 AWS, where player tokens come from the identity provider and integration secrets from
@@ -31,8 +31,19 @@ SECRET_VARIABLES = {
 
 TIMESTAMP_HEADER = "X-Stakeline-Timestamp"
 SIGNATURE_HEADER = "X-Stakeline-Signature"
-# Functions reject timestamps further than this from their clock.
+# Functions reject request timestamps further than this from their clock.
 SIGNATURE_WINDOW_SECONDS = 300
+
+# Settlement queue messages are signed like requests, as SQS message attributes named like the
+# headers, with the aggregator's secret, METHOD "SQS" and path "/settlement-queue".
+QUEUE_METHOD = "SQS"
+SETTLEMENT_QUEUE_PATH = "/settlement-queue"
+QUEUE_INTEGRATION = "aggregator"
+# The template's logical ids of the queues whose messages are signed.
+SIGNED_QUEUES = ("SettlementQueue",)
+# A message may wait in the queue (and come back) for the queue's retention, 14 days; its
+# timestamp may be at most SIGNATURE_WINDOW_SECONDS in the future.
+QUEUE_SIGNATURE_MAX_AGE_SECONDS = 14 * 24 * 3600
 
 
 def _b64url(data: bytes) -> str:
@@ -97,10 +108,30 @@ def verify_token(token: str, *, secret: str = LOCAL_JWT_SECRET, now: int | None 
     return claims
 
 
-def signature(secret: str, timestamp: int | str, body: bytes | str) -> str:
-    """Lowercase hex HMAC-SHA256 of ``timestamp + "." + raw body``."""
-    raw = body.encode("utf-8") if isinstance(body, str) else body
-    message = str(timestamp).encode("ascii") + b"." + raw
+def signing_string(timestamp: int | str, method: str, path: str, body: bytes | str) -> bytes:
+    """``timestamp + "." + METHOD + "." + path + "." + raw body``, the bytes a signature covers.
+
+    ``method`` is upper-cased; ``path`` is the request's raw path (``/players/p-1/deposits``:
+    no scheme, host or query string); ``body`` may be empty. Queue messages use
+    ``QUEUE_METHOD`` and ``SETTLEMENT_QUEUE_PATH``.
+    """
+    stamp = str(timestamp)
+    if not stamp.isascii() or not stamp.isdigit():
+        raise ValueError(f"the timestamp must be Unix seconds, got {stamp!r}")
+    if not method or not method.isascii() or not method.isalpha():
+        raise ValueError(f"the method must be a word such as POST, got {method!r}")
+    if not path.startswith("/") or "?" in path or "#" in path:
+        raise ValueError(
+            f"the path must be the raw path without scheme, host or query string "
+            f"(e.g. /players/p-1/deposits), got {path!r}"
+        )
+    raw = body.encode("utf-8") if isinstance(body, str) else bytes(body)
+    return f"{stamp}.{method.upper()}.{path}.".encode("utf-8") + raw
+
+
+def signature(secret: str, timestamp: int | str, method: str, path: str, body: bytes | str) -> str:
+    """Lowercase hex HMAC-SHA256 of ``timestamp + "." + METHOD + "." + path + "." + raw body``."""
+    message = signing_string(timestamp, method, path, body)
     return hmac.new(secret.encode("utf-8"), message, hashlib.sha256).hexdigest()
 
 
@@ -113,11 +144,30 @@ def integration_secret(integration: str) -> str:
 
 
 def signed_headers(
-    body: bytes | str, *, integration: str = "payment-provider", timestamp: int | None = None
+    body: bytes | str,
+    *,
+    method: str,
+    path: str,
+    integration: str = "payment-provider",
+    timestamp: int | None = None,
 ) -> dict[str, str]:
-    """The two headers a provider or aggregator sends with ``body``."""
+    """The two headers a provider or aggregator sends with ``method path`` and ``body``."""
     stamp = int(time.time()) if timestamp is None else timestamp
     return {
         TIMESTAMP_HEADER: str(stamp),
-        SIGNATURE_HEADER: signature(integration_secret(integration), stamp, body),
+        SIGNATURE_HEADER: signature(integration_secret(integration), stamp, method, path, body),
+    }
+
+
+def signed_message_attributes(
+    body: bytes | str, *, integration: str = QUEUE_INTEGRATION, timestamp: int | None = None
+) -> dict[str, dict[str, str]]:
+    """The SQS message attributes (boto3's ``MessageAttributes``) that sign a settlement queue
+    message: the same two names as the headers, as ``String`` attributes, signed over
+    ``timestamp.SQS./settlement-queue.body``."""
+    stamp = int(time.time()) if timestamp is None else timestamp
+    value = signature(integration_secret(integration), stamp, QUEUE_METHOD, SETTLEMENT_QUEUE_PATH, body)
+    return {
+        TIMESTAMP_HEADER: {"DataType": "String", "StringValue": str(stamp)},
+        SIGNATURE_HEADER: {"DataType": "String", "StringValue": value},
     }

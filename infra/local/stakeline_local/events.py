@@ -1,13 +1,18 @@
-"""Fresh credentials for the sample API Gateway events under events/.
+"""Fresh credentials for the sample events under events/.
 
-Signed requests are only accepted within auth.SIGNATURE_WINDOW_SECONDS of their timestamp and
-local tokens expire, so a committed event must be re-signed before it is replayed against
-the local suite.
+Signed requests are only accepted within auth.SIGNATURE_WINDOW_SECONDS of their timestamp,
+signed settlement queue messages within auth.QUEUE_SIGNATURE_MAX_AGE_SECONDS, and local tokens
+expire, so a committed event must be re-signed before it is replayed against the local suite.
+An API Gateway event's signature covers its method (``requestContext.http.method``), its raw
+path (``rawPath``) and its body; an SQS record's covers ``SQS``, ``/settlement-queue`` and the
+message body, and travels in its ``messageAttributes``.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import struct
 import time
 from datetime import datetime, timezone
 
@@ -42,6 +47,104 @@ def raw_body(event: dict) -> bytes:
     return base64.b64decode(body) if event.get("isBase64Encoded") else body.encode("utf-8")
 
 
+def request_line(event: dict) -> tuple[str, str]:
+    """The method and raw path an API Gateway v2 event's signature covers."""
+    method = ((event.get("requestContext") or {}).get("http") or {}).get("method")
+    if not method:
+        method = event.get("routeKey", "").partition(" ")[0]
+    path = event.get("rawPath")
+    if not method or not path:
+        raise ValueError("the event has no requestContext.http.method or rawPath to sign")
+    return method.upper(), path
+
+
+def _lambda_attributes(attributes: dict[str, dict[str, str]]) -> dict[str, dict]:
+    """boto3 MessageAttributes (String only) as Lambda's SQS records carry them."""
+    return {
+        name: {"stringValue": value["StringValue"], "stringListValues": [], "binaryListValues": [],
+               "dataType": value["DataType"]}
+        for name, value in attributes.items()
+    }
+
+
+def md5_of_message_attributes(attributes: dict[str, dict]) -> str:
+    """SQS's MD5OfMessageAttributes of a Lambda record's ``messageAttributes``: for each name in
+    order, the name, the data type, a transport byte (1 string, 2 binary) and the value, each
+    length-prefixed (4 bytes, big-endian) except the transport byte."""
+    digest = hashlib.md5()
+
+    def field(data: bytes) -> None:
+        digest.update(struct.pack("!I", len(data)) + data)
+
+    for name in sorted(attributes):
+        value = attributes[name]
+        field(name.encode("utf-8"))
+        field(value["dataType"].encode("utf-8"))
+        if "stringValue" in value:
+            digest.update(b"\x01")
+            field(value["stringValue"].encode("utf-8"))
+        elif "binaryValue" in value:
+            digest.update(b"\x02")
+            field(base64.b64decode(value["binaryValue"]))
+        else:
+            raise ValueError(f"message attribute {name!r} has neither a string nor a binary value")
+    return digest.hexdigest()
+
+
+_SIGNATURE_NAMES = {auth.TIMESTAMP_HEADER.lower(), auth.SIGNATURE_HEADER.lower()}
+# The record attributes that say when the message was sent, in epoch milliseconds.
+_SENT_ATTRIBUTES = ("SentTimestamp", "ApproximateFirstReceiveTimestamp")
+
+
+def _is_signed_record(record: dict) -> bool:
+    return any(name.lower() in _SIGNATURE_NAMES for name in record.get("messageAttributes") or {})
+
+
+def _with_attributes_md5(record: dict) -> dict:
+    """``record`` with ``md5OfMessageAttributes`` recomputed, placed where Lambda (and the local
+    poller) put it: right after ``messageAttributes``."""
+    rebuilt = {}
+    for key, value in record.items():
+        if key != "md5OfMessageAttributes":
+            rebuilt[key] = value
+        if key == "messageAttributes":
+            rebuilt["md5OfMessageAttributes"] = md5_of_message_attributes(value)
+    return rebuilt
+
+
+def resign_sqs_event(event: dict, *, timestamp: int | None = None, integration: str | None = None) -> dict:
+    """Returns the SQS ``event`` with every signed record (every record, given ``integration``)
+    signed at ``timestamp`` (now) in its ``messageAttributes``, its ``md5OfMessageAttributes``
+    recomputed, and its SentTimestamp and ApproximateFirstReceiveTimestamp moved as far as its
+    signature's timestamp."""
+    stamp = int(time.time()) if timestamp is None else timestamp
+    records = event.get("Records") or []
+    touched = False
+    for index, record in enumerate(records):
+        if not (integration or _is_signed_record(record)):
+            continue
+        attributes = record.setdefault("messageAttributes", {})
+        previous = next((value.get("stringValue") for name, value in attributes.items()
+                         if name.lower() == auth.TIMESTAMP_HEADER.lower()), None)
+        for name in [name for name in attributes if name.lower() in _SIGNATURE_NAMES]:
+            del attributes[name]
+        signed = auth.signed_message_attributes(
+            record.get("body", ""), integration=integration or auth.QUEUE_INTEGRATION, timestamp=stamp
+        )
+        attributes.update(_lambda_attributes(signed))
+        if previous is not None and previous.isdigit():
+            moved = (stamp - int(previous)) * 1000
+            sent = record.get("attributes") or {}
+            for name in _SENT_ATTRIBUTES:
+                if str(sent.get(name, "")).isdigit():
+                    sent[name] = str(int(sent[name]) + moved)
+        records[index] = _with_attributes_md5(record)
+        touched = True
+    if not touched:
+        raise ValueError("no record of the SQS event carries a signature to refresh (--secret signs them all)")
+    return event
+
+
 def resign_event(
     event: dict,
     template: dict,
@@ -49,7 +152,11 @@ def resign_event(
     timestamp: int | None = None,
     integration: str | None = None,
 ) -> dict:
-    """Returns ``event`` with a signature and/or player token valid at ``timestamp`` (now)."""
+    """Returns ``event`` with a signature and/or player token valid at ``timestamp`` (now).
+    SQS events (``Records`` from ``aws:sqs``) are handed to ``resign_sqs_event``."""
+    records = event.get("Records")
+    if isinstance(records, list) and records and all(r.get("eventSource") == "aws:sqs" for r in records):
+        return resign_sqs_event(event, timestamp=timestamp, integration=integration)
     stamp = int(time.time()) if timestamp is None else timestamp
     headers = event.setdefault("headers", {})
     context = event.setdefault("requestContext", {})
@@ -60,7 +167,9 @@ def resign_event(
     )
     if signed or integration:
         name = integration or integration_for_route(template, event.get("routeKey", ""))
-        for header, value in auth.signed_headers(raw_body(event), integration=name, timestamp=stamp).items():
+        method, path = request_line(event)
+        fresh = auth.signed_headers(raw_body(event), method=method, path=path, integration=name, timestamp=stamp)
+        for header, value in fresh.items():
             headers[_header_key(headers, header)] = value
         touched = True
 

@@ -58,24 +58,32 @@ def find_suite(ready_file: Path | None = None, state_dir: Path = STATE_DIR) -> d
     return suites[0]
 
 
-def enqueue(suite: dict, queue: str, body: str) -> tuple[str, str]:
+def enqueue(suite: dict, queue: str, body: str, *, unsigned: bool = False) -> tuple[str, str, bool]:
     """Sends ``body`` to the suite's queue ``queue`` (a template logical id such as
-    SettlementQueue, or a queue name). Returns (queue URL, message id)."""
+    SettlementQueue, or a queue name). A message to a queue whose messages are signed
+    (``auth.SIGNED_QUEUES``) carries its signature as message attributes unless ``unsigned``.
+    Returns (queue URL, message id, whether it was signed)."""
+    from . import auth
     from .pollers import queue_name
 
     queues: dict = suite.get("queues") or {}
+    by_name = {queue_name(url): logical_id for logical_id, url in queues.items()}
     if queue in queues:
-        name = queue_name(queues[queue])
-    elif queue in {queue_name(url) for url in queues.values()}:
-        name = queue
+        logical_id, name = queue, queue_name(queues[queue])
+    elif queue in by_name:
+        logical_id, name = by_name[queue], queue
     else:
         known = ", ".join(sorted(queues)) or "none"
         raise ValueError(f"the suite has no queue {queue!r} (its queues: {known})")
     sqs = emulator.aws_client("sqs", suite["endpoint"], suite["region"])
     # Asked by name on the local endpoint: stack outputs carry the AWS host name.
     url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
-    message_id = sqs.send_message(QueueUrl=url, MessageBody=body)["MessageId"]
-    return url, message_id
+    message = {"QueueUrl": url, "MessageBody": body}
+    signed = logical_id in auth.SIGNED_QUEUES and not unsigned
+    if signed:
+        message["MessageAttributes"] = auth.signed_message_attributes(body)
+    message_id = sqs.send_message(**message)["MessageId"]
+    return url, message_id, signed
 
 
 def audit_command(suite: dict, extra: list[str]) -> list[str]:
