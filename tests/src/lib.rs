@@ -544,3 +544,56 @@ pub fn sqs_batch(bodies: &[String]) -> lambda_http::aws_lambda_events::event::sq
     }
     event
 }
+
+/// A player's bonus grant record (`BONUS#<player>#<campaign>`), as stored.
+pub async fn grant(state: &State, player: &str, campaign: &str) -> Value {
+    let player = PlayerId::new(player).expect("player id");
+    let item = dynamo()
+        .await
+        .get_item()
+        .table_name(&emulator().table)
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(store::keys::bonus_pk(&player, campaign)),
+        )
+        .key(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S(
+                store::keys::ItemType::Bonus.sort_key().into(),
+            ),
+        )
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("get grant")
+        .item
+        .unwrap_or_else(|| {
+            panic!(
+                "{player} has no grant of {campaign} in {}",
+                state.store.table()
+            )
+        });
+    serde_dynamo::from_item(item).expect("grant")
+}
+
+/// Locks a player (`disabled`), through the same version-guarded account write as every
+/// other change.
+pub async fn disable(state: &State, player: &str) {
+    let player = PlayerId::new(player).expect("player id");
+    let current = state
+        .store
+        .account(&player)
+        .await
+        .expect("read")
+        .expect("account");
+    let mut next = current.touched();
+    next.disabled = true;
+    assert_eq!(
+        state
+            .store
+            .update_account(&next, current.version)
+            .await
+            .expect("write"),
+        store::Commit::Committed
+    );
+}

@@ -180,10 +180,11 @@ async fn wagering_the_bonus_releases_it_to_cash_in_one_entry() {
         let bet_id = unique("bet");
         let (status, body) = bet(&state, &player, &bet_id, 500).await;
         assert_eq!(status, 201, "round {round}: {body}");
-        if round < 19 {
-            // Win the stake back, in the proportions it was drawn.
-            settle(&state, &player, &bet_id, &win(&unique("stl"), 500)).await;
-        }
+        // A stake counts when its bet closes: win the stake back (in the proportions it
+        // was drawn) 19 times, then lose the last one.
+        let amount = if round < 19 { 500 } else { 0 };
+        let (status, _) = settle(&state, &player, &bet_id, &win(&unique("stl"), amount)).await;
+        assert_eq!(status, 201);
     }
     let account = assert_wallet_consistent(&state, &player).await;
     assert_eq!(
@@ -363,4 +364,100 @@ async fn an_expired_bonus_is_forfeited_by_the_next_deposit_or_settlement() {
         (Some(0), Some(0))
     );
     assert_audit_clean(&later, &[&depositor, &settler]).await;
+}
+
+#[tokio::test]
+async fn rolled_back_bets_never_count_toward_wagering() {
+    let state = state().await;
+    let awarder = awarder(Clock::System).await;
+    let (player, first) = first_deposit(&state, 1000).await;
+    bonus_award::handle_batch(&awarder, sqs_batch(&[eventbridge_delivery(&first)])).await;
+    assert_eq!(
+        account(&state, &player)
+            .await
+            .expect("account")
+            .wagering_remaining,
+        10_000
+    );
+    // 200 stakes of 500, each rolled back: 100,000 staked at no risk, ten times the
+    // requirement. None of it counts.
+    for _ in 0..200 {
+        let bet_id = unique("bet");
+        assert_eq!(bet(&state, &player, &bet_id, 500).await.0, 201);
+        let (status, body) = settle(&state, &player, &bet_id, &rollback(&unique("stl"))).await;
+        assert_eq!(
+            (status, body["status"].as_str()),
+            (201, Some("rolled_back"))
+        );
+    }
+    let account = assert_wallet_consistent(&state, &player).await;
+    assert_eq!(
+        (account.cash, account.bonus, account.wagering_remaining),
+        (1000, 1000, 10_000),
+        "nothing was released"
+    );
+    assert!(account.active_bonus.is_some());
+    // An open bet does not count either; it counts once it closes as lost.
+    let open = unique("bet");
+    assert_eq!(bet(&state, &player, &open, 500).await.0, 201);
+    assert_eq!(
+        assert_wallet_consistent(&state, &player)
+            .await
+            .wagering_remaining,
+        10_000
+    );
+    assert_eq!(
+        settle(&state, &player, &open, &win(&unique("stl"), 0))
+            .await
+            .0,
+        201
+    );
+    assert_eq!(
+        assert_wallet_consistent(&state, &player)
+            .await
+            .wagering_remaining,
+        9_500
+    );
+    assert_audit_clean(&state, &[&player]).await;
+}
+
+#[tokio::test]
+async fn excluded_or_disabled_players_get_no_bonus_now_or_later() {
+    let state = state().await;
+    let now = awarder(Clock::System).await;
+    let (player, first) = first_deposit(&state, 1000).await;
+    // The player takes a time-out before the first deposit's event is delivered.
+    let path = format!("/players/{player}/exclusions");
+    let request = player_request(
+        Method::POST,
+        &path,
+        Some(&player),
+        &[],
+        r#"{"kind":"time_out","days":1}"#,
+        Some(&player),
+    );
+    assert_eq!(read(register::handle(&state, request).await).0, 201);
+    let delivery = eventbridge_delivery(&first);
+    let response = bonus_award::handle_batch(&now, sqs_batch(&[delivery.clone()])).await;
+    assert!(response.batch_item_failures.is_empty());
+    let after = assert_wallet_consistent(&state, &player).await;
+    assert_eq!((after.bonus, after.active_bonus.is_none()), (0, true));
+    // The trigger is consumed: once the time-out is over, a redelivery gives nothing.
+    let later = awarder(Clock::Fixed(Timestamp::now().plus_millis(2 * DAY_MS))).await;
+    bonus_award::handle_batch(&later, sqs_batch(&[delivery])).await;
+    assert_eq!(assert_wallet_consistent(&state, &player).await.bonus, 0);
+    let consumed = grant(&state, &player, "first-deposit-match").await;
+    assert_eq!(consumed["amount"], 0);
+    assert_eq!(consumed["declined"], "the player is excluded");
+
+    // A disabled player (the operator's fraud lock) is declined the same way.
+    let (locked, first) = first_deposit(&state, 1000).await;
+    disable(&state, &locked).await;
+    bonus_award::handle_batch(&now, sqs_batch(&[eventbridge_delivery(&first)])).await;
+    assert_eq!(assert_wallet_consistent(&state, &locked).await.bonus, 0);
+    assert_eq!(
+        grant(&state, &locked, "first-deposit-match").await["declined"],
+        "the player is disabled"
+    );
+    assert_audit_clean(&state, &[&player, &locked]).await;
 }

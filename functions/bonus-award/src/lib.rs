@@ -72,8 +72,12 @@ pub async fn apply(awarder: &Awarder, event: &WalletEvent) -> Result<usize, Wall
         )
         .await
         .map_err(|failed| failed.error)?;
-        if applied.outcome.is_some() && !applied.replayed {
-            awarded += 1;
+        match &applied.outcome {
+            Some(grant) if grant.declined.is_some() => {
+                tracing::info!(player_id = %event.player_id, campaign_id = %campaign.campaign_id, reason = ?grant.declined, "bonus declined")
+            }
+            Some(_) if !applied.replayed => awarded += 1,
+            _ => {}
         }
     }
     Ok(awarded)

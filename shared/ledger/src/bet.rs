@@ -98,6 +98,10 @@ pub struct Bet {
     /// How the bet was closed, once it is.
     #[serde(default)]
     pub settlement: Option<SettlementOutcome>,
+    /// The bonus (campaign) being wagered when the bet was placed: its stake counts toward
+    /// that bonus's wagering when the bet closes as won or lost, never when rolled back.
+    #[serde(default)]
+    pub wagering_for: Option<String>,
 }
 
 /// What the place-bet route answers, now and on every replay.
@@ -235,7 +239,7 @@ pub fn place_bet(
     // An expired bonus cannot be staked: it is forfeited first (forfeit on next touch).
     let (expired_account, expired) = crate::bonus::expire_first(account, now)?;
     let account = &expired_account;
-    let mut bonus_changes: Vec<BonusChange> = expired.into_iter().collect();
+    let bonus_changes: Vec<BonusChange> = expired.into_iter().collect();
     let stake = command.payload.amount;
     account.ensure_currency(&command.payload.currency)?;
     account.ensure_may_stake_or_deposit(now)?;
@@ -254,28 +258,20 @@ pub fn place_bet(
         )));
     }
     let (cash_stake, bonus_stake) = split_stake(account.cash, stake);
-    let (mut next, entry) = account.post(
+    let (next, entry) = account.post(
         EntryKind::Bet,
         -cash_stake,
         -bonus_stake,
         command.bet_id.as_str(),
         now,
     )?;
-    // Every stake, cash or bonus, counts toward wagering; at 0 the bonus converts to cash.
-    if account.wagering_remaining > 0 {
-        next.wagering_remaining = (account.wagering_remaining - stake).max(0);
-        if next.wagering_remaining == 0 {
-            if let Some(end) = crate::bonus::release(&next, now)? {
-                bonus_changes.push(BonusChange {
-                    entry: end.entry.clone(),
-                    campaign_id: end.campaign_id.clone(),
-                    amount: end.amount,
-                    forfeited: None,
-                });
-                next = end.account;
-            }
-        }
-    }
+    // The stake counts toward wagering only when the bet closes as won or lost
+    // (`crate::bonus::count_wagering`); here the bet only remembers which bonus it wagers.
+    let wagering_for = account
+        .active_bonus
+        .as_ref()
+        .filter(|_| account.wagering_remaining > 0)
+        .map(|active| active.campaign_id.clone());
     let bet = Bet {
         payload: command.payload.clone(),
         status: BetStatus::Open,
@@ -284,6 +280,7 @@ pub fn place_bet(
         entry_id: entry.entry_id.clone(),
         placed_at: entry.created_at,
         settlement: None,
+        wagering_for,
     };
     let outcome = BetOutcome {
         bet_id: command.bet_id.clone(),

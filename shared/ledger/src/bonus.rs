@@ -1,6 +1,7 @@
 //! Bonuses (WALLET-RULES "Bonuses"): campaigns are configuration; a player gets a campaign
-//! at most once; every stake reduces `wagering_remaining`, and at 0 the remaining bonus
-//! converts to cash in one entry; a player may forfeit a bonus at any time (cash stays), and
+//! at most once (never while excluded or disabled); every stake reduces
+//! `wagering_remaining` when its bet closes as won or lost (never when rolled back), and at
+//! 0 the remaining bonus converts to cash in one entry; a player may forfeit a bonus at any time (cash stays), and
 //! expiry forfeits the same way.
 
 use crate::account::Account;
@@ -93,6 +94,21 @@ pub struct BonusGrant {
     pub trigger_event_id: String,
     pub amount: i64,
     pub awarded_at: Timestamp,
+    /// Set when the trigger was consumed without a bonus: the player was excluded or
+    /// disabled (WALLET-RULES: the bonus does not arrive later either).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub declined: Option<String>,
+}
+
+/// What a campaign's trigger gives a player.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Award {
+    Granted(Box<AwardDecision>),
+    /// The player may not receive bonuses (excluded or disabled): the grant is recorded
+    /// with amount 0 and the reason, so a redelivered trigger gives nothing either.
+    Declined(BonusGrant),
+    /// Nothing now (another bonus is active, no cap for the currency, a bonus of 0).
+    Nothing,
 }
 
 /// The deposit a campaign reacts to.
@@ -111,24 +127,35 @@ pub struct AwardDecision {
     pub active: ActiveBonus,
 }
 
-/// The award of `campaign` for `deposit`, or `None` when it gives nothing (no cap for the
-/// currency, a bonus of 0, another bonus still active).
+/// The award of `campaign` for `deposit`: granted, declined (an excluded or disabled
+/// player), or nothing (no cap for the currency, a bonus of 0, another bonus still active).
 pub fn award(
     account: &Account,
     campaign: &Campaign,
     deposit: &TriggeringDeposit,
     now: Timestamp,
-) -> Result<Option<AwardDecision>, WalletError> {
+) -> Result<Award, WalletError> {
+    let status = account.status(now);
+    if status != crate::account::AccountStatus::Active {
+        return Ok(Award::Declined(BonusGrant {
+            player_id: account.player_id.clone(),
+            campaign_id: campaign.campaign_id.clone(),
+            trigger_event_id: deposit.event_id.clone(),
+            amount: 0,
+            awarded_at: now,
+            declined: Some(format!("the player is {status:?}").to_lowercase()),
+        }));
+    }
     if deposit.currency != account.currency.as_str() || account.active_bonus.is_some() {
-        return Ok(None);
+        return Ok(Award::Nothing);
     }
     let Some(cap) = campaign.cap.get(&deposit.currency) else {
-        return Ok(None);
+        return Ok(Award::Nothing);
     };
     let matched = i128::from(deposit.amount) * i128::from(campaign.match_percent) / 100;
     let bonus = i64::try_from(matched.min(i128::from(*cap))).unwrap_or(*cap);
     if bonus <= 0 {
-        return Ok(None);
+        return Ok(Award::Nothing);
     }
     let reference = format!("{}:award", campaign.campaign_id);
     let (mut next, entry) = account.post(EntryKind::BonusAward, 0, bonus, &reference, now)?;
@@ -144,18 +171,19 @@ pub fn award(
     next.wagering_remaining = wagering_required;
     next.max_stake_while_wagering = campaign.max_stake.get(&deposit.currency).copied();
     next.active_bonus = Some(active.clone());
-    Ok(Some(AwardDecision {
+    Ok(Award::Granted(Box::new(AwardDecision {
         grant: BonusGrant {
             player_id: account.player_id.clone(),
             campaign_id: campaign.campaign_id.clone(),
             trigger_event_id: deposit.event_id.clone(),
             amount: bonus,
             awarded_at: entry.created_at,
+            declined: None,
         },
         account: next,
         entry,
         active,
-    }))
+    })))
 }
 
 /// A bonus leaving the wallet's bonus balance: released to cash, or forfeited.
@@ -215,6 +243,43 @@ pub fn release(account: &Account, now: Timestamp) -> Result<Option<BonusEnd>, Wa
 /// The bonus goes, cash stays: on the player's request, or at expiry.
 pub fn forfeit(account: &Account, now: Timestamp) -> Result<Option<BonusEnd>, WalletError> {
     end_bonus(account, EntryKind::BonusForfeit, now)
+}
+
+/// A closed bet's stake counts toward wagering: only if the bet closed as won or lost, and
+/// only toward the bonus it was placed under (`wagering_for`) while that bonus is still
+/// being wagered. At 0 the remaining bonus converts to cash. `None`: nothing to count.
+pub fn count_wagering(
+    account: &Account,
+    wagering_for: Option<&str>,
+    stake: i64,
+    now: Timestamp,
+) -> Result<Option<(Account, Option<BonusChange>)>, WalletError> {
+    let counts = match (&account.active_bonus, wagering_for) {
+        (Some(active), Some(campaign)) => {
+            active.campaign_id == campaign && account.wagering_remaining > 0 && stake > 0
+        }
+        _ => false,
+    };
+    if !counts {
+        return Ok(None);
+    }
+    let mut next = account.touched();
+    next.wagering_remaining = account.wagering_remaining.saturating_sub(stake).max(0);
+    if next.wagering_remaining > 0 {
+        return Ok(Some((next, None)));
+    }
+    match release(&next, now)? {
+        Some(end) => {
+            let change = BonusChange {
+                entry: end.entry.clone(),
+                campaign_id: end.campaign_id.clone(),
+                amount: end.amount,
+                forfeited: None,
+            };
+            Ok(Some((end.account, Some(change))))
+        }
+        None => Ok(Some((next, None))),
+    }
 }
 
 /// A bonus that ended as part of a decision.
@@ -293,6 +358,13 @@ mod tests {
         }
     }
 
+    fn granted(award: Result<Award, WalletError>) -> AwardDecision {
+        match award.unwrap() {
+            Award::Granted(decision) => *decision,
+            other => panic!("not granted: {other:?}"),
+        }
+    }
+
     fn funded(cash: i64) -> Account {
         let mut a = account();
         a.cash = cash;
@@ -301,9 +373,7 @@ mod tests {
 
     #[test]
     fn the_first_campaign_matches_100_percent_up_to_the_cap_with_10x_wagering() {
-        let d = award(&funded(5000), &campaign(), &deposit(5000), T0)
-            .unwrap()
-            .unwrap();
+        let d = granted(award(&funded(5000), &campaign(), &deposit(5000), T0));
         assert_eq!(
             (d.account.bonus, d.account.wagering_remaining),
             (5000, 50_000)
@@ -314,9 +384,7 @@ mod tests {
             (d.entry.kind, d.entry.bonus_delta, d.entry.cash_delta),
             (EntryKind::BonusAward, 5000, 0)
         );
-        let capped = award(&funded(50_000), &campaign(), &deposit(50_000), T0)
-            .unwrap()
-            .unwrap();
+        let capped = granted(award(&funded(50_000), &campaign(), &deposit(50_000), T0));
         assert_eq!(capped.account.bonus, 10_000);
     }
 
@@ -324,13 +392,14 @@ mod tests {
     fn no_award_without_a_cap_for_the_currency_or_with_a_bonus_active() {
         let mut d = deposit(5000);
         d.currency = "GBP".into();
-        assert_eq!(award(&funded(0), &campaign(), &d, T0).unwrap(), None);
-        let awarded = award(&funded(5000), &campaign(), &deposit(5000), T0)
-            .unwrap()
-            .unwrap();
+        assert_eq!(
+            award(&funded(0), &campaign(), &d, T0).unwrap(),
+            Award::Nothing
+        );
+        let awarded = granted(award(&funded(5000), &campaign(), &deposit(5000), T0));
         assert_eq!(
             award(&awarded.account, &campaign(), &deposit(5000), T0).unwrap(),
-            None
+            Award::Nothing
         );
     }
 
@@ -353,10 +422,7 @@ mod tests {
 
     #[test]
     fn release_converts_the_remaining_bonus_to_cash_in_one_entry() {
-        let mut a = award(&funded(1000), &campaign(), &deposit(1000), T0)
-            .unwrap()
-            .unwrap()
-            .account;
+        let mut a = granted(award(&funded(1000), &campaign(), &deposit(1000), T0)).account;
         a.bonus = 700;
         let end = release(&a, T0).unwrap().unwrap();
         assert_eq!(
@@ -375,10 +441,7 @@ mod tests {
 
     #[test]
     fn forfeit_removes_the_bonus_and_keeps_cash() {
-        let a = award(&funded(1000), &campaign(), &deposit(1000), T0)
-            .unwrap()
-            .unwrap()
-            .account;
+        let a = granted(award(&funded(1000), &campaign(), &deposit(1000), T0)).account;
         let end = forfeit(&a, T0).unwrap().unwrap();
         assert_eq!((end.account.cash, end.account.bonus), (1000, 0));
         assert_eq!(end.entry.unwrap().bonus_delta, -1000);
@@ -399,12 +462,58 @@ mod tests {
 
     #[test]
     fn a_bonus_expires_after_its_days() {
-        let a = award(&funded(1000), &campaign(), &deposit(1000), T0)
-            .unwrap()
-            .unwrap()
-            .account;
+        let a = granted(award(&funded(1000), &campaign(), &deposit(1000), T0)).account;
         assert_eq!(expire(&a, T0.plus_millis(30 * DAY_MS - 1)).unwrap(), None);
         let (end, reason) = expire(&a, T0.plus_millis(30 * DAY_MS)).unwrap().unwrap();
         assert_eq!((end.account.bonus, reason), (0, ForfeitReason::Expired));
+    }
+
+    #[test]
+    fn excluded_or_disabled_players_are_declined_and_the_trigger_consumed() {
+        let mut excluded = funded(5000);
+        excluded.exclusion = Some(crate::exclusion::Exclusion {
+            kind: crate::exclusion::ExclusionKind::SelfExclusion,
+            days: 200,
+            started_at: T0,
+            until: T0.plus_millis(200 * DAY_MS),
+        });
+        let mut disabled = funded(5000);
+        disabled.disabled = true;
+        for (who, account) in [("excluded", excluded), ("disabled", disabled)] {
+            let Award::Declined(grant) = award(&account, &campaign(), &deposit(5000), T0).unwrap()
+            else {
+                panic!("{who} was not declined");
+            };
+            assert_eq!(grant.amount, 0, "{who}");
+            assert_eq!(
+                grant.declined.as_deref(),
+                Some(format!("the player is {who}").as_str())
+            );
+        }
+    }
+
+    #[test]
+    fn only_a_closed_bets_stake_counts_toward_its_own_bonus() {
+        let a = granted(award(&funded(1000), &campaign(), &deposit(1000), T0)).account;
+        assert_eq!(a.wagering_remaining, 10_000);
+        let (after, release) = count_wagering(&a, Some("first-deposit-match"), 400, T0)
+            .unwrap()
+            .unwrap();
+        assert_eq!((after.wagering_remaining, release), (9_600, None));
+        assert_eq!(after.version, a.version + 1);
+        // A stake placed under no bonus, or under another one, counts for nothing.
+        assert_eq!(count_wagering(&a, None, 400, T0).unwrap(), None);
+        assert_eq!(count_wagering(&a, Some("another"), 400, T0).unwrap(), None);
+        // The last stake releases what is left as cash.
+        let (done, release) = count_wagering(&after, Some("first-deposit-match"), 20_000, T0)
+            .unwrap()
+            .unwrap();
+        let release = release.expect("released");
+        assert_eq!((release.amount, release.forfeited), (1000, None));
+        assert_eq!(
+            (done.cash, done.bonus, done.wagering_remaining),
+            (2000, 0, 0)
+        );
+        assert!(done.active_bonus.is_none());
     }
 }

@@ -326,8 +326,9 @@ pub fn settle(
     };
     // Forfeit on next touch: an expired bonus goes before anything is credited.
     let (base, expired) = crate::bonus::expire_first(account, now)?;
-    let (account, entry) = if cash_credit == 0 && bonus_credit == 0 {
-        (expired.is_some().then(|| base.clone()), None)
+    let mut bonus_changes: Vec<crate::bonus::BonusChange> = expired.into_iter().collect();
+    let (mut next, entry) = if cash_credit == 0 && bonus_credit == 0 {
+        (None, None)
     } else {
         let (next, entry) = base.post(
             entry_kind,
@@ -338,6 +339,19 @@ pub fn settle(
         )?;
         (Some(next), Some(entry))
     };
+    // A won or lost bet's stake counts toward the wagering of the bonus it was placed
+    // under; a rolled-back one never does.
+    if status != BetStatus::RolledBack {
+        let stake = bet.cash_stake.saturating_add(bet.bonus_stake);
+        let current = next.as_ref().unwrap_or(&base);
+        if let Some((wagered, release)) =
+            crate::bonus::count_wagering(current, bet.wagering_for.as_deref(), stake, now)?
+        {
+            next = Some(wagered);
+            bonus_changes.extend(release);
+        }
+    }
+    let account = next.or_else(|| (!bonus_changes.is_empty()).then(|| base.clone()));
     let outcome = SettlementOutcome {
         bet_id: command.bet_id.clone(),
         settlement_id: command.settlement_id.clone(),
@@ -352,7 +366,7 @@ pub fn settle(
     closed.status = status;
     closed.settlement = Some(outcome.clone());
     Ok(SettleDecision {
-        bonus_changes: expired.into_iter().collect(),
+        bonus_changes,
         account,
         entry,
         record: Some(BetRecord {

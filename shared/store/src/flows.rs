@@ -392,14 +392,31 @@ pub async fn award_bonus(
                 replayed: true,
             }));
         }
-        let Some(decision) = bonus::award(&account, campaign, trigger, now())
+        let decision = match bonus::award(&account, campaign, trigger, now())
             .map_err(|e| Failed::new(e, Some(account.clone())))?
-        else {
-            return Ok(Ok(Applied {
-                outcome: None,
-                account,
-                replayed: false,
-            }));
+        {
+            bonus::Award::Granted(decision) => decision,
+            bonus::Award::Nothing => {
+                return Ok(Ok(Applied {
+                    outcome: None,
+                    account,
+                    replayed: false,
+                }))
+            }
+            bonus::Award::Declined(grant) => {
+                // The trigger is consumed: the grant is recorded (amount 0, with the
+                // reason), valid only if the account is still as read.
+                return Ok(
+                    match store.record_declined_award(&grant, account.version).await? {
+                        Commit::Committed => Ok(Applied {
+                            outcome: Some(grant),
+                            account,
+                            replayed: false,
+                        }),
+                        other => Err(other),
+                    },
+                );
+            }
         };
         let event = events::bonus_awarded(
             player,

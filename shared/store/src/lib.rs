@@ -503,6 +503,32 @@ impl Store {
         Ok((account, grant))
     }
 
+    fn grant_item(&self, grant: &BonusGrant) -> Result<TransactWriteItem, StoreError> {
+        self.put_new(to_item(
+            grant,
+            keys::bonus_pk(&grant.player_id, &grant.campaign_id),
+            ItemType::Bonus.sort_key().into(),
+            ItemType::Bonus,
+        )?)
+    }
+
+    /// A declined award (an excluded or disabled player): the grant alone, amount 0, valid
+    /// only if the account is still as read.
+    pub async fn record_declined_award(
+        &self,
+        grant: &BonusGrant,
+        read_version: u64,
+    ) -> Result<Commit, StoreError> {
+        self.commit(vec![
+            (
+                Role::Account,
+                self.check_account_version(&grant.player_id, read_version)?,
+            ),
+            (Role::Id, self.grant_item(grant)?),
+        ])
+        .await
+    }
+
     /// A bonus award: account + grant (at most once per player and campaign) + entry.
     pub async fn commit_award(
         &self,
@@ -510,18 +536,12 @@ impl Store {
         read_version: u64,
         events: &[WalletEvent],
     ) -> Result<Commit, StoreError> {
-        let grant = to_item(
-            &decision.grant,
-            keys::bonus_pk(&decision.grant.player_id, &decision.grant.campaign_id),
-            ItemType::Bonus.sort_key().into(),
-            ItemType::Bonus,
-        )?;
         let mut items = vec![
             (
                 Role::Account,
                 self.put_account(&decision.account, read_version)?,
             ),
-            (Role::Id, self.put_new(grant)?),
+            (Role::Id, self.grant_item(&decision.grant)?),
             self.entry_item(&decision.entry)?,
         ];
         items.extend(self.outbox_items(events)?);

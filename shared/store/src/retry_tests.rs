@@ -61,13 +61,12 @@ fn store(rules: &[&Rule]) -> Store {
 }
 
 fn store_with(mode: RuleMode, rules: &[&Rule]) -> Store {
-    let client: Client = mock_client!(aws_sdk_dynamodb, mode, rules, |c| c
-        .retry_config(
-            RetryConfig::standard()
-                .with_max_attempts(3)
-                .with_initial_backoff(Duration::from_millis(1))
-                .with_max_backoff(Duration::from_millis(2))
-        ));
+    let client: Client = mock_client!(aws_sdk_dynamodb, mode, rules, |c| c.retry_config(
+        RetryConfig::standard()
+            .with_max_attempts(3)
+            .with_initial_backoff(Duration::from_millis(1))
+            .with_max_backoff(Duration::from_millis(2))
+    ));
     Store::new(client, "wallet")
 }
 

@@ -1,4 +1,8 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    edge::serve_events(edge::Needs::default(), settle::handle_batch).await
+    let needs = edge::Needs {
+        aggregator: true,
+        ..Default::default()
+    };
+    edge::serve_events(needs, settle::handle_batch).await
 }
