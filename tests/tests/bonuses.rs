@@ -438,7 +438,8 @@ async fn excluded_or_disabled_players_get_no_bonus_now_or_later() {
     );
     assert_eq!(read(register::handle(&state, request).await).0, 201);
     let delivery = eventbridge_delivery(&first);
-    let response = bonus_award::handle_batch(&now, sqs_batch(&[delivery.clone()])).await;
+    let response =
+        bonus_award::handle_batch(&now, sqs_batch(std::slice::from_ref(&delivery))).await;
     assert!(response.batch_item_failures.is_empty());
     let after = assert_wallet_consistent(&state, &player).await;
     assert_eq!((after.bonus, after.active_bonus.is_none()), (0, true));
