@@ -6,7 +6,7 @@ use crate::entry::{EntryKind, LedgerEntry};
 use crate::error::WalletError;
 use crate::exclusion::Exclusion;
 use crate::ids::{ClientId, PlayerId};
-use crate::limits::{DepositLimits, RecentDeposit};
+use crate::limits::{DepositBucket, DepositLimits};
 use crate::money::{Balances, Currency, MoneyError};
 use serde::{Deserialize, Serialize};
 
@@ -52,8 +52,10 @@ pub struct Account {
     pub first_deposit_id: Option<ClientId>,
     #[serde(default)]
     pub limits: DepositLimits,
+    /// Deposits of the last 30 days by clock hour, for the rolling limit windows: at most
+    /// [`crate::limits::MAX_BUCKETS`], so the item stays bounded whatever the activity.
     #[serde(default)]
-    pub recent_deposits: Vec<RecentDeposit>,
+    pub deposit_buckets: Vec<DepositBucket>,
     #[serde(default)]
     pub exclusion: Option<Exclusion>,
 }
@@ -187,7 +189,7 @@ pub(crate) mod fixtures {
             updated_at: T0,
             first_deposit_id: None,
             limits: DepositLimits::default(),
-            recent_deposits: Vec::new(),
+            deposit_buckets: Vec::new(),
             exclusion: None,
         }
     }

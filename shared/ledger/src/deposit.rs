@@ -8,7 +8,7 @@ use crate::entry::{EntryKind, LedgerEntry};
 use crate::error::{Problems, WalletError};
 use crate::idempotency::{duplicate, Recorded};
 use crate::ids::{ClientId, PlayerId};
-use crate::limits::{check_deposit, prune, RecentDeposit};
+use crate::limits::{check_deposit, record_deposit};
 use crate::money::{Amount, Currency};
 use serde::{Deserialize, Serialize};
 
@@ -89,7 +89,7 @@ pub fn deposit(
     let account = &expired_account;
     let amount = command.amount.minor();
     let limits = account.limits.at(now);
-    check_deposit(&limits.current, &account.recent_deposits, amount, now).map_err(|breach| {
+    check_deposit(&limits.current, &account.deposit_buckets, amount, now).map_err(|breach| {
         WalletError::DepositLimitReached(format!(
             "the {} deposit limit is {}; {} was deposited in its window, so at most {} more can be deposited now",
             breach.period.as_str(),
@@ -110,8 +110,7 @@ pub fn deposit(
         next.first_deposit_id = Some(command.deposit_id.clone());
     }
     next.limits = limits;
-    next.recent_deposits = prune(&account.recent_deposits, now);
-    next.recent_deposits.push(RecentDeposit { at: now, amount });
+    next.deposit_buckets = record_deposit(&account.deposit_buckets, amount, now);
     let outcome = DepositOutcome {
         deposit_id: command.deposit_id.clone(),
         amount,
@@ -249,7 +248,15 @@ mod tests {
         assert_eq!(err.code(), ErrorCode::DepositLimitReached);
         assert!(err.to_string().contains("at most 200 more"), "{err}");
         assert!(deposit(&d1.account, &command("d2", 200), T0.plus_millis(HOUR_MS)).is_ok());
-        assert!(deposit(&d1.account, &command("d2", 1000), T0.plus_millis(DAY_MS)).is_ok());
+        // The window rolls by whole clock hours, erring toward the limit: the hour of d1
+        // counts until the hour that starts 24 h after it.
+        assert!(deposit(&d1.account, &command("d2", 1000), T0.plus_millis(DAY_MS)).is_err());
+        assert!(deposit(
+            &d1.account,
+            &command("d2", 1000),
+            T0.plus_millis(DAY_MS + HOUR_MS)
+        )
+        .is_ok());
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! 24 hours, 7 days and 30 days; lowering applies at once, raising or removing only after
 //! a 24-hour cooling-off period.
 
-use crate::clock::{Timestamp, DAY_MS};
+use crate::clock::{Timestamp, DAY_MS, HOUR_MS};
 use serde::{Deserialize, Serialize};
 
 /// How long a raise (or removal) of a limit waits before it takes effect.
@@ -166,11 +166,33 @@ fn is_stricter(requested: Option<i64>, in_force: Option<i64>) -> bool {
     }
 }
 
-/// A deposit as the limit windows remember it.
+/// The deposits of one clock hour, as the limit windows remember them: the hour (Unix
+/// milliseconds / one hour) and the gross amount deposited in it. Kept as a pair so the
+/// account item stays small: at most [`MAX_BUCKETS`] of them, whatever the player does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RecentDeposit {
-    pub at: Timestamp,
-    pub amount: i64,
+pub struct DepositBucket(pub i64, pub i64);
+
+impl DepositBucket {
+    pub fn hour(self) -> i64 {
+        self.0
+    }
+
+    pub fn amount(self) -> i64 {
+        self.1
+    }
+
+    /// When the bucket's hour ends.
+    fn end(self) -> Timestamp {
+        Timestamp::from_millis(self.0.saturating_add(1).saturating_mul(HOUR_MS))
+    }
+}
+
+/// The most buckets an account can hold: every hour of the longest window, plus the hour
+/// that straddles its start.
+pub const MAX_BUCKETS: usize = (30 * 24 + 1) as usize;
+
+fn hour_of(at: Timestamp) -> i64 {
+    at.millis().div_euclid(HOUR_MS)
 }
 
 /// A deposit that would take a window over its limit.
@@ -188,27 +210,28 @@ impl LimitBreach {
     }
 }
 
-/// Sum of the deposits made inside the window that ends at `now` (a deposit made exactly
-/// one window ago has left it).
-pub fn deposited_within(recent: &[RecentDeposit], period: LimitPeriod, now: Timestamp) -> i64 {
+/// Sum of the deposits inside the window that ends at `now`, counted by whole hours and
+/// erring toward the limit: an hour that overlaps the window counts whole, so a deposit is
+/// counted for up to one hour longer than the window, never shorter.
+pub fn deposited_within(buckets: &[DepositBucket], period: LimitPeriod, now: Timestamp) -> i64 {
     let start = now.minus_millis(period.window_ms());
-    recent
+    buckets
         .iter()
-        .filter(|d| d.at > start)
-        .fold(0i64, |sum, d| sum.saturating_add(d.amount))
+        .filter(|b| b.end() > start)
+        .fold(0i64, |sum, b| sum.saturating_add(b.amount()))
 }
 
 /// Checks a deposit of `amount` at `now` against every limit in force. Returns the
 /// tightest breach (the first period in daily, weekly, monthly order) if any.
 pub fn check_deposit(
     limits: &LimitValues,
-    recent: &[RecentDeposit],
+    buckets: &[DepositBucket],
     amount: i64,
     now: Timestamp,
 ) -> Result<(), LimitBreach> {
     for period in LimitPeriod::ALL {
         if let Some(limit) = limits.get(period) {
-            let used = deposited_within(recent, period, now);
+            let used = deposited_within(buckets, period, now);
             if used.saturating_add(amount) > limit {
                 return Err(LimitBreach {
                     period,
@@ -221,16 +244,36 @@ pub fn check_deposit(
     Ok(())
 }
 
-/// Keeps only the deposits that can still count in some window.
-pub fn prune(recent: &[RecentDeposit], now: Timestamp) -> Vec<RecentDeposit> {
+/// The buckets after a deposit of `amount` at `now`: hours that can no longer count in any
+/// window are dropped, and the amount is added to its hour. Never more than
+/// [`MAX_BUCKETS`], sorted by hour.
+pub fn record_deposit(
+    buckets: &[DepositBucket],
+    amount: i64,
+    now: Timestamp,
+) -> Vec<DepositBucket> {
     let start = now.minus_millis(LimitPeriod::longest_window_ms());
-    recent.iter().copied().filter(|d| d.at > start).collect()
+    let hour = hour_of(now);
+    let mut kept: Vec<DepositBucket> = buckets
+        .iter()
+        .copied()
+        .filter(|b| b.end() > start)
+        .collect();
+    match kept.iter_mut().find(|b| b.hour() == hour) {
+        Some(bucket) => bucket.1 = bucket.1.saturating_add(amount),
+        None => kept.push(DepositBucket(hour, amount)),
+    }
+    kept.sort_by_key(|b| b.hour());
+    // Only reachable with buckets ahead of `now` (decisions never move an account's clock
+    // back, see `deposit`): keep the newest.
+    let excess = kept.len().saturating_sub(MAX_BUCKETS);
+    kept.drain(..excess);
+    kept
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::HOUR_MS;
     use proptest::prelude::*;
 
     const T0: Timestamp = Timestamp::from_millis(1_795_392_000_000);
@@ -355,24 +398,39 @@ mod tests {
         );
     }
 
+    fn at(hours_before: i64, minutes: i64) -> Timestamp {
+        T0.minus_millis(hours_before * HOUR_MS)
+            .plus_millis(minutes * 60_000)
+    }
+
     #[test]
-    fn windows_are_rolling_and_exclusive_at_their_start() {
-        let recent = [
-            RecentDeposit {
-                at: T0.minus_millis(DAY_MS),
-                amount: 100,
-            },
-            RecentDeposit {
-                at: T0.minus_millis(DAY_MS - 1),
-                amount: 10,
-            },
-            RecentDeposit {
-                at: T0.minus_millis(6 * DAY_MS),
-                amount: 1,
-            },
-        ];
-        assert_eq!(deposited_within(&recent, LimitPeriod::Daily, T0), 10);
-        assert_eq!(deposited_within(&recent, LimitPeriod::Weekly, T0), 111);
+    fn windows_count_whole_hours_erring_toward_the_limit() {
+        // T0 is on the hour. The hour that ended exactly 24 h ago has left the window.
+        let mut b = record_deposit(&[], 100, at(25, 0));
+        b = record_deposit(&b, 1000, at(25, 30));
+        assert_eq!(deposited_within(&b, LimitPeriod::Daily, T0), 0);
+        // Half past the hour, a deposit made 23 h 50 min before the hour has left the exact
+        // window (which starts 23 h 30 min before it), but its hour overlaps the window: it
+        // still counts, erring toward the limit.
+        let now = T0.plus_millis(30 * 60_000);
+        let mut b = record_deposit(&[], 1, at(6 * 24, 0));
+        b = record_deposit(&b, 10, at(24, 10));
+        assert_eq!(deposited_within(&b, LimitPeriod::Daily, now), 10);
+        assert_eq!(deposited_within(&b, LimitPeriod::Weekly, now), 11);
+        // Once that hour has ended a full day ago, it no longer counts.
+        assert_eq!(
+            deposited_within(&b, LimitPeriod::Daily, T0.plus_millis(HOUR_MS)),
+            0
+        );
+    }
+
+    #[test]
+    fn deposits_of_one_hour_share_a_bucket() {
+        let mut b = Vec::new();
+        for minute in 0..60 {
+            b = record_deposit(&b, 5, at(1, minute));
+        }
+        assert_eq!(b, vec![DepositBucket(hour_of(at(1, 0)), 300)]);
     }
 
     #[test]
@@ -382,10 +440,7 @@ mod tests {
             weekly: Some(150),
             monthly: None,
         };
-        let recent = [RecentDeposit {
-            at: T0.minus_millis(2 * DAY_MS),
-            amount: 100,
-        }];
+        let recent = record_deposit(&[], 100, T0.minus_millis(2 * DAY_MS));
         assert_eq!(check_deposit(&values, &recent, 50, T0), Ok(()));
         let breach = check_deposit(&values, &recent, 51, T0).unwrap_err();
         assert_eq!(breach.period, LimitPeriod::Weekly);
@@ -398,18 +453,19 @@ mod tests {
     }
 
     #[test]
-    fn prune_keeps_only_what_can_still_count() {
-        let recent = [
-            RecentDeposit {
-                at: T0.minus_millis(30 * DAY_MS),
-                amount: 1,
-            },
-            RecentDeposit {
-                at: T0.minus_millis(30 * DAY_MS - 1),
-                amount: 2,
-            },
-        ];
-        assert_eq!(prune(&recent, T0), vec![recent[1]]);
+    fn old_hours_are_dropped_and_the_count_is_bounded() {
+        let b = record_deposit(&[], 1, T0.minus_millis(31 * DAY_MS));
+        let b = record_deposit(&b, 2, T0);
+        assert_eq!(b, vec![DepositBucket(hour_of(T0), 2)]);
+        // A deposit every 10 minutes for 60 days.
+        let mut b = Vec::new();
+        let mut now = T0;
+        for _ in 0..(60 * 24 * 6) {
+            now = now.plus_millis(10 * 60_000);
+            b = record_deposit(&b, 1, now);
+            assert!(b.len() <= MAX_BUCKETS);
+        }
+        assert_eq!(b.len(), MAX_BUCKETS);
     }
 
     fn change_strategy() -> impl Strategy<Value = LimitChange> {
@@ -458,23 +514,30 @@ mod tests {
             }
         }
 
-        /// Accepted deposits never take any window over its limit.
+        /// Accepted deposits never take any window over its limit, counted exactly (every
+        /// deposit with its own time), and the buckets stay bounded.
         #[test]
         fn accepted_deposits_respect_every_window(
-            daily in 1i64..5_000, weekly in 1i64..20_000,
-            deposits in proptest::collection::vec((0i64..(3 * DAY_MS), 1i64..2_000), 1..60)
+            daily in 1i64..5_000, weekly in 1i64..20_000, monthly in 1i64..60_000,
+            deposits in proptest::collection::vec((0i64..(3 * DAY_MS), 1i64..2_000), 1..80)
         ) {
-            let values = LimitValues { daily: Some(daily), weekly: Some(weekly), monthly: None };
+            let values = LimitValues { daily: Some(daily), weekly: Some(weekly), monthly: Some(monthly) };
             let mut now = T0;
-            let mut recent: Vec<RecentDeposit> = Vec::new();
+            let mut buckets: Vec<DepositBucket> = Vec::new();
+            let mut exact: Vec<(Timestamp, i64)> = Vec::new();
             for (advance, amount) in deposits {
                 now = now.plus_millis(advance);
-                if check_deposit(&values, &recent, amount, now).is_ok() {
-                    recent = prune(&recent, now);
-                    recent.push(RecentDeposit { at: now, amount });
+                if check_deposit(&values, &buckets, amount, now).is_ok() {
+                    buckets = record_deposit(&buckets, amount, now);
+                    exact.push((now, amount));
                 }
-                prop_assert!(deposited_within(&recent, LimitPeriod::Daily, now) <= daily);
-                prop_assert!(deposited_within(&recent, LimitPeriod::Weekly, now) <= weekly);
+                prop_assert!(buckets.len() <= MAX_BUCKETS);
+                for (period, limit) in [(LimitPeriod::Daily, daily), (LimitPeriod::Weekly, weekly), (LimitPeriod::Monthly, monthly)] {
+                    let start = now.minus_millis(period.window_ms());
+                    let used: i64 = exact.iter().filter(|(at, _)| *at > start).map(|(_, a)| a).sum();
+                    prop_assert!(used <= limit, "{:?}: {} over {}", period, used, limit);
+                    prop_assert!(deposited_within(&buckets, period, now) >= used, "the buckets never count less");
+                }
             }
         }
     }

@@ -215,7 +215,7 @@ pub fn register(
         updated_at: now,
         first_deposit_id: None,
         limits: DepositLimits::starting_with(limits),
-        recent_deposits: Vec::new(),
+        deposit_buckets: Vec::new(),
         exclusion: None,
     })
 }

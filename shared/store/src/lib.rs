@@ -10,6 +10,38 @@ pub mod table;
 #[cfg(test)]
 mod retry_tests;
 
+#[cfg(test)]
+mod bound_tests {
+    use super::*;
+    use ledger::limits::{DepositBucket, MAX_BUCKETS};
+
+    #[test]
+    fn the_account_item_is_bounded_whatever_the_deposits() {
+        let request = ledger::register::RegisterRequest {
+            email: format!("{}@example.com", "a".repeat(64)),
+            date_of_birth: "1990-04-12".into(),
+            country: "MT".into(),
+            currency: "EUR".into(),
+            display_name: Some("x".repeat(64)),
+            deposit_limits: None,
+        };
+        let player = PlayerId::new(&"p".repeat(128)).unwrap();
+        let mut account = ledger::register::register(
+            &player,
+            &request,
+            Timestamp::from_millis(1_795_392_000_000),
+            18,
+        )
+        .unwrap();
+        // Every hour of the window holds a bucket, each with the largest possible sum.
+        account.deposit_buckets = (0..MAX_BUCKETS as i64)
+            .map(|h| DepositBucket(498_720 + h, i64::MAX))
+            .collect();
+        let size = table::item_size(&account_item(&account).unwrap());
+        assert!(size < MAX_ACCOUNT_ITEM_BYTES, "{size} bytes");
+    }
+}
+
 use aws_sdk_dynamodb::types::{
     AttributeValue, ConditionCheck, Get, Put, TransactGetItem, TransactWriteItem,
 };
@@ -113,6 +145,21 @@ fn to_item<T: Serialize>(
     Ok(item)
 }
 
+/// The largest account item any activity can produce (documented in ARCHITECTURE.md):
+/// identity and settings (well under 2 KB) plus at most `ledger::limits::MAX_BUCKETS`
+/// deposit-hour buckets of at most 25 bytes each.
+pub const MAX_ACCOUNT_ITEM_BYTES: usize = 20 * 1024;
+
+/// An account as its item (the wallet, the identity and the deposit windows).
+pub fn account_item(account: &Account) -> Result<Item, StoreError> {
+    to_item(
+        account,
+        keys::player_pk(&account.player_id),
+        keys::ACCOUNT_SK.into(),
+        ItemType::Account,
+    )
+}
+
 pub(crate) fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, StoreError> {
     let key = item
         .get(PK)
@@ -176,12 +223,7 @@ impl Store {
         next: &Account,
         read_version: u64,
     ) -> Result<TransactWriteItem, StoreError> {
-        let item = to_item(
-            next,
-            keys::player_pk(&next.player_id),
-            keys::ACCOUNT_SK.into(),
-            ItemType::Account,
-        )?;
+        let item = account_item(next)?;
         self.put(
             item,
             "version = :read_version",
