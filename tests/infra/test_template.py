@@ -589,12 +589,19 @@ def test_only_the_rule_may_send_to_its_queues(template, policy_id, queue):
     policy = template["Resources"][policy_id]
     assert policy["Type"] == "AWS::SQS::QueuePolicy"
     assert policy["Properties"]["Queues"] == [{"Ref": queue}]
-    [statement] = policy["Properties"]["PolicyDocument"]["Statement"]
-    assert statement["Effect"] == "Allow"
-    assert statement["Principal"] == {"Service": "events.amazonaws.com"}
-    assert statement["Action"] == "sqs:SendMessage"
-    assert statement["Resource"] == {"Fn::GetAtt": [queue, "Arn"]}
-    assert statement["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["FirstDepositBonusRule", "Arn"]}}}
+    allow, deny = policy["Properties"]["PolicyDocument"]["Statement"]
+    rule = {"Fn::GetAtt": ["FirstDepositBonusRule", "Arn"]}
+    assert allow["Effect"] == "Allow"
+    assert allow["Principal"] == {"Service": "events.amazonaws.com"}
+    assert allow["Action"] == "sqs:SendMessage"
+    assert allow["Resource"] == {"Fn::GetAtt": [queue, "Arn"]}
+    assert allow["Condition"] == {"ArnEquals": {"aws:SourceArn": rule}}
+    # Nobody else may send, whatever their own IAM policy allows.
+    assert deny["Effect"] == "Deny"
+    assert deny["Principal"] == "*"
+    assert deny["Action"] == "sqs:SendMessage"
+    assert deny["Resource"] == {"Fn::GetAtt": [queue, "Arn"]}
+    assert deny["Condition"] == {"ArnNotEquals": {"aws:SourceArn": rule}}
 
 
 def test_choreography_outputs(template):

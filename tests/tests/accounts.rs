@@ -33,6 +33,30 @@ async fn registering_creates_the_account_and_an_empty_wallet() {
 }
 
 #[tokio::test]
+async fn registration_refuses_unknown_query_parameters_and_writes_nothing() {
+    let player = unique("player");
+    let state = state().await;
+    let request = player_request(
+        Method::POST,
+        "/players",
+        None,
+        &[("referrer", "x")],
+        &registration(&format!("{player}@example.com")),
+        Some(&player),
+    );
+    let (status, problem) = read(register::handle(&state, request).await);
+    assert_eq!(
+        (
+            status,
+            problem["code"].as_str(),
+            problem["errors"][0]["field"].as_str()
+        ),
+        (422, Some("VALIDATION_FAILED"), Some("referrer"))
+    );
+    assert!(account(&state, &player).await.is_none());
+}
+
+#[tokio::test]
 async fn registering_again_with_the_same_body_returns_the_account_and_another_body_conflicts() {
     let player = unique("player");
     let body = registration(&format!("{player}@example.com"));

@@ -462,3 +462,39 @@ async fn excluded_or_disabled_players_get_no_bonus_now_or_later() {
     );
     assert_audit_clean(&state, &[&player, &locked]).await;
 }
+
+#[tokio::test]
+async fn a_forged_first_deposit_event_earns_nothing() {
+    let state = state().await;
+    let awarder = awarder(Clock::System).await;
+    let (player, real) = first_deposit(&state, 1000).await;
+    // The same event, with a larger amount, and one naming a deposit that never happened.
+    let mut inflated = real.clone();
+    inflated.detail["amount"] = serde_json::json!(10_000);
+    let mut invented = real.clone();
+    invented.detail["deposit_id"] = serde_json::json!(unique("dep"));
+    let other = new_player(&state).await;
+    let mut elsewhere = real.clone();
+    elsewhere.detail["player_id"] = serde_json::json!(other);
+    let batch = sqs_batch(&[
+        eventbridge_delivery(&inflated),
+        eventbridge_delivery(&invented),
+        eventbridge_delivery(&elsewhere),
+    ]);
+    let failed: Vec<String> = bonus_award::handle_batch(&awarder, batch)
+        .await
+        .batch_item_failures
+        .into_iter()
+        .map(|f| f.item_identifier)
+        .collect();
+    assert_eq!(
+        failed,
+        ["m0", "m1", "m2"],
+        "each ends in the dead-letter queue"
+    );
+    assert_eq!(assert_wallet_consistent(&state, &player).await.bonus, 0);
+    assert_eq!(assert_wallet_consistent(&state, &other).await.bonus, 0);
+    // The genuine event still earns its bonus.
+    bonus_award::handle_batch(&awarder, sqs_batch(&[eventbridge_delivery(&real)])).await;
+    assert_eq!(assert_wallet_consistent(&state, &player).await.bonus, 1000);
+}

@@ -40,6 +40,7 @@ struct Delivered {
 /// Awards what one event triggers; the number of campaigns awarded.
 pub async fn apply(awarder: &Awarder, event: &WalletEvent) -> Result<usize, WalletError> {
     let EventKind::DepositCompleted {
+        deposit_id,
         amount,
         currency,
         first_deposit,
@@ -50,6 +51,7 @@ pub async fn apply(awarder: &Awarder, event: &WalletEvent) -> Result<usize, Wall
     };
     let trigger = TriggeringDeposit {
         event_id: event.event_id.clone(),
+        deposit_id: deposit_id.clone(),
         amount: *amount,
         currency: currency.clone(),
     };
@@ -74,7 +76,9 @@ pub async fn apply(awarder: &Awarder, event: &WalletEvent) -> Result<usize, Wall
         .map_err(|failed| failed.error)?;
         match &applied.outcome {
             Some(grant) if grant.declined.is_some() => {
-                tracing::info!(player_id = %event.player_id, campaign_id = %campaign.campaign_id, reason = ?grant.declined, "bonus declined")
+                // The reason (an exclusion) is responsible-gambling data: it stays in the
+                // table, not in the logs.
+                tracing::info!(campaign_id = %campaign.campaign_id, "bonus declined")
             }
             Some(_) if !applied.replayed => awarded += 1,
             _ => {}

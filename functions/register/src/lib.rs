@@ -42,6 +42,7 @@ async fn register_player(state: &State, request: &Request) -> Result<Response<Bo
     let player_id = PlayerId::new(&subject).map_err(|m| {
         WalletError::Forbidden(format!("the token's subject cannot be a player id: it {m}"))
     })?;
+    unknown_query_params(request, &[])?;
     let body: RegisterRequest = parse_json(request.body())?;
     let candidate = register(&player_id, &body, now, state.config.min_age)?;
     let applied = flows::register(&state.store, candidate, &correlation_id(request)).await?;

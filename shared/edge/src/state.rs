@@ -125,8 +125,7 @@ impl State {
 
 /// Sets up JSON logs (level from `RUST_LOG`, `info` by default) once per process.
 pub fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let filter = log_filter(std::env::var("RUST_LOG").ok().as_deref());
     let _ = tracing_subscriber::fmt()
         .json()
         .with_env_filter(filter)
@@ -134,6 +133,31 @@ pub fn init_tracing() {
         .without_time()
         .with_target(false)
         .try_init();
+}
+
+/// Crates that log whole requests, responses or events (tokens, signatures, personal data,
+/// account items) below `info`: held at `info` whatever `RUST_LOG` says.
+const QUIET_TARGETS: [&str; 7] = [
+    "aws_smithy_runtime",
+    "aws_smithy_http_client",
+    "aws_sdk_dynamodb",
+    "aws_sdk_secretsmanager",
+    "aws_config",
+    "lambda_runtime",
+    "lambda_http",
+];
+
+/// The log filter: `RUST_LOG` (`info` by default), with [`QUIET_TARGETS`] held at `info`.
+pub fn log_filter(rust_log: Option<&str>) -> tracing_subscriber::EnvFilter {
+    let mut filter = rust_log
+        .and_then(|v| tracing_subscriber::EnvFilter::try_new(v).ok())
+        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new("info"));
+    for target in QUIET_TARGETS {
+        if let Ok(directive) = format!("{target}=info").parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
+    filter
 }
 
 /// The whole `main` of a function: logs, state built once, then the handler for every
@@ -185,4 +209,31 @@ where
         },
     ))
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_logging_crates_stay_at_info_whatever_rust_log_says() {
+        for rust_log in [
+            None,
+            Some("trace"),
+            Some("lambda_runtime=trace,debug"),
+            Some("(("),
+        ] {
+            let filter = log_filter(rust_log).to_string();
+            for target in QUIET_TARGETS {
+                assert!(
+                    filter.contains(&format!("{target}=info")),
+                    "{rust_log:?}: {filter}"
+                );
+                assert!(
+                    !filter.contains(&format!("{target}=trace")),
+                    "{rust_log:?}: {filter}"
+                );
+            }
+        }
+    }
 }

@@ -383,15 +383,26 @@ pub async fn award_bonus(
     now: impl Fn() -> Timestamp,
 ) -> Result<Applied<Option<BonusGrant>>, Failed> {
     until_decided(|| async {
-        let (account, grant) = store.award_state(player, &campaign.campaign_id).await?;
-        let account = account.ok_or_else(|| player_not_found(player))?;
-        if let Some(grant) = grant {
+        let deposit_id = ledger::ClientId::new(&trigger.deposit_id).map_err(|m| {
+            Failed::new(
+                WalletError::field("/detail/deposit_id", format!("the deposit id {m}")),
+                None,
+            )
+        })?;
+        let read = store
+            .award_state(player, &campaign.campaign_id, &deposit_id)
+            .await?;
+        let account = read.account.ok_or_else(|| player_not_found(player))?;
+        if let Some(grant) = read.grant {
             return Ok(Ok(Applied {
                 outcome: Some(grant),
                 account,
                 replayed: true,
             }));
         }
+        trigger
+            .confirm(player, read.deposit.as_ref())
+            .map_err(|e| Failed::new(e, Some(account.clone())))?;
         let decision = match bonus::award(&account, campaign, trigger, now())
             .map_err(|e| Failed::new(e, Some(account.clone())))?
         {

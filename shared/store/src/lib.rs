@@ -103,6 +103,15 @@ impl From<StoreError> for WalletError {
     }
 }
 
+/// What a bonus award reads, as one snapshot: the account, the campaign's grant (if the
+/// player has it already) and the record of the deposit the trigger names.
+#[derive(Debug, Clone)]
+pub struct AwardState {
+    pub account: Option<Account>,
+    pub grant: Option<BonusGrant>,
+    pub deposit: Option<DepositRecord>,
+}
+
 /// What happened to a registration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Created {
@@ -529,7 +538,8 @@ impl Store {
         &self,
         player: &PlayerId,
         campaign_id: &str,
-    ) -> Result<(Option<Account>, Option<BonusGrant>), StoreError> {
+        deposit_id: &ClientId,
+    ) -> Result<AwardState, StoreError> {
         let mut items = self
             .snapshot(vec![
                 (keys::player_pk(player), keys::ACCOUNT_SK),
@@ -537,12 +547,15 @@ impl Store {
                     keys::bonus_pk(player, campaign_id),
                     ItemType::Bonus.sort_key(),
                 ),
+                (keys::deposit_pk(deposit_id), ItemType::Deposit.sort_key()),
             ])
             .await?
             .into_iter();
-        let account = items.next().flatten().map(from_item).transpose()?;
-        let grant = items.next().flatten().map(from_item).transpose()?;
-        Ok((account, grant))
+        Ok(AwardState {
+            account: items.next().flatten().map(from_item).transpose()?,
+            grant: items.next().flatten().map(from_item).transpose()?,
+            deposit: items.next().flatten().map(from_item).transpose()?,
+        })
     }
 
     fn grant_item(&self, grant: &BonusGrant) -> Result<TransactWriteItem, StoreError> {
