@@ -45,6 +45,7 @@ ERROR_CODES = {
     "BET_ALREADY_SETTLED": 409,
     "BET_ROLLED_BACK": 409,
     "INTERNAL": 500,
+    "UNAVAILABLE": 503,
 }
 
 PLAYER = [{"playerJwt"}]
@@ -91,6 +92,7 @@ _PLAYER_ERRORS = {
     "404": {"PLAYER_NOT_FOUND"},
     "422": {"VALIDATION_FAILED"},
     "500": {"INTERNAL"},
+    "503": {"UNAVAILABLE"},
 }
 ERRORS = {
     ("POST", "/players"): {
@@ -99,6 +101,7 @@ ERRORS = {
         "409": {"EMAIL_TAKEN", "PLAYER_EXISTS"},
         "422": {"VALIDATION_FAILED", "UNDERAGE"},
         "500": {"INTERNAL"},
+        "503": {"UNAVAILABLE"},
     },
     ("PUT", "/players/{player_id}/limits"): _PLAYER_ERRORS,
     ("POST", "/players/{player_id}/exclusions"): _PLAYER_ERRORS,
@@ -114,6 +117,7 @@ ERRORS = {
         "409": {"DUPLICATE_TRANSACTION"},
         "422": {"VALIDATION_FAILED", "CURRENCY_MISMATCH", "DEPOSIT_LIMIT_REACHED"},
         "500": {"INTERNAL"},
+        "503": {"UNAVAILABLE"},
     },
     ("POST", "/players/{player_id}/bets"): {
         "401": {"UNAUTHENTICATED"},
@@ -122,6 +126,7 @@ ERRORS = {
         "409": {"DUPLICATE_TRANSACTION", "BET_ROLLED_BACK"},
         "422": {"VALIDATION_FAILED", "CURRENCY_MISMATCH", "INSUFFICIENT_FUNDS", "STAKE_LIMIT_EXCEEDED"},
         "500": {"INTERNAL"},
+        "503": {"UNAVAILABLE"},
     },
     # PLAYER_NOT_FOUND only for a {player_id} without the id form: the account is never read,
     # so a player without one has no bets (BET_NOT_FOUND). Any query parameter is 422.
@@ -131,6 +136,7 @@ ERRORS = {
         "404": {"PLAYER_NOT_FOUND", "BET_NOT_FOUND"},
         "422": {"VALIDATION_FAILED"},
         "500": {"INTERNAL"},
+        "503": {"UNAVAILABLE"},
     },
     ("POST", "/players/{player_id}/bets/{bet_id}/settlement"): {
         "401": {"UNAUTHENTICATED"},
@@ -138,6 +144,7 @@ ERRORS = {
         "409": {"DUPLICATE_TRANSACTION", "BET_ALREADY_SETTLED", "BET_ROLLED_BACK"},
         "422": {"VALIDATION_FAILED"},
         "500": {"INTERNAL"},
+        "503": {"UNAVAILABLE"},
     },
 }
 
