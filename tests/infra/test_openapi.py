@@ -833,7 +833,7 @@ def test_served_operations_equal_the_local_router():
 # Bets and settlements against ledger/src/{bet,settlement,api}.rs and functions/settle.
 
 SETTLEMENT_RS = LEDGER + "settlement.rs"
-SETTLE_FUNCTION = "functions/settle/src/lib.rs"
+SETTLE_QUEUE_MESSAGE = "shared/wire/src/queue.rs"
 WIN_SETTLEMENT = "/components/schemas/WinSettlementRequest"
 ROLLBACK_SETTLEMENT = "/components/schemas/RollbackSettlementRequest"
 
@@ -891,8 +891,8 @@ def test_the_documented_win_split_is_the_code():
 
 
 def test_the_settlement_queue_message_is_documented():
-    fields = _rust_struct(SETTLE_FUNCTION, "QueuedSettlement")
-    assert re.search(r"deny_unknown_fields\)\]\s*struct QueuedSettlement\b", _rust(SETTLE_FUNCTION))
+    fields = _rust_struct(SETTLE_QUEUE_MESSAGE, "QueuedSettlement")
+    assert re.search(r"deny_unknown_fields\)\]\s*struct QueuedSettlement\b", _rust(SETTLE_QUEUE_MESSAGE))
     request = {name for name, _, _ in _rust_struct(SETTLEMENT_RS, "SettlementRequest")}
     assert {name for name, _, _ in fields} == request | {"player_id", "bet_id"}
     shape = ", ".join(name + ("?" if t.startswith("Option<") else "") for name, t, _ in fields)

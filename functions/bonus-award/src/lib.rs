@@ -9,7 +9,6 @@ use lambda_http::aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchRespo
 use ledger::bonus::{parse_campaigns, Campaign, Trigger, TriggeringDeposit};
 use ledger::events::{EventKind, WalletEvent};
 use ledger::WalletError;
-use serde::Deserialize;
 use store::flows;
 
 pub struct Awarder {
@@ -27,14 +26,6 @@ impl Awarder {
             parse_campaigns(&json).map_err(|why| format!("BONUS_CAMPAIGNS is invalid: {why}"))?;
         Ok(Awarder { state, campaigns })
     }
-}
-
-/// What EventBridge delivers to the queue: the envelope around our event.
-#[derive(Debug, Deserialize)]
-struct Delivered {
-    #[serde(rename = "detail-type")]
-    detail_type: String,
-    detail: serde_json::Value,
 }
 
 /// Awards what one event triggers; the number of campaigns awarded.
@@ -87,25 +78,15 @@ pub async fn apply(awarder: &Awarder, event: &WalletEvent) -> Result<usize, Wall
     Ok(awarded)
 }
 
-fn read(body: &str) -> Result<WalletEvent, WalletError> {
-    let delivered: Delivered = serde_json::from_str(body)
-        .map_err(|e| WalletError::field("", format!("not an EventBridge event: {e}")))?;
-    WalletEvent::from_detail(&delivered.detail_type, &delivered.detail).map_err(|e| {
-        WalletError::field(
-            "/detail",
-            format!("not a {} event: {e}", delivered.detail_type),
-        )
-    })
-}
-
 pub async fn handle_batch(awarder: &Awarder, event: SqsEvent) -> SqsBatchResponse {
     let mut response = SqsBatchResponse::default();
     for message in event.records {
         let id = message.message_id.clone().unwrap_or_default();
-        let outcome = match read(message.body.as_deref().unwrap_or_default()) {
-            Ok(event) => apply(awarder, &event).await.map(|n| (event.event_id, n)),
-            Err(error) => Err(error),
-        };
+        let outcome =
+            match wire::queue::delivered_event(message.body.as_deref().unwrap_or_default()) {
+                Ok(event) => apply(awarder, &event).await.map(|n| (event.event_id, n)),
+                Err(error) => Err(error),
+            };
         match outcome {
             Ok((event_id, awarded)) => {
                 tracing::info!(message_id = %id, %event_id, awarded, "bonus event processed")

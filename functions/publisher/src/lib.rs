@@ -14,6 +14,7 @@ use lambda_http::aws_lambda_events::event::streams::{
     DynamoDbBatchItemFailure, DynamoDbEventResponse,
 };
 use ledger::events::Envelope;
+use wire::stream::outbox_event;
 
 /// EventBridge takes at most ten entries per `PutEvents`.
 const PUT_EVENTS_MAX: usize = 10;
@@ -40,24 +41,6 @@ impl Publisher {
         let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
         Ok(Publisher::new(aws_sdk_eventbridge::Client::new(&aws), bus))
     }
-}
-
-/// The outbox event carried by a stream record: `None` when the record is not the insert of
-/// an outbox item, an error when it is one but cannot be read.
-pub fn outbox_event(record: &EventRecord) -> Option<Result<Envelope, String>> {
-    if record.event_name != "INSERT" {
-        return None;
-    }
-    let image = &record.change.new_image;
-    match image.get("item_type") {
-        Some(serde_dynamo::AttributeValue::S(kind)) if kind == "outbox" => {}
-        _ => return None,
-    }
-    Some(match image.get("event") {
-        Some(serde_dynamo::AttributeValue::S(json)) => serde_json::from_str::<Envelope>(json)
-            .map_err(|e| format!("unreadable outbox event: {e}")),
-        _ => Err("an outbox item without its event".to_string()),
-    })
 }
 
 fn failure_at(record: &EventRecord) -> DynamoDbEventResponse {

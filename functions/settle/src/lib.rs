@@ -22,7 +22,6 @@ use lambda_http::{Body, Request, Response};
 use ledger::api::{parse_json, SettledView, SettlementView, WalletView};
 use ledger::settlement::{SettlementCommand, SettlementOutcome, SettlementRequest};
 use ledger::{ClientId, PlayerId, WalletError};
-use serde::Deserialize;
 use store::flows::{self, Applied, Failed};
 
 /// Settles one bet: the single code path of both triggers.
@@ -74,18 +73,6 @@ async fn settle_http(
     Ok(json(if applied.replayed { 200 } else { 201 }, &view))
 }
 
-/// A settlement queue message: the HTTP body plus the ids the path would carry.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct QueuedSettlement {
-    player_id: String,
-    bet_id: String,
-    settlement_id: String,
-    kind: String,
-    #[serde(default)]
-    amount: Option<i64>,
-}
-
 /// A message attribute's string value, by name (SQS attribute names are case-sensitive;
 /// the aggregator sends `X-Stakeline-Timestamp` and `X-Stakeline-Signature`).
 fn attribute<'a>(message: &'a SqsMessage, name: &str) -> Option<&'a str> {
@@ -123,19 +110,16 @@ async fn settle_message(
 ) -> Result<Applied<SettlementOutcome>, WalletError> {
     verify_message(state, queued).await?;
     let body = queued.body.as_deref().unwrap_or_default();
-    let message: QueuedSettlement = parse_json(body.as_bytes())?;
-    let player = PlayerId::new(&message.player_id)
-        .map_err(|_| WalletError::PlayerNotFound(message.player_id.clone()))?;
-    let bet_id =
-        ClientId::new(&message.bet_id).map_err(|_| bet_not_found(message.bet_id.clone()))?;
-    let request = SettlementRequest {
-        settlement_id: message.settlement_id,
-        kind: message.kind,
-        amount: message.amount,
-    };
-    apply(state, &player, &bet_id, &request, message_id)
-        .await
-        .map_err(|failed| failed.error)
+    let message = wire::queue::settlement_message(body.as_bytes())?;
+    apply(
+        state,
+        &message.player_id,
+        &message.bet_id,
+        &message.request,
+        message_id,
+    )
+    .await
+    .map_err(|failed| failed.error)
 }
 
 /// Settles a batch in order, one message at a time, and reports exactly the messages

@@ -4,8 +4,6 @@
 //! - `GET /players/{player_id}/bets/{bet_id}` (the player, or the aggregator signing an
 //!   empty body)
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use edge::http::{
     instance, json, path_matches, path_param, problem, query_param, unknown_query_params,
 };
@@ -16,6 +14,7 @@ use edge::State;
 use lambda_http::{Body, Request, Response};
 use ledger::api::{BetView, EntriesPage, EntryView, WalletView};
 use ledger::{ClientId, FieldError, WalletError};
+use wire::cursor::{decode_cursor, encode_cursor};
 
 pub const DEFAULT_PAGE: usize = 50;
 pub const MAX_PAGE: usize = 100;
@@ -114,43 +113,9 @@ pub fn parse_limit(value: Option<&str>) -> Result<usize, FieldError> {
         .ok_or_else(|| FieldError::new("limit", format!("must be an integer from 1 to {MAX_PAGE}")))
 }
 
-const CURSOR_PREFIX: &str = "entries-before:";
-
-/// An opaque cursor: the position of the last entry of the previous page.
-pub fn encode_cursor(seq: u64) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{CURSOR_PREFIX}{seq}"))
-}
-
-pub fn decode_cursor(cursor: &str) -> Result<u64, FieldError> {
-    URL_SAFE_NO_PAD
-        .decode(cursor)
-        .ok()
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-        .and_then(|text| {
-            text.strip_prefix(CURSOR_PREFIX)
-                .and_then(|n| n.parse::<u64>().ok())
-        })
-        .filter(|seq| *seq >= 1)
-        .ok_or_else(|| FieldError::new("cursor", "is not a cursor this API returned"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cursors_round_trip_and_garbage_is_refused() {
-        assert_eq!(decode_cursor(&encode_cursor(42)), Ok(42));
-        for bad in [
-            "",
-            "abc",
-            "!!!",
-            &URL_SAFE_NO_PAD.encode("entries-before:x"),
-            &URL_SAFE_NO_PAD.encode("entries-before:0"),
-        ] {
-            assert!(decode_cursor(bad).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn limits_are_bounded() {

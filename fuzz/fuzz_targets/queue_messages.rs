@@ -1,0 +1,18 @@
+//! Queue messages: settlement messages (the aggregator's) and EventBridge deliveries (the
+//! bonus queue). Any body is read or refused without a panic.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|body: &[u8]| {
+    if let Ok(message) = wire::queue::settlement_message(body) {
+        let _ = ledger::settlement::SettlementCommand::from_request(
+            &message.player_id,
+            &message.bet_id,
+            &message.request,
+        );
+    }
+    if let Ok(text) = std::str::from_utf8(body) {
+        let _ = wire::queue::delivered_event(text);
+    }
+});

@@ -1,0 +1,17 @@
+//! Stream records: any JSON Lambda might deliver as a DynamoDB stream batch is read, and
+//! each record is recognised as an outbox event or not, without a panic.
+#![no_main]
+
+use aws_lambda_events::event::dynamodb::{Event, EventRecord};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(event) = serde_json::from_slice::<Event>(data) {
+        for record in &event.records {
+            let _ = wire::stream::outbox_event(record);
+        }
+    }
+    if let Ok(record) = serde_json::from_slice::<EventRecord>(data) {
+        let _ = wire::stream::outbox_event(&record);
+    }
+});
