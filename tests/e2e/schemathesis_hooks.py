@@ -20,6 +20,12 @@ Loaded by the schemathesis CLI through ``SCHEMATHESIS_HOOKS=<path of this file>`
   (``map_path_parameters``), so ids that a stateful step takes from a link stay as linked;
   the cases of the examples and coverage phases, which are not drawn, just before they are
   sent (``before_call``), unless the case was made to try a path parameter.
+- Integers written as JSON integers: the contract (openapi.yaml, "Money") refuses `100.0`, which
+  a JSON schema cannot tell from `100`, so an integral float that schemathesis draws for an
+  `integer` is sent as the integer it equals.
+- Negated signature headers stay negated: when a case was made by leaving out or breaking
+  `X-Stakeline-Timestamp` or `X-Stakeline-Signature`, the request goes out without a fresh
+  signature (``UNSIGNED_MARKER``), so it must be refused (401), as schemathesis expects.
 - ``filter_failure`` drops two kinds of finding that the contract documents as intended:
   a schema-valid request refused for a business rule (``422`` with a business code, or with
   ``VALIDATION_FAILED`` for a value rule the schema cannot express), and a malformed
@@ -123,6 +129,39 @@ def caller_for(method: str, raw_path: str) -> tuple[str, str | None]:
     return "player", player_id
 
 
+# Set by `before_call` on a case whose signature headers are the point of the case (negated);
+# `StakelineAuth` removes it and leaves the request unsigned.
+UNSIGNED_MARKER = "X-Stakeline-Fuzz-Unsigned"
+SIGNATURE_HEADERS = frozenset({auth.TIMESTAMP_HEADER.lower(), auth.SIGNATURE_HEADER.lower()})
+
+
+def canonical_integers(value: object) -> object:
+    """``value`` with every integral float (``5890.0``) written as the integer it equals."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
+        return int(value)
+    if isinstance(value, dict):
+        return {key: canonical_integers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [canonical_integers(item) for item in value]
+    return value
+
+
+def negated_headers(meta) -> set[str]:
+    """The (lower-case) names of the headers a negative case was made from, if any."""
+    if meta is None:
+        return set()
+    negative = {getattr(location, "value", location) for location, info in meta.components.items()
+                if info.mode.is_negative}
+    if "header" not in negative:
+        return set()
+    data = meta.phase.data
+    names = [getattr(data, "parameter", None)]
+    names += [m.parameter for m in getattr(data, "mutations", ()) or () if getattr(m, "parameter", None)]
+    named = {name.lower() for name in names if name}
+    # A negated header component that does not say which header: all of them.
+    return named or set(SIGNATURE_HEADERS)
+
+
 def _drop(headers, *names: str) -> None:
     for name in names:
         headers.pop(name, None)
@@ -148,6 +187,8 @@ class StakelineAuth(requests.auth.AuthBase):
         return zlib.crc32(raw_path.encode("utf-8")) % 2 == 1
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        if request.headers.pop(UNSIGNED_MARKER, None) is not None:
+            return request
         method = (request.method or "GET").upper()
         raw_path = urlsplit(request.url).path
         caller, player_id = caller_for(method, raw_path)
@@ -299,6 +340,10 @@ def register(schemathesis) -> None:
 
     @schemathesis.hook
     def before_call(context, case, kwargs):
+        if isinstance(case.body, (dict, list)):
+            case.body = canonical_integers(case.body)
+        if negated_headers(getattr(case, "meta", None)) & SIGNATURE_HEADERS:
+            case.headers = {**(case.headers or {}), UNSIGNED_MARKER: "1"}
         if phase_of(case) not in UNDRAWN_PHASES or targets_the_path(case):
             return
         mapped = real_path_parameters(case.operation.path, case.path_parameters, seeded)

@@ -344,3 +344,24 @@ def test_schemathesis_accepts_the_hooks():
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
+
+
+def test_integral_floats_are_sent_as_the_integers_they_equal():
+    body = {"amount": 5890.0, "limits": {"weekly": 1.0, "daily": 2.5}, "ids": [3.0, "x"], "ok": True}
+    assert hooks.canonical_integers(body) == {
+        "amount": 5890, "limits": {"weekly": 1, "daily": 2.5}, "ids": [3, "x"], "ok": True,
+    }
+    assert isinstance(hooks.canonical_integers(1e300), float), "out of i64 range: left alone"
+
+
+def test_a_case_made_by_negating_a_signature_header_stays_unsigned():
+    missing = _meta({"header"}, mutations=["X-Stakeline-Timestamp", "X-Stakeline-Signature"])
+    assert hooks.negated_headers(missing) & hooks.SIGNATURE_HEADERS
+    assert hooks.negated_headers(_meta({"header"}, parameter="X-Correlation-Id")) == {"x-correlation-id"}
+    assert hooks.negated_headers(_meta({"body"})) == set()
+    assert hooks.negated_headers(None) == set()
+    # The marker makes the auth leave the request as schemathesis made it.
+    sent = send("POST", f"{BASE}/players/p-1/deposits", data=b'{"amount":1}',
+                headers={hooks.UNSIGNED_MARKER: "1", "Content-Type": "application/json"})
+    assert hooks.UNSIGNED_MARKER not in sent.headers
+    assert auth.SIGNATURE_HEADER not in sent.headers and auth.TIMESTAMP_HEADER not in sent.headers

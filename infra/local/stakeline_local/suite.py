@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from . import REPO_ROOT, STATE_DIR, log
-from . import auth, emulator, pollers, routes
+from . import auth, emulator, gateway, pollers, routes
 from .template import functions, http_routes, load_template
 
 # Variables the local suite sets instead of the template's value.
@@ -343,12 +343,12 @@ Player routes want a local token (HS256, secret {auth.LOCAL_JWT_SECRET!r}, dev o
 
 Deposits are signed by the payment provider (`./dev sign` prints both headers; curl reads them with -H @-):
   BODY='{{"deposit_id":"dep-0001","amount":5000,"currency":"EUR"}}'
-  ./dev sign --body "$BODY" | curl -s -X POST {base_url}/players/$PLAYER/deposits \\
+  ./dev sign --method POST --path /players/$PLAYER/deposits --body "$BODY" | curl -s -X POST {base_url}/players/$PLAYER/deposits \\
     -H @- -H 'Content-Type: application/json' --data-binary "$BODY"
 
 Bets and settlements are signed by the game aggregator (`./dev sign --secret aggregator`):
   BODY='{{"bet_id":"bet-0001","round_id":"round-1","game_id":"starburst","amount":1000,"currency":"EUR"}}'
-  ./dev sign --secret aggregator --body "$BODY" | curl -s -X POST {base_url}/players/$PLAYER/bets \\
+  ./dev sign --secret aggregator --method POST --path /players/$PLAYER/bets --body "$BODY" | curl -s -X POST {base_url}/players/$PLAYER/bets \\
     -H @- -H 'Content-Type: application/json' --data-binary "$BODY"
 
 Replay a sample event: ./dev sign-event events/deposit/deposit.json > /tmp/deposit.json
@@ -395,6 +395,7 @@ def run(args) -> int:
 
     server = None
     watch = None
+    front = None
     sources: list[pollers.SqsEventSource | pollers.StreamEventSource] = []
     try:
         server, provisioned = emulator.start(
@@ -435,10 +436,12 @@ def run(args) -> int:
                 _run_step(["cargo", "build", "--bin", binary], stop, process_env)
 
         port = emulator.usable_port("127.0.0.1", args.port, "the API") or emulator.free_port()
+        # cargo lambda watch listens on a private port; the API front (gateway.py) on `port`.
+        watch_port = emulator.free_port()
         command = [
             str(cargo_lambda), "lambda", "watch",
             "--invoke-address", "127.0.0.1",
-            "--invoke-port", str(port),
+            "--invoke-port", str(watch_port),
             "--env-file", str(ENV_FILE),
         ]
         if args.no_reload:
@@ -451,13 +454,14 @@ def run(args) -> int:
         _write_json_atomically(STATE_FILE, state)
 
         deadline = time.monotonic() + args.startup_timeout
-        while not _port_answers(port):
+        while not _port_answers(watch_port):
             if watch.poll() is not None:
                 raise RuntimeError(f"cargo lambda watch exited with code {watch.returncode}")
             if time.monotonic() > deadline:
-                raise RuntimeError(f"nothing answered on port {port} after {args.startup_timeout} s")
+                raise RuntimeError(f"nothing answered on port {watch_port} after {args.startup_timeout} s")
             if stop.wait(0.2):
                 raise Stopped()
+        front = gateway.Gateway(port, watch_port).start()
 
         base_url = f"http://127.0.0.1:{port}"
         # Lambda's event source mappings: one poller per SQS event and one stream reader per
@@ -491,6 +495,8 @@ def run(args) -> int:
         # fails, so its batch is not deleted), then moto (which also ends pending long polls).
         for source in sources:
             source.request_stop()
+        if front is not None:
+            front.stop()
         if watch is not None:
             stop_process_tree(watch.pid)
         STATE_FILE.unlink(missing_ok=True)

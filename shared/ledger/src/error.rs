@@ -198,7 +198,11 @@ pub enum WalletError {
 fn describe_fields(errors: &[FieldError]) -> String {
     errors
         .iter()
-        .map(|e| format!("{}: {}", e.field, e.message))
+        .map(|e| match e.field.as_str() {
+            // The whole body (pointer ""): the message alone.
+            "" => e.message.clone(),
+            field => format!("{field}: {}", e.message),
+        })
         .collect::<Vec<_>>()
         .join("; ")
 }
