@@ -597,3 +597,21 @@ pub async fn disable(state: &State, player: &str) {
         store::Commit::Committed
     );
 }
+
+/// The player's `POST /players/{player}/exclusions` with `body`, with the player's token.
+pub async fn exclude(state: &State, player: &str, body: &str) -> (u16, Value) {
+    let path = format!("/players/{player}/exclusions");
+    let request = player_request(Method::POST, &path, Some(player), &[], body, Some(player));
+    read(register::handle(state, request).await)
+}
+
+/// The message ids an SQS batch response reports as failed, in order.
+pub fn failed_ids(
+    response: &lambda_http::aws_lambda_events::event::sqs::SqsBatchResponse,
+) -> Vec<String> {
+    response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.clone())
+        .collect()
+}

@@ -256,16 +256,8 @@ async fn blocked_players_cannot_bet_but_their_wins_and_rollbacks_go_through() {
     let rolled = unique("bet");
     bet(&state, &player, &won, 100).await;
     bet(&state, &player, &rolled, 200).await;
-    let path = format!("/players/{player}/exclusions");
-    let request = player_request(
-        Method::POST,
-        &path,
-        Some(&player),
-        &[],
-        r#"{"kind":"self_exclusion","days":183}"#,
-        Some(&player),
-    );
-    assert_eq!(read(register::handle(&state, request).await).0, 201);
+    let (status, _) = exclude(&state, &player, r#"{"kind":"self_exclusion","days":183}"#).await;
+    assert_eq!(status, 201);
 
     let (status, problem) = bet(&state, &player, &unique("bet"), 10).await;
     assert_eq!((status, code(&problem)), (403, Some("PLAYER_BLOCKED")));

@@ -427,16 +427,8 @@ async fn excluded_or_disabled_players_get_no_bonus_now_or_later() {
     let now = awarder(Clock::System).await;
     let (player, first) = first_deposit(&state, 1000).await;
     // The player takes a time-out before the first deposit's event is delivered.
-    let path = format!("/players/{player}/exclusions");
-    let request = player_request(
-        Method::POST,
-        &path,
-        Some(&player),
-        &[],
-        r#"{"kind":"time_out","days":1}"#,
-        Some(&player),
-    );
-    assert_eq!(read(register::handle(&state, request).await).0, 201);
+    let (status, _) = exclude(&state, &player, r#"{"kind":"time_out","days":1}"#).await;
+    assert_eq!(status, 201);
     let delivery = eventbridge_delivery(&first);
     let response =
         bonus_award::handle_batch(&now, sqs_batch(std::slice::from_ref(&delivery))).await;
@@ -481,12 +473,7 @@ async fn a_forged_first_deposit_event_earns_nothing() {
         eventbridge_delivery(&invented),
         eventbridge_delivery(&elsewhere),
     ]);
-    let failed: Vec<String> = bonus_award::handle_batch(&awarder, batch)
-        .await
-        .batch_item_failures
-        .into_iter()
-        .map(|f| f.item_identifier)
-        .collect();
+    let failed = failed_ids(&bonus_award::handle_batch(&awarder, batch).await);
     assert_eq!(
         failed,
         ["m0", "m1", "m2"],

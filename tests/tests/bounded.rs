@@ -3,7 +3,6 @@
 //! of history leave the account item far below DynamoDB's 400 KB (and below the documented
 //! `store::MAX_ACCOUNT_ITEM_BYTES`), and every write to the wallet still goes through.
 
-use lambda_http::http::Method;
 use ledger::deposit::{deposit as decide_deposit, DepositCommand};
 use ledger::{PlayerId, Timestamp};
 use stakeline_tests::*;
@@ -55,16 +54,7 @@ async fn twenty_thousand_deposits_keep_the_account_item_small_and_writable() {
 
     // The wallet still takes money and still honours a self-exclusion at once.
     assert_eq!(deposit(&state, &player, &unique("dep"), 500).await.0, 201);
-    let path = format!("/players/{player}/exclusions");
-    let exclusion = player_request(
-        Method::POST,
-        &path,
-        Some(&player),
-        &[],
-        r#"{"kind":"self_exclusion","days":183}"#,
-        Some(&player),
-    );
-    let (status, body) = read(register::handle(&state, exclusion).await);
+    let (status, body) = exclude(&state, &player, r#"{"kind":"self_exclusion","days":183}"#).await;
     assert_eq!(status, 201, "{body}");
     let (status, refused) = deposit(&state, &player, &unique("dep"), 500).await;
     assert_eq!(
