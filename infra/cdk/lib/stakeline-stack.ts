@@ -1,0 +1,632 @@
+// Stakeline's wallet as a CDK stack: the same architecture as the SAM template (template.yaml at
+// the repository root), resource for resource. tests/infra/test_cdk_equivalence.py compares the
+// synthesized template with template.yaml; change both together.
+import * as path from 'node:path';
+
+import {
+  Aws,
+  CfnOutput,
+  CfnParameter,
+  CfnResource,
+  CfnRule,
+  Duration,
+  Fn,
+  RemovalPolicy,
+  Stack,
+  StackProps,
+} from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { RustFunction } from 'cargo-lambda-cdk';
+import { Construct, IConstruct } from 'constructs';
+
+import { acknowledgeNagFindings } from './nag';
+
+export interface StakelineStackProps extends StackProps {
+  /** The Cargo workspace whose binaries the functions run (the repository root). */
+  readonly workspaceRoot: string;
+  /**
+   * Synthesize every function with the placeholder asset of infra/cdk/placeholder instead of a
+   * RustFunction (which probes for `cargo lambda` as soon as it is constructed, and builds the
+   * binary when bundling). For the offline check only: the template then carries the rule
+   * PlaceholderCodeIsNotDeployable, so CloudFormation refuses to deploy it.
+   */
+  readonly placeholderCode?: boolean;
+}
+
+/** Metadata key naming each function's Cargo binary in the synthesized template. */
+export const BINARY_METADATA_KEY = 'stakeline:binary';
+
+const PLACEHOLDER_DIR = path.resolve(__dirname, '..', '..', 'placeholder');
+const FOURTEEN_DAYS = Duration.days(14); // 1209600 s, SQS's maximum retention
+const LOG_RETENTION = logs.RetentionDays.THREE_MONTHS; // 90 days
+
+// The access log line, exactly as template.yaml's folded `Format` reads once joined.
+const ACCESS_LOG_FORMAT =
+  '{"requestId":"$context.requestId","routeKey":"$context.routeKey","status":"$context.status", ' +
+  '"ip":"$context.identity.sourceIp","latencyMs":"$context.responseLatency", ' +
+  '"integrationStatus":"$context.integrationStatus","error":"$context.error.message", ' +
+  '"authorizerError":"$context.authorizer.error"}';
+
+// The publisher sees only new outbox items; everything else on the stream is dropped unbilled.
+const OUTBOX_FILTER = '{"eventName":["INSERT"],"dynamodb":{"NewImage":{"item_type":{"S":["outbox"]}}}}';
+
+const SECRET_ARN_PATTERN =
+  '^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$';
+const SECRET_ARN_CONSTRAINT =
+  'must be the full ARN of one Secrets Manager secret, ' +
+  'arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 characters>';
+
+const DEFAULT_BONUS_CAMPAIGNS =
+  '[{"campaign_id":"first-deposit-match","trigger":"first_deposit","match_percent":100,' +
+  '"cap":{"EUR":10000,"GBP":10000,"USD":10000},"wagering_multiplier":10,' +
+  '"max_stake":{"EUR":500,"GBP":500,"USD":500},"expiry_days":30}]';
+
+interface Route {
+  readonly method: apigwv2.HttpMethod;
+  readonly path: string;
+  /** false: called by an integration that signs its requests (the function checks the HMAC). */
+  readonly playerJwt: boolean;
+}
+
+interface WalletFunctionSpec {
+  /** Logical id, as in template.yaml (e.g. RegisterFunction); its role is `<id>Role`. */
+  readonly id: string;
+  /** Logical id of its log group in template.yaml (e.g. RegisterLogGroup). */
+  readonly logGroupId: string;
+  /** The Cargo binary (template.yaml's Metadata.BuildProperties.Binary). */
+  readonly binary: string;
+  readonly description: string;
+  readonly timeout?: Duration;
+  readonly environment?: Record<string, string>;
+  /** The function's own policy: template.yaml's `Policies` of the function. */
+  readonly statements: iam.PolicyStatement[];
+  readonly routes?: Route[];
+}
+
+/** Gives the CloudFormation resource behind an L2 construct the logical id template.yaml uses. */
+function pin<T extends IConstruct>(construct: T, logicalId: string): T {
+  (construct.node.defaultChild as CfnResource).overrideLogicalId(logicalId);
+  return construct;
+}
+
+function allow(actions: string[], resources: string[]): iam.PolicyStatement {
+  return new iam.PolicyStatement({ effect: iam.Effect.ALLOW, actions, resources });
+}
+
+export class StakelineStack extends Stack {
+  constructor(scope: Construct, id: string, props: StakelineStackProps) {
+    super(scope, id, props);
+    const placeholderCode = props.placeholderCode ?? false;
+
+    // --- Parameters (the same as template.yaml's) --------------------------------------------
+
+    const jwtIssuer = new CfnParameter(this, 'JwtIssuer', {
+      type: 'String',
+      description: 'Issuer (iss) of player tokens, e.g. https://cognito-idp.<region>.amazonaws.com/<pool-id>.',
+      minLength: 1,
+    });
+    const jwtAudience = new CfnParameter(this, 'JwtAudience', {
+      type: 'String',
+      description: 'Audience (aud) the player tokens must carry (a Cognito app client id, or an OIDC audience).',
+      minLength: 1,
+    });
+    const paymentProviderSecretArn = new CfnParameter(this, 'PaymentProviderSecretArn', {
+      type: 'String',
+      description:
+        'Full ARN (with its six-character suffix) of the Secrets Manager secret whose SecretString ' +
+        'is the comma-separated list of payment-provider HMAC secrets the deposit function accepts ' +
+        '(more than one while rotating). Read by the function at run time, never put in its environment.',
+      allowedPattern: SECRET_ARN_PATTERN,
+      constraintDescription: SECRET_ARN_CONSTRAINT,
+    });
+    const aggregatorSecretArn = new CfnParameter(this, 'AggregatorSecretArn', {
+      type: 'String',
+      description:
+        'Full ARN (with its six-character suffix) of the Secrets Manager secret whose SecretString ' +
+        'is the comma-separated list of game-aggregator HMAC secrets that place-bet, settle, ' +
+        'settle-queue and wallet-read accept (more than one while rotating). Must not be the ' +
+        "payment provider's secret.",
+      allowedPattern: SECRET_ARN_PATTERN,
+      constraintDescription: SECRET_ARN_CONSTRAINT,
+    });
+    const settlementSenderArn = new CfnParameter(this, 'SettlementSenderArn', {
+      type: 'String',
+      description:
+        "IAM role or user ARN of the game aggregator's integration: the only principal the " +
+        "settlement queue's policy allows to send messages (every other principal is denied, so an " +
+        'account root ARN would leave only the root user able to send: it is not accepted).',
+      allowedPattern: '^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/[A-Za-z0-9/_+=,.@-]+$',
+    });
+    const bonusCampaigns = new CfnParameter(this, 'BonusCampaigns', {
+      type: 'String',
+      description:
+        'The bonus campaigns bonus-award applies, as one line of JSON: a list of campaigns, each with ' +
+        'campaign_id, trigger, match_percent, cap and max_stake (minor units per currency), ' +
+        'wagering_multiplier and expiry_days. The default is the first-deposit match.',
+      minLength: 2,
+      default: DEFAULT_BONUS_CAMPAIGNS,
+    });
+    const apiThrottlingBurstLimit = new CfnParameter(this, 'ApiThrottlingBurstLimit', {
+      type: 'Number',
+      description:
+        'Requests the HTTP API accepts in a burst on each route (ThrottlingBurstLimit of its default ' +
+        'route settings) before answering 429.',
+      default: 200,
+      minValue: 1,
+    });
+    const apiThrottlingRateLimit = new CfnParameter(this, 'ApiThrottlingRateLimit', {
+      type: 'Number',
+      description:
+        'Steady requests per second the HTTP API accepts on each route (ThrottlingRateLimit of its ' +
+        'default route settings) before answering 429.',
+      default: 100,
+      minValue: 1,
+    });
+    const logLevel = new CfnParameter(this, 'LogLevel', {
+      type: 'String',
+      description:
+        'RUST_LOG filter for every function. The SDK and Lambda runtime crates stay at info whatever ' +
+        'this says (below info they log whole requests and events).',
+      default: 'info',
+      allowedValues: ['error', 'warn', 'info', 'debug'],
+    });
+
+    // One secret can never serve both integrations.
+    new CfnRule(this, 'SeparateIntegrationSecrets', {
+      assertions: [
+        {
+          assert: Fn.conditionNot(
+            Fn.conditionEquals(paymentProviderSecretArn.valueAsString, aggregatorSecretArn.valueAsString),
+          ),
+          assertDescription:
+            'PaymentProviderSecretArn and AggregatorSecretArn must name two different secrets: one ' +
+            'secret may never sign for both the payment provider and the game aggregator.',
+        },
+      ],
+    });
+    if (placeholderCode) {
+      new CfnRule(this, 'PlaceholderCodeIsNotDeployable', {
+        assertions: [
+          {
+            assert: Fn.conditionEquals('placeholder-code', 'deployable-code'),
+            assertDescription:
+              'This template was synthesized with placeholder function code (npm run synth, for checks). ' +
+              'Deploy with npx cdk deploy, which builds the Rust binaries.',
+          },
+        ],
+      });
+    }
+
+    // --- The wallet table ----------------------------------------------------------------------
+
+    // Player money lives here: never lose it to a stack deletion or a replacing update.
+    const table = pin(
+      new dynamodb.Table(this, 'WalletTable', {
+        partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+        sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+        billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+        // NEW_AND_OLD_IMAGES feeds the transactional outbox that publishes wallet events.
+        stream: dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
+        // Outbox items carry `expires_at` (epoch seconds): see template.yaml.
+        timeToLiveAttribute: 'expires_at',
+        pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+        encryption: dynamodb.TableEncryption.AWS_MANAGED,
+        removalPolicy: RemovalPolicy.RETAIN,
+      }),
+      'WalletTable',
+    );
+
+    // --- Queues, the event bus and the rule ---------------------------------------------------
+
+    const queue = (logicalId: string, props: sqs.QueueProps = {}) =>
+      pin(
+        new sqs.Queue(this, logicalId, {
+          retentionPeriod: FOURTEEN_DAYS,
+          encryption: sqs.QueueEncryption.SQS_MANAGED,
+          ...props,
+        }),
+        logicalId,
+      );
+
+    // Settlements that failed 5 times: kept 14 days for an operator to inspect and redrive.
+    const settlementDeadLetterQueue = queue('SettlementDeadLetterQueue');
+    const settlementQueue = queue('SettlementQueue', {
+      // At least 6x settle-queue's timeout (30 s) plus its batching window (1 s).
+      visibilityTimeout: Duration.seconds(190),
+      deadLetterQueue: { queue: settlementDeadLetterQueue, maxReceiveCount: 5 },
+    });
+    // Stream batches the publisher could not publish after all its retries.
+    const outboxFailureQueue = queue('OutboxFailureQueue');
+    const bonusDeadLetterQueue = queue('BonusDeadLetterQueue');
+    // Message bodies are EventBridge envelopes.
+    const bonusQueue = queue('BonusQueue', {
+      // At least 6x bonus-award's timeout (30 s) plus its batching window (1 s).
+      visibilityTimeout: Duration.seconds(190),
+      deadLetterQueue: { queue: bonusDeadLetterQueue, maxReceiveCount: 5 },
+    });
+    // Events the rule could not deliver to BonusQueue within its retry policy.
+    const bonusRuleDeadLetterQueue = queue('BonusRuleDeadLetterQueue');
+
+    const eventBus = pin(
+      new events.EventBus(this, 'WalletEventBus', { eventBusName: `${Aws.STACK_NAME}-wallet` }),
+      'WalletEventBus',
+    );
+    const eventBusName = (eventBus.node.defaultChild as events.CfnEventBus).attrName;
+
+    // A player's first deposit triggers the first-deposit match, through BonusQueue.
+    const firstDepositBonusRule = pin(
+      new events.Rule(this, 'FirstDepositBonusRule', {
+        description: 'First deposits to the bonus queue (first-deposit match campaign).',
+        eventBus,
+        enabled: true,
+        eventPattern: {
+          source: ['stakeline.wallet'],
+          detailType: ['DepositCompleted'],
+          detail: { first_deposit: [true] },
+        },
+      }),
+      'FirstDepositBonusRule',
+    );
+    // A target of our own rather than aws-events-targets' SqsQueue, which would also add its
+    // own statements (more actions) to the queues' policies: those are written out below.
+    firstDepositBonusRule.addTarget({
+      bind: () => ({
+        id: 'BonusQueue',
+        arn: bonusQueue.queueArn,
+        // EventBridge's maxima: retry for up to 24 h / 185 attempts, then the dead-letter queue.
+        retryPolicy: { maximumRetryAttempts: 185, maximumEventAgeInSeconds: 86400 },
+        deadLetterConfig: { arn: bonusRuleDeadLetterQueue.queueArn },
+      }),
+    });
+
+    // Only the aggregator's integration principal may send settlements; every other principal
+    // is refused, even one whose own IAM policy allows it.
+    const settlementQueuePolicy = pin(
+      new sqs.QueuePolicy(this, 'SettlementQueuePolicy', { queues: [settlementQueue] }),
+      'SettlementQueuePolicy',
+    );
+    settlementQueuePolicy.document.addStatements(
+      new iam.PolicyStatement({
+        sid: 'AggregatorSendsSettlements',
+        effect: iam.Effect.ALLOW,
+        principals: [new iam.ArnPrincipal(settlementSenderArn.valueAsString)],
+        actions: ['sqs:SendMessage'],
+        resources: [settlementQueue.queueArn],
+      }),
+      new iam.PolicyStatement({
+        sid: 'NobodyElseSendsSettlements',
+        effect: iam.Effect.DENY,
+        principals: [new iam.StarPrincipal()],
+        actions: ['sqs:SendMessage'],
+        resources: [settlementQueue.queueArn],
+        conditions: { ArnNotEquals: { 'aws:PrincipalArn': settlementSenderArn.valueAsString } },
+      }),
+    );
+
+    // Only EventBridge, on behalf of FirstDepositBonusRule, may send to the bonus queue and to
+    // the rule's dead-letter queue.
+    const onlyTheRuleSends = (logicalId: string, target: sqs.Queue, allowSid: string) => {
+      const policy = pin(new sqs.QueuePolicy(this, logicalId, { queues: [target] }), logicalId);
+      policy.document.addStatements(
+        new iam.PolicyStatement({
+          sid: allowSid,
+          effect: iam.Effect.ALLOW,
+          principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+          actions: ['sqs:SendMessage'],
+          resources: [target.queueArn],
+          conditions: { ArnEquals: { 'aws:SourceArn': firstDepositBonusRule.ruleArn } },
+        }),
+        new iam.PolicyStatement({
+          sid: 'OnlyTheRuleSends',
+          effect: iam.Effect.DENY,
+          principals: [new iam.StarPrincipal()],
+          actions: ['sqs:SendMessage'],
+          resources: [target.queueArn],
+          conditions: { ArnNotEquals: { 'aws:SourceArn': firstDepositBonusRule.ruleArn } },
+        }),
+      );
+    };
+    onlyTheRuleSends('BonusQueuePolicy', bonusQueue, 'FirstDepositBonusRuleSends');
+    onlyTheRuleSends('BonusRuleDeadLetterQueuePolicy', bonusRuleDeadLetterQueue, 'FirstDepositBonusRuleDeadLetters');
+
+    // --- The HTTP API -------------------------------------------------------------------------
+
+    const apiAccessLogGroup = pin(
+      new logs.LogGroup(this, 'ApiAccessLogGroup', {
+        logGroupName: `/aws/http-api/${Aws.STACK_NAME}/access`,
+        retention: LOG_RETENTION,
+        removalPolicy: RemovalPolicy.DESTROY,
+      }),
+      'ApiAccessLogGroup',
+    );
+    const playerJwt = new HttpJwtAuthorizer('PlayerJwt', jwtIssuer.valueAsString, {
+      authorizerName: 'PlayerJwt',
+      jwtAudience: [jwtAudience.valueAsString],
+      identitySource: ['$request.header.Authorization'],
+    });
+    const noAuthorizer = new apigwv2.HttpNoneAuthorizer();
+    const api = pin(
+      new apigwv2.HttpApi(this, 'WalletHttpApi', {
+        apiName: Aws.STACK_NAME,
+        description: 'Stakeline wallet API',
+        defaultAuthorizer: playerJwt,
+        createDefaultStage: false,
+      }),
+      'WalletHttpApi',
+    );
+    // Every route is throttled; API Gateway answers 429 beyond these, before any function runs.
+    pin(
+      new apigwv2.HttpStage(this, 'WalletHttpApiDefaultStage', {
+        httpApi: api,
+        stageName: '$default',
+        autoDeploy: true,
+        throttle: {
+          burstLimit: apiThrottlingBurstLimit.valueAsNumber,
+          rateLimit: apiThrottlingRateLimit.valueAsNumber,
+        },
+        accessLogSettings: {
+          destination: new apigwv2.LogGroupLogDestination(apiAccessLogGroup),
+          format: AccessLogFormat.custom(ACCESS_LOG_FORMAT),
+        },
+      }),
+      'WalletHttpApiApiGatewayDefaultStage',
+    );
+
+    // --- Functions -----------------------------------------------------------------------------
+
+    const tableReadWrite = () =>
+      allow(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:ConditionCheckItem'], [table.tableArn]);
+    // Each integration's signing secrets: on exactly that one secret.
+    const readSecret = (secretArn: CfnParameter) =>
+      allow(['secretsmanager:GetSecretValue'], [secretArn.valueAsString]);
+
+    const walletFunction = (spec: WalletFunctionSpec): lambda.Function => {
+      const role = pin(
+        new iam.Role(this, `${spec.id}Role`, {
+          assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+          managedPolicies: [
+            iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaBasicExecutionRole'),
+          ],
+          inlinePolicies: {
+            [`${spec.id}RolePolicy0`]: new iam.PolicyDocument({ statements: spec.statements }),
+          },
+        }),
+        `${spec.id}Role`,
+      );
+      const logGroup = pin(
+        new logs.LogGroup(this, spec.logGroupId, {
+          logGroupName: `/aws/lambda/${Aws.STACK_NAME}/${spec.binary}`,
+          retention: LOG_RETENTION,
+          removalPolicy: RemovalPolicy.DESTROY,
+        }),
+        spec.logGroupId,
+      );
+      const options: lambda.FunctionOptions = {
+        description: spec.description,
+        role,
+        architecture: lambda.Architecture.ARM_64,
+        memorySize: 256,
+        timeout: spec.timeout ?? Duration.seconds(10),
+        tracing: lambda.Tracing.ACTIVE,
+        logGroup,
+        environment: {
+          TABLE_NAME: table.tableName,
+          PLAYER_AUTH: 'apigateway',
+          RUST_LOG: logLevel.valueAsString,
+          ...spec.environment,
+        },
+      };
+      const fn = placeholderCode
+        ? new lambda.Function(this, spec.id, {
+            ...options,
+            runtime: lambda.Runtime.PROVIDED_AL2023,
+            handler: 'bootstrap',
+            code: lambda.Code.fromAsset(PLACEHOLDER_DIR),
+          })
+        : new RustFunction(this, spec.id, {
+            ...options,
+            runtime: 'provided.al2023',
+            manifestPath: props.workspaceRoot,
+            binaryName: spec.binary,
+          });
+      pin(fn, spec.id);
+      (fn.node.defaultChild as CfnResource).addMetadata(BINARY_METADATA_KEY, spec.binary);
+      for (const route of spec.routes ?? []) {
+        api.addRoutes({
+          path: route.path,
+          methods: [route.method],
+          integration: new HttpLambdaIntegration(`${spec.id}${route.method}${route.path}`, fn),
+          authorizer: route.playerJwt ? playerJwt : noAuthorizer,
+        });
+      }
+      return fn;
+    };
+    const { GET, POST, PUT } = apigwv2.HttpMethod;
+
+    // Player account: registration, deposit limits, self-exclusion, giving up a bonus.
+    walletFunction({
+      id: 'RegisterFunction',
+      logGroupId: 'RegisterLogGroup',
+      binary: 'register',
+      description: 'Creates player accounts and manages their limits, exclusions and bonus forfeits.',
+      statements: [tableReadWrite()],
+      routes: [
+        { method: POST, path: '/players', playerJwt: true },
+        { method: PUT, path: '/players/{player_id}/limits', playerJwt: true },
+        { method: POST, path: '/players/{player_id}/exclusions', playerJwt: true },
+        { method: POST, path: '/players/{player_id}/bonus/forfeit', playerJwt: true },
+      ],
+    });
+
+    // Read side: wallet balances, the ledger and bets.
+    walletFunction({
+      id: 'WalletReadFunction',
+      logGroupId: 'WalletReadLogGroup',
+      binary: 'wallet-read',
+      description: "Reads a player's wallet, ledger entries and bets.",
+      environment: { AGGREGATOR_SECRET_ARN: aggregatorSecretArn.valueAsString },
+      statements: [allow(['dynamodb:GetItem', 'dynamodb:Query'], [table.tableArn]), readSecret(aggregatorSecretArn)],
+      routes: [
+        { method: GET, path: '/players/{player_id}/wallet', playerJwt: true },
+        { method: GET, path: '/players/{player_id}/transactions', playerJwt: true },
+        { method: GET, path: '/players/{player_id}/bets/{bet_id}', playerJwt: true },
+      ],
+    });
+
+    // Called by the payment provider: no JWT authorizer, the function verifies the HMAC itself.
+    walletFunction({
+      id: 'DepositFunction',
+      logGroupId: 'DepositLogGroup',
+      binary: 'deposit',
+      description: 'Credits deposits confirmed by the payment provider.',
+      environment: { PAYMENT_PROVIDER_SECRET_ARN: paymentProviderSecretArn.valueAsString },
+      statements: [tableReadWrite(), readSecret(paymentProviderSecretArn)],
+      routes: [{ method: POST, path: '/players/{player_id}/deposits', playerJwt: false }],
+    });
+
+    // Called by the game aggregator: no JWT authorizer, the function verifies the HMAC itself.
+    walletFunction({
+      id: 'PlaceBetFunction',
+      logGroupId: 'PlaceBetLogGroup',
+      binary: 'place-bet',
+      description: 'Places bets signed by the game aggregator (stake from cash first, then bonus).',
+      environment: { AGGREGATOR_SECRET_ARN: aggregatorSecretArn.valueAsString },
+      statements: [tableReadWrite(), readSecret(aggregatorSecretArn)],
+      routes: [{ method: POST, path: '/players/{player_id}/bets', playerJwt: false }],
+    });
+
+    walletFunction({
+      id: 'SettleFunction',
+      logGroupId: 'SettleLogGroup',
+      binary: 'settle',
+      description: 'Settles bets (win, loss or rollback) signed by the game aggregator.',
+      environment: { AGGREGATOR_SECRET_ARN: aggregatorSecretArn.valueAsString },
+      statements: [tableReadWrite(), readSecret(aggregatorSecretArn)],
+      routes: [{ method: POST, path: '/players/{player_id}/bets/{bet_id}/settlement', playerJwt: false }],
+    });
+
+    // Settlements in bulk, one signed message per settlement; failed messages are reported one
+    // by one, and after 5 receives a message moves to the dead-letter queue.
+    const settleQueueFunction = walletFunction({
+      id: 'SettleQueueFunction',
+      logGroupId: 'SettleQueueLogGroup',
+      binary: 'settle-queue',
+      description: 'Settles bets from SQS batches sent by the game aggregator.',
+      // SettlementQueue's visibility timeout must stay at least 6x this plus the batching window.
+      timeout: Duration.seconds(30),
+      environment: { AGGREGATOR_SECRET_ARN: aggregatorSecretArn.valueAsString },
+      statements: [tableReadWrite(), readSecret(aggregatorSecretArn)],
+    });
+    settleQueueFunction.addEventSource(
+      new SqsEventSource(settlementQueue, {
+        batchSize: 10,
+        maxBatchingWindow: Duration.seconds(1),
+        reportBatchItemFailures: true,
+        maxConcurrency: 10,
+      }),
+    );
+
+    // The transactional outbox's relay: the table's stream to the wallet bus.
+    const publisherFunction = walletFunction({
+      id: 'PublisherFunction',
+      logGroupId: 'PublisherLogGroup',
+      binary: 'publisher',
+      description: "Relays the outbox (new outbox items on the table's stream) to the wallet event bus.",
+      timeout: Duration.seconds(30),
+      environment: { EVENT_BUS_NAME: eventBusName },
+      statements: [allow(['events:PutEvents'], [eventBus.eventBusArn])],
+    });
+    publisherFunction.addEventSource(
+      new DynamoEventSource(table, {
+        startingPosition: lambda.StartingPosition.TRIM_HORIZON,
+        batchSize: 100,
+        maxBatchingWindow: Duration.seconds(1),
+        filters: [{ pattern: OUTBOX_FILTER }],
+        reportBatchItemFailures: true,
+        bisectBatchOnError: true,
+        // Not -1: 185 attempts of at most 30 s bound the wait to about an hour and a half, then
+        // the batch's metadata goes to OutboxFailureQueue (see template.yaml).
+        retryAttempts: 185,
+        onFailure: new SqsDlq(outboxFailureQueue),
+      }),
+    );
+
+    // bonus-award: awards a campaign at most once per player, however often its trigger arrives.
+    const bonusAwardFunction = walletFunction({
+      id: 'BonusAwardFunction',
+      logGroupId: 'BonusAwardLogGroup',
+      binary: 'bonus-award',
+      description: 'Awards bonuses from wallet events delivered to the bonus queue.',
+      // BonusQueue's visibility timeout must stay at least 6x this plus the batching window.
+      timeout: Duration.seconds(30),
+      environment: { BONUS_CAMPAIGNS: bonusCampaigns.valueAsString },
+      statements: [tableReadWrite()],
+    });
+    bonusAwardFunction.addEventSource(
+      new SqsEventSource(bonusQueue, {
+        batchSize: 10,
+        maxBatchingWindow: Duration.seconds(1),
+        reportBatchItemFailures: true,
+      }),
+    );
+
+    // --- Outputs (the same as template.yaml's) -------------------------------------------------
+
+    const output = (id: string, description: string, value: string) => new CfnOutput(this, id, { description, value });
+    output('ApiUrl', 'Base URL of the wallet API.', `https://${api.apiId}.execute-api.${Aws.REGION}.${Aws.URL_SUFFIX}`);
+    output('WalletTableName', 'Physical name of the wallet table.', table.tableName);
+    output(
+      'SettlementQueueName',
+      'Name of the queue the game aggregator sends settlement messages to.',
+      settlementQueue.queueName,
+    );
+    output(
+      'SettlementQueueUrl',
+      'URL of the queue the game aggregator sends settlement messages to.',
+      settlementQueue.queueUrl,
+    );
+    output(
+      'SettlementDeadLetterQueueName',
+      'Name of the queue holding settlement messages that failed 5 times.',
+      settlementDeadLetterQueue.queueName,
+    );
+    output(
+      'EventBusName',
+      "Name of the EventBridge bus carrying the wallet's events (source stakeline.wallet).",
+      eventBusName,
+    );
+    output(
+      'BonusQueueName',
+      'Name of the queue feeding bonus-award (EventBridge envelopes of first deposits).',
+      bonusQueue.queueName,
+    );
+    output(
+      'BonusDeadLetterQueueName',
+      'Name of the queue holding bonus events that bonus-award failed 5 times.',
+      bonusDeadLetterQueue.queueName,
+    );
+    output(
+      'BonusRuleDeadLetterQueueName',
+      'Name of the queue holding events the bonus rule could not deliver to the bonus queue.',
+      bonusRuleDeadLetterQueue.queueName,
+    );
+    output(
+      'OutboxFailureQueueName',
+      'Name of the queue holding the stream batches the publisher could not publish (shard and ' +
+        'sequence numbers; the outbox items stay in the table until their TTL).',
+      outboxFailureQueue.queueName,
+    );
+
+    acknowledgeNagFindings(this);
+  }
+}

@@ -1,0 +1,1008 @@
+"""The CDK app (infra/cdk) and template.yaml describe the same stack.
+
+The CDK app's synthesized template (infra/cdk/cdk.out, written by `npm run --prefix infra/cdk
+check`) is compared with template.yaml, aspect by aspect: the resources (by kind and role), the
+HTTP routes and their authorizer, the JWT authorizer, the API stage (throttling, access logs),
+the functions (runtime, memory, timeout, tracing, environment), their triggers (SQS queues and
+the table's stream, with every batch setting), the EventBridge rules and their targets, the
+queues and their dead-letter queues, the queue policies, the table, the log groups, each
+function's own IAM permissions, the parameters, the parameter rules and the outputs.
+
+Both templates are reduced to the same model first, so that what differs only in form does not
+count:
+- resources are named by the role they play, not by logical id: a function by its Cargo binary
+  (template.yaml's Metadata.BuildProperties.Binary; the CDK app writes the same name as
+  `stakeline:binary` metadata), a queue by what it does ("queue feeding settle-queue",
+  "dead letters of queue feeding bonus-award", "stream failures of publisher"…), a rule by
+  its target, a log group by its function;
+- every Ref, Fn::GetAtt, Fn::Sub and Fn::Join becomes one string with `${role}` placeholders
+  (so `!Sub /aws/lambda/${AWS::StackName}/x` and CDK's Fn::Join of the same parts are equal),
+  and an attribute that equals a resource's Ref (an event bus's Name, a queue's QueueUrl) is
+  written as the Ref;
+- left-out settings take the service's default (an SQS event's batch size of 10, a queue's
+  30-second visibility timeout…);
+- what SAM generates from a function's events (routes, integrations, permissions, event source
+  mappings, the role) is compared with the CDK resources that play the same part.
+
+IAM: a function's own permissions are template.yaml's `Policies` of the function, and in the
+CDK app every statement of its role (inline or attached policy) except what CDK grants for an
+event source, a destination or tracing: the SQS actions on the queue it consumes, the stream
+actions on the table's stream, sending to its on-failure destination, X-Ray writes. SAM covers
+those with managed policies (AWSLambdaSQSQueueExecutionRole, AWSLambdaDynamoDBExecutionRole,
+AWSXrayWriteOnlyAccess), which are ignored, as is AWSLambdaBasicExecutionRole on both sides.
+
+The self-tests at the end mutate copies of the templates (a route dropped, an IAM action
+added, a batch size changed, every logical id renamed…) and check what the comparison says.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stakeline_local.template import load_template
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CDK_APP = REPO_ROOT / "infra" / "cdk"
+CDK_OUT = CDK_APP / "cdk.out"
+RUN_CHECK = "npm ci --prefix infra/cdk && npm run --prefix infra/cdk check"
+
+# Metadata the CDK app puts on every function: the Cargo binary it runs.
+BINARY_METADATA = "stakeline:binary"
+# Parameter and rules CDK adds to every stack (bootstrap version), and the rule the offline
+# check's template carries so that it can never be deployed (its code is a placeholder).
+CDK_PARAMETERS = {"BootstrapVersion"}
+CDK_RULES = {"CheckBootstrapVersion", "PlaceholderCodeIsNotDeployable"}
+
+# Where a setting is left out, the service's default.
+FUNCTION_DEFAULTS = {"MemorySize": 128, "Timeout": 3, "Architectures": ["x86_64"], "Tracing": "PassThrough"}
+QUEUE_DEFAULTS = {
+    "VisibilityTimeout": 30, "MessageRetentionPeriod": 345600, "DelaySeconds": 0,
+    "ReceiveMessageWaitTimeSeconds": 0, "MaximumMessageSize": 262144, "FifoQueue": False,
+}
+SQS_EVENT_DEFAULTS = {"BatchSize": 10, "MaximumBatchingWindowInSeconds": 0, "Enabled": True}
+STREAM_EVENT_DEFAULTS = {
+    "BatchSize": 100, "MaximumBatchingWindowInSeconds": 0, "Enabled": True,
+    "BisectBatchOnFunctionError": False, "MaximumRetryAttempts": -1, "MaximumRecordAgeInSeconds": -1,
+    "ParallelizationFactor": 1, "TumblingWindowInSeconds": 0,
+}
+# Attributes that return what the resource's Ref returns.
+REF_EQUIVALENT_ATTRIBUTE = {"AWS::Events::EventBus": "Name", "AWS::SQS::Queue": "QueueUrl"}
+
+# Resource kinds compared one by one (by role); other types are the plumbing SAM generates
+# from a function's events and properties, compared through the routes, triggers and IAM.
+KINDS = {
+    "AWS::Serverless::Function": "function",
+    "AWS::Lambda::Function": "function",
+    "AWS::Serverless::HttpApi": "HTTP API",
+    "AWS::ApiGatewayV2::Api": "HTTP API",
+    "AWS::DynamoDB::Table": "table",
+    "AWS::SQS::Queue": "queue",
+    "AWS::SQS::QueuePolicy": "queue policy",
+    "AWS::Events::EventBus": "event bus",
+    "AWS::Events::Rule": "rule",
+    "AWS::Logs::LogGroup": "log group",
+}
+
+# What CDK grants a function for its triggers and tracing (SAM: managed policies).
+XRAY_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+SQS_CONSUME_ACTIONS = {
+    "sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueUrl", "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
+}
+STREAM_READ_ACTIONS = {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"}
+SQS_DESTINATION_ACTIONS = {"sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"}
+BASIC_EXECUTION_POLICY = "arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+
+
+# --- Loading ------------------------------------------------------------------------------------
+
+
+def shown(path: Path) -> str:
+    return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path)
+
+
+def cdk_template_path(cdk_out: Path = CDK_OUT) -> Path:
+    """The one stack template of the CDK app's cloud assembly."""
+    manifest = cdk_out / "manifest.json"
+    if not manifest.is_file():
+        pytest.fail(
+            f"{shown(cdk_out)} holds no synthesized CDK app: run `{RUN_CHECK}` from the "
+            "repository root first (it synthesizes offline, without building Rust)",
+            pytrace=False,
+        )
+    artifacts = json.loads(manifest.read_text(encoding="utf-8")).get("artifacts", {})
+    stacks = [a for a in artifacts.values() if a.get("type") == "aws:cloudformation:stack"]
+    if len(stacks) != 1:
+        pytest.fail(f"expected one stack in {manifest}, found {len(stacks)}: run `{RUN_CHECK}` again", pytrace=False)
+    path = cdk_out / stacks[0]["properties"]["templateFile"]
+    sources = [CDK_APP / "cdk.json", CDK_APP / "package-lock.json", *CDK_APP.glob("bin/**/*.ts"),
+               *CDK_APP.glob("lib/**/*.ts")]
+    newer = [shown(s) for s in sources if s.stat().st_mtime > path.stat().st_mtime]
+    if newer:
+        pytest.fail(
+            f"{shown(path)} is older than {', '.join(newer)}: run "
+            f"`npm run --prefix infra/cdk check` again",
+            pytrace=False,
+        )
+    return path
+
+
+@pytest.fixture(scope="module")
+def cdk_template() -> dict:
+    return json.loads(cdk_template_path().read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def sam_template() -> dict:
+    return load_template(REPO_ROOT / "template.yaml")
+
+
+# --- Reading a template ---------------------------------------------------------------------------
+
+
+def as_list(value: Any) -> list:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def target_of(value: Any) -> tuple[str, str | None] | None:
+    """(logical id, attribute or None) of a Ref or Fn::GetAtt, else None."""
+    if not isinstance(value, dict) or len(value) != 1:
+        return None
+    if isinstance(value.get("Ref"), str):
+        return value["Ref"], None
+    if "Fn::GetAtt" in value:
+        argument = value["Fn::GetAtt"]
+        if isinstance(argument, str):
+            logical_id, _, attribute = argument.partition(".")
+            return logical_id, attribute
+        if isinstance(argument, list) and len(argument) == 2 and all(isinstance(a, str) for a in argument):
+            return argument[0], argument[1]
+    return None
+
+
+def target_id(value: Any) -> str | None:
+    found = target_of(value)
+    return found[0] if found else None
+
+
+def parse_json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+class View:
+    """One template, its resources named by role, and its values rendered role by role."""
+
+    def __init__(self, template: dict, side: str):
+        self.template = template
+        self.side = side  # "sam" or "cdk"
+        self.resources: dict[str, dict] = template.get("Resources", {}) or {}
+        self.parameters: dict = template.get("Parameters", {}) or {}
+        self.roles: dict[str, str] = {}
+        self.binaries: dict[str, str] = {}  # function logical id -> binary
+        self.triggers: dict[str, list[dict]] = {}  # function logical id -> its event sources
+        self._assign_roles()
+
+    # Resources by type.
+    def of_type(self, *types: str) -> dict[str, dict]:
+        return {i: r for i, r in self.resources.items() if r.get("Type") in types}
+
+    def props(self, logical_id: str) -> dict:
+        return self.resources[logical_id].get("Properties", {}) or {}
+
+    def role(self, logical_id: str) -> str:
+        return self.roles.get(logical_id, logical_id)
+
+    # -- roles ----------------------------------------------------------------------------------
+
+    def _assign_roles(self) -> None:
+        if self.side == "sam":
+            for logical_id, resource in self.of_type("AWS::Serverless::Function").items():
+                binary = ((resource.get("Metadata") or {}).get("BuildProperties") or {}).get("Binary")
+                self.binaries[logical_id] = binary or f"<no binary: {logical_id}>"
+                self.triggers[logical_id] = self._sam_triggers(logical_id)
+        else:
+            for logical_id, resource in self.of_type("AWS::Lambda::Function").items():
+                binary = (resource.get("Metadata") or {}).get(BINARY_METADATA)
+                self.binaries[logical_id] = binary or f"<no binary: {logical_id}>"
+                self.triggers[logical_id] = []
+            for logical_id, mapping in self.of_type("AWS::Lambda::EventSourceMapping").items():
+                function = target_id(mapping["Properties"].get("FunctionName"))
+                if function in self.triggers:
+                    self.triggers[function].append({"mapping": logical_id, **self._cdk_trigger(mapping["Properties"])})
+        for logical_id, binary in self.binaries.items():
+            self.roles[logical_id] = f"function {binary}"
+
+        for kind, name in (("AWS::DynamoDB::Table", "table"), ("AWS::Events::EventBus", "event bus"),
+                           ("AWS::Serverless::HttpApi", "HTTP API"), ("AWS::ApiGatewayV2::Api", "HTTP API")):
+            found = self.of_type(kind)
+            for logical_id in found:
+                self.roles[logical_id] = name if len(found) == 1 else f"{name} {logical_id}"
+
+        queues = set(self.of_type("AWS::SQS::Queue"))
+        for function, triggers in self.triggers.items():
+            binary = self.binaries[function]
+            for trigger in triggers:
+                if trigger["source"] in queues:
+                    self.roles[trigger["source"]] = f"queue feeding {binary}"
+                if trigger.get("on_failure") in queues:
+                    self.roles[trigger["on_failure"]] = f"stream failures of {binary}"
+        # Rules by their targets, then the dead-letter queues of rule targets and of queues,
+        # until nothing changes (a dead-letter queue's own dead-letter queue…).
+        changed = True
+        while changed:
+            changed = False
+            for logical_id, rule in self.of_type("AWS::Events::Rule").items():
+                targets = (rule.get("Properties") or {}).get("Targets") or []
+                named = sorted(self.role(target_id(t.get("Arn")) or "?") for t in targets)
+                role = f"rule to {' and '.join(named)}" if named else f"rule {logical_id}"
+                if self.roles.get(logical_id) != role:
+                    self.roles[logical_id] = role
+                    changed = True
+                for target in targets:
+                    dead_letters = target_id((target.get("DeadLetterConfig") or {}).get("Arn"))
+                    if dead_letters in queues and dead_letters not in self.roles:
+                        self.roles[dead_letters] = f"dead letters of {role}"
+                        changed = True
+            for logical_id in queues:
+                redrive = parse_json(self.props(logical_id).get("RedrivePolicy")) or {}
+                dead_letters = target_id(redrive.get("deadLetterTargetArn"))
+                if logical_id in self.roles and dead_letters in queues and dead_letters not in self.roles:
+                    self.roles[dead_letters] = f"dead letters of {self.roles[logical_id]}"
+                    changed = True
+
+        for logical_id, binary in self.binaries.items():
+            properties = self.props(logical_id)
+            log_group = target_id((properties.get("LoggingConfig") or {}).get("LogGroup"))
+            if log_group:
+                self.roles[log_group] = f"log group of {binary}"
+            if self.side == "cdk":
+                role = target_id(properties.get("Role"))
+                if role:
+                    self.roles[role] = f"role of {binary}"
+        for logical_id, stage in self._stages().items():
+            destination = target_id((stage.get("AccessLogSettings") or {}).get("DestinationArn"))
+            if destination:
+                self.roles[destination] = "API access log group"
+        for logical_id, authorizer in self.of_type("AWS::ApiGatewayV2::Authorizer").items():
+            self.roles[logical_id] = f"authorizer {authorizer['Properties'].get('Name')}"
+        for logical_id, policy in self.of_type("AWS::SQS::QueuePolicy").items():
+            queues_named = sorted(self.role(target_id(q) or "?") for q in policy["Properties"].get("Queues", []))
+            self.roles[logical_id] = f"policy of {' and '.join(queues_named)}"
+
+    def _stages(self) -> dict[str, dict]:
+        """API id -> its stage settings (SAM: the HttpApi's own properties)."""
+        if self.side == "sam":
+            return {i: r.get("Properties", {}) or {} for i, r in self.of_type("AWS::Serverless::HttpApi").items()}
+        return {i: r["Properties"] for i, r in self.of_type("AWS::ApiGatewayV2::Stage").items()}
+
+    def _sam_triggers(self, function: str) -> list[dict]:
+        found = []
+        for name, event in (self.props(function).get("Events") or {}).items():
+            properties = event.get("Properties") or {}
+            if event.get("Type") == "SQS":
+                found.append({"event": name, "type": "SQS", **self._event_settings(properties, properties.get("Queue"))})
+            elif event.get("Type") in ("DynamoDB", "Kinesis"):
+                found.append({"event": name, "type": event["Type"], **self._event_settings(properties, properties.get("Stream"))})
+        return found
+
+    def _cdk_trigger(self, properties: dict) -> dict:
+        source = properties.get("EventSourceArn")
+        source_type = self.resources.get(target_id(source) or "", {}).get("Type")
+        kind = {"AWS::SQS::Queue": "SQS", "AWS::DynamoDB::Table": "DynamoDB", "AWS::Kinesis::Stream": "Kinesis"}
+        return {"type": kind.get(source_type, str(source_type)), **self._event_settings(properties, source)}
+
+    @staticmethod
+    def _event_settings(properties: dict, source: Any) -> dict:
+        destination = ((properties.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
+        return {
+            "source": target_id(source),
+            "source_value": source,
+            "on_failure": target_id(destination),
+            "on_failure_value": destination,
+            "properties": properties,
+        }
+
+    # -- rendering ------------------------------------------------------------------------------
+
+    def placeholder(self, logical_id: str, attribute: str | None) -> str:
+        if logical_id.startswith("AWS::") or logical_id in self.parameters:
+            return "${" + logical_id + "}"
+        resource_type = self.resources.get(logical_id, {}).get("Type")
+        if attribute and REF_EQUIVALENT_ATTRIBUTE.get(resource_type) == attribute:
+            attribute = None
+        return "${" + self.role(logical_id) + (f".{attribute}" if attribute else "") + "}"
+
+    def render(self, value: Any) -> Any:
+        """The value with every Ref, GetAtt, Sub and Join as one string with role placeholders."""
+        if isinstance(value, list):
+            return [self.render(item) for item in value]
+        if not isinstance(value, dict):
+            return value
+        found = target_of(value)
+        if found:
+            return self.placeholder(*found)
+        if len(value) == 1 and "Fn::Sub" in value:
+            argument = value["Fn::Sub"]
+            text, variables = (argument, {}) if isinstance(argument, str) else (argument[0], argument[1])
+
+            def replace(match: re.Match) -> str:
+                name = match.group(1)
+                if name in variables:
+                    rendered = self.render(variables[name])
+                    return rendered if isinstance(rendered, str) else json.dumps(rendered)
+                logical_id, _, attribute = name.partition(".")
+                return self.placeholder(logical_id, attribute or None)
+
+            return re.sub(r"\$\{([^}!][^}]*)\}", replace, text)
+        if len(value) == 1 and "Fn::Join" in value:
+            separator, parts = value["Fn::Join"]
+            rendered = [self.render(part) for part in parts]
+            if all(isinstance(part, str) for part in rendered):
+                return separator.join(rendered)
+            return {"Fn::Join": [separator, rendered]}
+        return {key: self.render(item) for key, item in value.items()}
+
+
+# --- The model: each aspect of a template, in the same form for both ------------------------------
+
+
+def resource_kinds(view: View) -> dict[str, str]:
+    """Every resource compared by role -> its kind; other resources only if they are no plumbing
+    of a function or of the API (those are compared through the routes, triggers and IAM)."""
+    found = {}
+    function_roles = {target_id(view.props(f).get("Role")) for f in view.binaries} if view.side == "cdk" else set()
+    apis = set(view.of_type("AWS::ApiGatewayV2::Api", "AWS::Serverless::HttpApi"))
+    for logical_id, resource in view.resources.items():
+        resource_type = resource.get("Type")
+        properties = resource.get("Properties", {}) or {}
+        if resource_type in KINDS:
+            found[view.role(logical_id)] = KINDS[resource_type]
+            continue
+        if view.side == "cdk":
+            if resource_type == "AWS::IAM::Role" and logical_id in function_roles:
+                continue
+            if resource_type == "AWS::IAM::Policy" and {target_id(r) for r in properties.get("Roles", [])} <= function_roles:
+                continue
+            if resource_type in ("AWS::Lambda::Permission", "AWS::Lambda::EventSourceMapping") and \
+                    target_id(properties.get("FunctionName")) in view.binaries:
+                continue
+            if resource_type.startswith("AWS::ApiGatewayV2::") and target_id(properties.get("ApiId")) in apis:
+                continue
+        found[f"{logical_id} (not compared: no role for it)"] = resource_type
+    return found
+
+
+def routes(view: View) -> dict[str, dict]:
+    """'METHOD /path' -> the function's binary, its authorizer (None: no authorizer), payload format."""
+    found: dict[str, dict] = {}
+    if view.side == "sam":
+        apis = view.of_type("AWS::Serverless::HttpApi")
+        for function, binary in view.binaries.items():
+            for name, event in (view.props(function).get("Events") or {}).items():
+                if event.get("Type") != "HttpApi":
+                    continue
+                properties = event.get("Properties") or {}
+                api = target_id(properties.get("ApiId"))
+                default = (((apis.get(api) or {}).get("Properties") or {}).get("Auth") or {}).get("DefaultAuthorizer")
+                authorizer = (properties.get("Auth") or {}).get("Authorizer", default)
+                key = f"{str(properties.get('Method', 'ANY')).upper()} {properties.get('Path')}"
+                found[key] = {
+                    "api": view.role(api) if api else "implicit HTTP API",
+                    "function": binary,
+                    "authorizer": None if authorizer in (None, "NONE") else authorizer,
+                    "payload format": str(properties.get("PayloadFormatVersion", "2.0")),
+                }
+        return found
+    authorizers = view.of_type("AWS::ApiGatewayV2::Authorizer")
+    for logical_id, route in view.of_type("AWS::ApiGatewayV2::Route").items():
+        properties = route["Properties"]
+        target = properties.get("Target")
+        integration_id = None
+        if isinstance(target, dict) and "Fn::Join" in target:
+            integration_id = next((target_id(p) for p in target["Fn::Join"][1] if target_id(p)), None)
+        integration = view.props(integration_id) if integration_id in view.resources else {}
+        function = target_id(integration.get("IntegrationUri"))
+        authorizer_id = target_id(properties.get("AuthorizerId"))
+        authorization = properties.get("AuthorizationType", "NONE")
+        found[properties["RouteKey"]] = {
+            "api": view.role(target_id(properties.get("ApiId")) or "?"),
+            "function": view.binaries.get(function, f"<not a function: {function}>"),
+            "authorizer": None if authorization == "NONE" else
+            (authorizers.get(authorizer_id, {}).get("Properties", {}).get("Name") or f"<{authorization}>"),
+            "payload format": str(integration.get("PayloadFormatVersion", "1.0")),
+        }
+    return found
+
+
+def authorizers(view: View) -> dict[str, dict]:
+    found = {}
+    if view.side == "sam":
+        for api in view.of_type("AWS::Serverless::HttpApi"):
+            for name, authorizer in ((view.props(api).get("Auth") or {}).get("Authorizers") or {}).items():
+                jwt = authorizer.get("JwtConfiguration") or {}
+                found[name] = {
+                    "type": "JWT" if jwt else "REQUEST",
+                    "issuer": view.render(jwt.get("issuer")),
+                    "audience": view.render(as_list(jwt.get("audience"))),
+                    "identity source": view.render(as_list(authorizer.get("IdentitySource"))),
+                }
+        return found
+    for authorizer in view.of_type("AWS::ApiGatewayV2::Authorizer").values():
+        properties = authorizer["Properties"]
+        jwt = properties.get("JwtConfiguration") or {}
+        found[properties["Name"]] = {
+            "type": properties.get("AuthorizerType"),
+            "issuer": view.render(jwt.get("Issuer")),
+            "audience": view.render(as_list(jwt.get("Audience"))),
+            "identity source": view.render(as_list(properties.get("IdentitySource"))),
+        }
+    return found
+
+
+def api_stages(view: View) -> dict[str, dict]:
+    """The API's stage: name, throttling of every route, access logs; and the API's description."""
+    found = {}
+    for logical_id, stage in view._stages().items():
+        api = logical_id if view.side == "sam" else target_id(stage.get("ApiId"))
+        access_logs = stage.get("AccessLogSettings") or {}
+        throttling = stage.get("DefaultRouteSettings") or {}
+        found[view.role(api)] = {
+            "stage": stage.get("StageName", "$default"),
+            "description": view.props(api).get("Description"),
+            "throttling burst limit": view.render(throttling.get("ThrottlingBurstLimit")),
+            "throttling rate limit": view.render(throttling.get("ThrottlingRateLimit")),
+            "access log destination": view.render(access_logs.get("DestinationArn")),
+            "access log format": access_logs.get("Format"),
+        }
+    return found
+
+
+def _function_settings(view: View, function: str) -> dict:
+    """A function's properties, with SAM's Globals merged in (environment variables too)."""
+    properties = dict(view.props(function))
+    if view.side == "sam":
+        merged = dict((view.template.get("Globals") or {}).get("Function") or {})
+        variables = dict(((merged.get("Environment") or {}).get("Variables")) or {})
+        variables.update(((properties.get("Environment") or {}).get("Variables")) or {})
+        merged.update(properties)
+        merged["Environment"] = {"Variables": variables}
+        return merged
+    properties["Tracing"] = (properties.get("TracingConfig") or {}).get("Mode")
+    return properties
+
+
+def functions(view: View) -> dict[str, dict]:
+    found = {}
+    for function, binary in view.binaries.items():
+        settings = _function_settings(view, function)
+        found[binary] = {
+            "runtime": settings.get("Runtime"),
+            "handler": settings.get("Handler"),
+            "architectures": settings.get("Architectures") or FUNCTION_DEFAULTS["Architectures"],
+            "memory": settings.get("MemorySize", FUNCTION_DEFAULTS["MemorySize"]),
+            "timeout": settings.get("Timeout", FUNCTION_DEFAULTS["Timeout"]),
+            "tracing": settings.get("Tracing") or FUNCTION_DEFAULTS["Tracing"],
+            "description": settings.get("Description"),
+            "log group": view.render((settings.get("LoggingConfig") or {}).get("LogGroup")),
+            "environment variables": sorted(((settings.get("Environment") or {}).get("Variables") or {})),
+            "reserved concurrency": settings.get("ReservedConcurrentExecutions"),
+            "dead-letter target": view.render(
+                (settings.get("DeadLetterQueue") or settings.get("DeadLetterConfig") or {}).get("TargetArn")),
+        }
+    return found
+
+
+def environment_values(view: View) -> dict[str, dict]:
+    return {
+        binary: view.render(((_function_settings(view, function).get("Environment") or {}).get("Variables")) or {})
+        for function, binary in view.binaries.items()
+    }
+
+
+def triggers(view: View) -> dict[str, list[dict]]:
+    """binary -> its SQS and stream event sources, every batch setting with Lambda's defaults."""
+    found = {}
+    for function, binary in view.binaries.items():
+        sources = []
+        for trigger in view.triggers[function]:
+            properties = trigger["properties"]
+            defaults = SQS_EVENT_DEFAULTS if trigger["type"] == "SQS" else STREAM_EVENT_DEFAULTS
+            source = {
+                "type": trigger["type"],
+                "source": view.render(trigger["source_value"]),
+                **{key: properties.get(key, default) for key, default in defaults.items()},
+                "report batch item failures": "ReportBatchItemFailures" in (properties.get("FunctionResponseTypes") or []),
+                "maximum concurrency": (properties.get("ScalingConfig") or {}).get("MaximumConcurrency"),
+                "filters": [parse_json(f.get("Pattern")) for f in (properties.get("FilterCriteria") or {}).get("Filters") or []],
+            }
+            if trigger["type"] != "SQS":
+                source["StartingPosition"] = properties.get("StartingPosition")
+                source["on failure"] = view.render(trigger["on_failure_value"])
+            sources.append(source)
+        found[binary] = sorted(sources, key=lambda s: json.dumps(s, sort_keys=True))
+    return found
+
+
+def event_rules(view: View) -> dict[str, dict]:
+    found = {}
+    for logical_id, rule in view.of_type("AWS::Events::Rule").items():
+        properties = rule.get("Properties") or {}
+        found[view.role(logical_id)] = {
+            "event bus": view.render(properties.get("EventBusName", "default")),
+            "pattern": parse_json(properties.get("EventPattern")),
+            "schedule": properties.get("ScheduleExpression"),
+            "state": properties.get("State", "ENABLED"),
+            "description": properties.get("Description"),
+            "targets": sorted(
+                (
+                    {
+                        "arn": view.render(target.get("Arn")),
+                        "retry policy": target.get("RetryPolicy"),
+                        "dead letters": view.render((target.get("DeadLetterConfig") or {}).get("Arn")),
+                        "input": view.render({k: target[k] for k in ("Input", "InputPath", "InputTransformer") if k in target}),
+                        "role": view.render(target.get("RoleArn")),
+                    }
+                    for target in properties.get("Targets") or []
+                ),
+                key=lambda t: json.dumps(t, sort_keys=True),
+            ),
+        }
+    return found
+
+
+def event_buses(view: View) -> dict[str, dict]:
+    return {
+        view.role(i): {"name": view.render((r.get("Properties") or {}).get("Name"))}
+        for i, r in view.of_type("AWS::Events::EventBus").items()
+    }
+
+
+def queues(view: View) -> dict[str, dict]:
+    found = {}
+    for logical_id, queue in view.of_type("AWS::SQS::Queue").items():
+        properties = queue.get("Properties") or {}
+        redrive = parse_json(properties.get("RedrivePolicy"))
+        found[view.role(logical_id)] = {
+            **{key: properties.get(key, default) for key, default in QUEUE_DEFAULTS.items()},
+            "SqsManagedSseEnabled": properties.get("SqsManagedSseEnabled"),
+            "KmsMasterKeyId": view.render(properties.get("KmsMasterKeyId")),
+            "QueueName": view.render(properties.get("QueueName")),
+            "dead letters": view.render(redrive.get("deadLetterTargetArn")) if redrive else None,
+            "maxReceiveCount": int(redrive["maxReceiveCount"]) if redrive else None,
+            "deletion policy": queue.get("DeletionPolicy", "Delete"),
+        }
+    return found
+
+
+def _principal(view: View, principal: Any) -> dict:
+    if principal == "*":
+        return {"AWS": ["*"]}
+    return {kind: sorted(map(str, view.render(as_list(value)))) for kind, value in (principal or {}).items()}
+
+
+def _statements(view: View, document: Any) -> list[dict]:
+    return [
+        {
+            "effect": statement.get("Effect"),
+            "principal": _principal(view, statement.get("Principal")) if "Principal" in statement else None,
+            "actions": sorted(as_list(statement.get("Action"))),
+            "not actions": sorted(as_list(statement.get("NotAction"))),
+            "resources": sorted(map(str, view.render(as_list(statement.get("Resource"))))),
+            "condition": view.render(statement.get("Condition")),
+        }
+        for statement in as_list((document or {}).get("Statement"))
+    ]
+
+
+def queue_policies(view: View) -> dict[str, list[dict]]:
+    """queue -> the statements of the policies on it (effect, principal, actions, resources,
+    condition operators, keys and values; not the Sid)."""
+    found: dict[str, list[dict]] = {}
+    for policy in view.of_type("AWS::SQS::QueuePolicy").values():
+        properties = policy["Properties"]
+        for queue in properties.get("Queues", []):
+            found.setdefault(view.role(target_id(queue) or str(queue)), []).extend(
+                _statements(view, properties.get("PolicyDocument")))
+    return {queue: sorted(s, key=lambda x: json.dumps(x, sort_keys=True)) for queue, s in found.items()}
+
+
+def tables(view: View) -> dict[str, dict]:
+    found = {}
+    for logical_id, table in view.of_type("AWS::DynamoDB::Table").items():
+        properties = table.get("Properties") or {}
+        ttl = properties.get("TimeToLiveSpecification") or {}
+        found[view.role(logical_id)] = {
+            "keys": properties.get("KeySchema"),
+            "attributes": sorted(properties.get("AttributeDefinitions", []), key=lambda a: a["AttributeName"]),
+            "billing mode": properties.get("BillingMode", "PROVISIONED"),
+            "stream": (properties.get("StreamSpecification") or {}).get("StreamViewType"),
+            "time to live": ttl.get("AttributeName") if ttl.get("Enabled") else None,
+            "point-in-time recovery": bool((properties.get("PointInTimeRecoverySpecification") or {}).get("PointInTimeRecoveryEnabled")),
+            "encryption": properties.get("SSESpecification"),
+            "global secondary indexes": properties.get("GlobalSecondaryIndexes"),
+            "local secondary indexes": properties.get("LocalSecondaryIndexes"),
+            "deletion protection": properties.get("DeletionProtectionEnabled", False),
+            "deletion policy": table.get("DeletionPolicy", "Delete"),
+            "update replace policy": table.get("UpdateReplacePolicy", "Delete"),
+        }
+    return found
+
+
+def log_groups(view: View) -> dict[str, dict]:
+    return {
+        view.role(logical_id): {
+            "name": view.render((group.get("Properties") or {}).get("LogGroupName")),
+            "retention in days": (group.get("Properties") or {}).get("RetentionInDays"),
+            "deletion policy": group.get("DeletionPolicy", "Delete"),
+        }
+        for logical_id, group in view.of_type("AWS::Logs::LogGroup").items()
+    }
+
+
+def _condition(condition: Any) -> str:
+    return json.dumps(condition, sort_keys=True) if condition else ""
+
+
+def _grants(view: View, statements: list[dict]) -> set[tuple]:
+    """(effect, action, resource, condition or "") for every action x resource of the statements."""
+    return {
+        (statement["effect"], action, resource, _condition(statement["condition"]))
+        for statement in statements
+        for action in statement["actions"] + [f"NOT {a}" for a in statement["not actions"]]
+        for resource in statement["resources"] or ["<no resource>"]
+    }
+
+
+def role_statements(view: View, function: str) -> tuple[list[dict], list[str]]:
+    """CDK: every statement of a function's role (inline policies and attached IAM policies),
+    and its managed policies."""
+    role = target_id(view.props(function).get("Role"))
+    if role not in view.resources:
+        return [], []
+    properties = view.props(role)
+    statements = [s for p in properties.get("Policies", []) for s in _statements(view, p.get("PolicyDocument"))]
+    for policy in view.of_type("AWS::IAM::Policy").values():
+        if role in {target_id(r) for r in policy["Properties"].get("Roles", [])}:
+            statements += _statements(view, policy["Properties"].get("PolicyDocument"))
+    return statements, sorted(map(str, view.render(properties.get("ManagedPolicyArns", []))))
+
+
+def implied_grants(view: View, function: str) -> set[tuple]:
+    """What CDK grants a function for its triggers, its on-failure destination and tracing."""
+    no_condition = _condition(None)
+    grants = set()
+    if _function_settings(view, function).get("Tracing") == "Active":
+        grants |= {("Allow", action, "*", no_condition) for action in XRAY_ACTIONS}
+    for trigger in view.triggers[function]:
+        source = view.render(trigger["source_value"])
+        if trigger["type"] == "SQS":
+            grants |= {("Allow", action, source, no_condition) for action in SQS_CONSUME_ACTIONS}
+        elif trigger["type"] == "DynamoDB":
+            grants |= {("Allow", action, source, no_condition) for action in STREAM_READ_ACTIONS}
+            grants.add(("Allow", "dynamodb:ListStreams", "*", no_condition))
+        if trigger.get("on_failure"):
+            destination = view.render(trigger["on_failure_value"])
+            grants |= {("Allow", action, destination, no_condition) for action in SQS_DESTINATION_ACTIONS}
+    return grants
+
+
+def own_grants(view: View, function: str) -> set[tuple]:
+    if view.side == "sam":
+        grants = set()
+        for policy in as_list(view.props(function).get("Policies")):
+            if isinstance(policy, dict) and "Statement" in policy:
+                grants |= _grants(view, _statements(view, policy))
+            else:  # a managed policy or a SAM policy template: compared as it is
+                grants.add(("policy", json.dumps(view.render(policy), sort_keys=True), "", ""))
+        return grants
+    statements, _managed = role_statements(view, function)
+    return _grants(view, statements) - implied_grants(view, function)
+
+
+def iam(view: View) -> dict[str, list[list[str]]]:
+    """binary -> its own permissions: [effect, action, resource, condition], sorted."""
+    return {binary: sorted(map(list, own_grants(view, function))) for function, binary in view.binaries.items()}
+
+
+def parameters(view: View) -> dict[str, dict]:
+    def text(value):
+        return None if value is None else str(value)
+
+    return {
+        name: {
+            "Type": parameter.get("Type"),
+            "Description": parameter.get("Description"),
+            "Default": text(parameter.get("Default")),
+            "AllowedPattern": parameter.get("AllowedPattern"),
+            "AllowedValues": [str(v) for v in parameter["AllowedValues"]] if "AllowedValues" in parameter else None,
+            "ConstraintDescription": parameter.get("ConstraintDescription"),
+            "MinLength": text(parameter.get("MinLength")),
+            "MaxLength": text(parameter.get("MaxLength")),
+            "MinValue": text(parameter.get("MinValue")),
+            "MaxValue": text(parameter.get("MaxValue")),
+            "NoEcho": str(parameter.get("NoEcho", False)).lower(),
+        }
+        for name, parameter in view.parameters.items()
+        if not (view.side == "cdk" and name in CDK_PARAMETERS)
+    }
+
+
+def parameter_rules(view: View) -> dict[str, Any]:
+    return {
+        name: view.render(rule)
+        for name, rule in (view.template.get("Rules") or {}).items()
+        if not (view.side == "cdk" and name in CDK_RULES)
+    }
+
+
+def outputs(view: View) -> dict[str, dict]:
+    return {
+        name: {
+            "value": view.render(output.get("Value")),
+            "description": output.get("Description"),
+            "export": view.render((output.get("Export") or {}).get("Name")),
+        }
+        for name, output in (view.template.get("Outputs") or {}).items()
+    }
+
+
+ASPECTS = {
+    "resources": resource_kinds,
+    "routes": routes,
+    "authorizers": authorizers,
+    "API stage": api_stages,
+    "functions": functions,
+    "environment values": environment_values,
+    "triggers": triggers,
+    "EventBridge rules": event_rules,
+    "event buses": event_buses,
+    "queues": queues,
+    "queue policies": queue_policies,
+    "tables": tables,
+    "log groups": log_groups,
+    "IAM": iam,
+    "parameters": parameters,
+    "parameter rules": parameter_rules,
+    "outputs": outputs,
+}
+
+
+def model(template: dict, side: str) -> dict[str, Any]:
+    view = View(template, side)
+    return {aspect: extract(view) for aspect, extract in ASPECTS.items()}
+
+
+def compare(aspect: str, sam: Any, cdk: Any) -> list[str]:
+    """What differs, one line per key: 'aspect: key: template.yaml … | CDK …'."""
+    if sam == cdk:
+        return []
+    if not (isinstance(sam, dict) and isinstance(cdk, dict)):
+        return [f"{aspect}: template.yaml {json.dumps(sam, sort_keys=True)} | CDK {json.dumps(cdk, sort_keys=True)}"]
+    lines = []
+    for key in sorted(set(sam) | set(cdk), key=str):
+        if key not in cdk:
+            lines.append(f"{aspect}: {key}: only in template.yaml: {json.dumps(sam[key], sort_keys=True)}")
+        elif key not in sam:
+            lines.append(f"{aspect}: {key}: only in the CDK app: {json.dumps(cdk[key], sort_keys=True)}")
+        elif sam[key] != cdk[key]:
+            if isinstance(sam[key], dict) and isinstance(cdk[key], dict):
+                lines += compare(f"{aspect}: {key}", sam[key], cdk[key])
+            elif isinstance(sam[key], list) and isinstance(cdk[key], list):
+                only_sam = [x for x in sam[key] if x not in cdk[key]]
+                only_cdk = [x for x in cdk[key] if x not in sam[key]]
+                lines.append(f"{aspect}: {key}: only in template.yaml {json.dumps(only_sam, sort_keys=True)}, "
+                             f"only in the CDK app {json.dumps(only_cdk, sort_keys=True)}")
+            else:
+                lines.append(f"{aspect}: {key}: template.yaml {json.dumps(sam[key], sort_keys=True)} | "
+                             f"CDK {json.dumps(cdk[key], sort_keys=True)}")
+    return lines
+
+
+def differences(sam_template: dict, cdk_template: dict) -> list[str]:
+    sam, cdk = model(sam_template, "sam"), model(cdk_template, "cdk")
+    return [line for aspect in ASPECTS for line in compare(aspect, sam[aspect], cdk[aspect])]
+
+
+# --- The comparison -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("aspect", list(ASPECTS))
+def test_the_cdk_app_matches_template_yaml(aspect, sam_template, cdk_template):
+    sam, cdk = ASPECTS[aspect](View(sam_template, "sam")), ASPECTS[aspect](View(cdk_template, "cdk"))
+    lines = compare(aspect, sam, cdk)
+    assert not lines, (
+        "the CDK app (infra/cdk) and template.yaml differ; change both together, then run "
+        f"`npm run --prefix infra/cdk check`:\n" + "\n".join(lines)
+    )
+
+
+def test_every_aspect_compares_something(sam_template):
+    """A comparison of two empty models would pass whatever the templates say."""
+    sam = model(sam_template, "sam")
+    core = ["resources", "routes", "authorizers", "API stage", "functions", "triggers", "queues", "tables", "IAM",
+            "parameters", "outputs"]
+    empty = [aspect for aspect in core if not sam[aspect]]
+    assert not empty, f"nothing read from template.yaml for: {empty}"
+    assert len(sam["routes"]) >= 10 and len(sam["functions"]) >= 8 and len(sam["queues"]) >= 6
+    assert all(sam["IAM"][binary] for binary in sam["functions"]), "a function without own permissions"
+
+
+def test_every_resource_has_a_role_on_both_sides(sam_template, cdk_template):
+    """Resources named by logical id (no role found) could only match by chance."""
+    for side, template in (("sam", sam_template), ("cdk", cdk_template)):
+        unnamed = [name for name in resource_kinds(View(template, side)) if "not compared" in name]
+        assert not unnamed, f"{side}: {unnamed}"
+
+
+def test_the_cdk_functions_get_what_their_triggers_need_and_nothing_broad(cdk_template):
+    """The grants the comparison sets aside are really there, the functions' own permissions
+    name exact resources, and the only managed policy is the basic execution role's."""
+    view = View(cdk_template, "cdk")
+    for function, binary in view.binaries.items():
+        statements, managed = role_statements(view, function)
+        grants = _grants(view, statements)
+        missing = implied_grants(view, function) - grants
+        assert not missing, f"{binary}: missing {sorted(missing)}"
+        wildcards = [g for g in own_grants(view, function) if "*" in g[1] or "*" in g[2]]
+        assert not wildcards, f"{binary}: wildcard in its own permissions: {wildcards}"
+        assert managed == [BASIC_EXECUTION_POLICY], f"{binary}: managed policies {managed}"
+    routed = {route["function"] for route in routes(view).values()}
+    for binary in routed:
+        function = next(f for f, b in view.binaries.items() if b == binary)
+        permissions = [
+            p["Properties"] for p in view.of_type("AWS::Lambda::Permission").values()
+            if target_id(p["Properties"].get("FunctionName")) == function
+        ]
+        assert permissions and all(
+            p.get("Principal") == "apigateway.amazonaws.com" and p.get("Action") == "lambda:InvokeFunction"
+            and "${HTTP API}" in json.dumps(view.render(p.get("SourceArn")))
+            for p in permissions
+        ), f"{binary}: API Gateway may not invoke it: {permissions}"
+
+
+def test_the_synthesized_template_cannot_be_deployed(cdk_template):
+    """`npm run synth` puts placeholder code in every function; its rule makes CloudFormation
+    refuse the template, so only `npx cdk deploy` (which builds the binaries) deploys."""
+    rule = (cdk_template.get("Rules") or {}).get("PlaceholderCodeIsNotDeployable")
+    assert rule, "the check's template must carry PlaceholderCodeIsNotDeployable"
+    assert rule["Assertions"][0]["Assert"] == {"Fn::Equals": ["placeholder-code", "deployable-code"]}
+
+
+# --- Self-tests: the comparison sees drift on either side, and only drift --------------------------
+
+
+def _find(template: dict, resource_type: str, predicate) -> str:
+    found = [i for i, r in template["Resources"].items() if r["Type"] == resource_type and predicate(r)]
+    assert len(found) == 1, (resource_type, found)
+    return found[0]
+
+
+def _binary_function(template: dict, binary: str) -> str:
+    return _find(template, "AWS::Lambda::Function", lambda r: r.get("Metadata", {}).get(BINARY_METADATA) == binary)
+
+
+def test_self_test_the_unchanged_templates_are_equivalent(sam_template, cdk_template):
+    assert differences(sam_template, cdk_template) == []
+
+
+def test_self_test_a_dropped_route_is_reported(sam_template, cdk_template):
+    mutated = copy.deepcopy(cdk_template)
+    route = _find(mutated, "AWS::ApiGatewayV2::Route",
+                  lambda r: r["Properties"]["RouteKey"] == "POST /players/{player_id}/deposits")
+    del mutated["Resources"][route]
+    lines = differences(sam_template, mutated)
+    assert any(line.startswith("routes: POST /players/{player_id}/deposits: only in template.yaml") for line in lines), lines
+
+
+def test_self_test_a_route_without_its_authorizer_is_reported(sam_template, cdk_template):
+    mutated = copy.deepcopy(cdk_template)
+    route = _find(mutated, "AWS::ApiGatewayV2::Route", lambda r: r["Properties"]["RouteKey"] == "GET /players/{player_id}/wallet")
+    mutated["Resources"][route]["Properties"]["AuthorizationType"] = "NONE"
+    del mutated["Resources"][route]["Properties"]["AuthorizerId"]
+    lines = differences(sam_template, mutated)
+    assert 'routes: GET /players/{player_id}/wallet: authorizer: template.yaml "PlayerJwt" | CDK null' in lines, lines
+
+
+def test_self_test_an_added_iam_action_is_reported(sam_template, cdk_template):
+    # In the function's own (inline) policy…
+    mutated = copy.deepcopy(cdk_template)
+    role = target_id(mutated["Resources"][_binary_function(mutated, "register")]["Properties"]["Role"])
+    statement = mutated["Resources"][role]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"][0]
+    statement["Action"] = as_list(statement["Action"]) + ["dynamodb:DeleteItem"]
+    lines = differences(sam_template, mutated)
+    assert any(line.startswith("IAM: register: only in template.yaml []")
+               and "dynamodb:DeleteItem" in line for line in lines), lines
+
+    # …and added to its role in another policy, as `addToRolePolicy` would.
+    mutated = copy.deepcopy(cdk_template)
+    function = _binary_function(mutated, "publisher")
+    role = target_id(mutated["Resources"][function]["Properties"]["Role"])
+    policy = _find(mutated, "AWS::IAM::Policy", lambda r: {"Ref": role} in r["Properties"]["Roles"])
+    mutated["Resources"][policy]["Properties"]["PolicyDocument"]["Statement"].append(
+        {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": {"Fn::GetAtt": ["BonusQueue", "Arn"]}})
+    lines = differences(sam_template, mutated)
+    assert any("publisher" in line and "sqs:SendMessage" in line and "${queue feeding bonus-award.Arn}" in line
+               for line in lines), lines
+
+
+def test_self_test_drift_in_template_yaml_is_reported(sam_template, cdk_template):
+    mutated = copy.deepcopy(sam_template)
+    mutated["Resources"]["SettleQueueFunction"]["Properties"]["Events"]["Settlements"]["Properties"]["BatchSize"] = 5
+    mutated["Resources"]["BonusQueue"]["Properties"]["RedrivePolicy"]["maxReceiveCount"] = 3
+    mutated["Resources"]["WalletTable"]["Properties"]["TimeToLiveSpecification"]["AttributeName"] = "ttl"
+    mutated["Globals"]["Function"]["Environment"]["Variables"]["NEW_SETTING"] = "x"
+    lines = differences(mutated, cdk_template)
+    assert any(line.startswith("triggers: settle-queue:") and '"BatchSize": 5' in line for line in lines), lines
+    assert "queues: queue feeding bonus-award: maxReceiveCount: template.yaml 3 | CDK 5" in lines, lines
+    assert 'tables: table: time to live: template.yaml "ttl" | CDK "expires_at"' in lines, lines
+    assert any(line.startswith("functions: register: environment variables: only in template.yaml [\"NEW_SETTING\"]")
+               for line in lines), lines
+
+
+def test_self_test_queue_policy_and_rule_drift_is_reported(sam_template, cdk_template):
+    mutated = copy.deepcopy(cdk_template)
+    policy = _find(mutated, "AWS::SQS::QueuePolicy", lambda r: r["Properties"]["Queues"] == [{"Ref": "SettlementQueue"}]
+                   or "SettlementQueue" in json.dumps(r["Properties"]["Queues"]))
+    statements = mutated["Resources"][policy]["Properties"]["PolicyDocument"]["Statement"]
+    statements[:] = [s for s in statements if s["Effect"] != "Deny"]
+    rule = _find(mutated, "AWS::Events::Rule", lambda r: True)
+    mutated["Resources"][rule]["Properties"]["Targets"][0]["RetryPolicy"]["MaximumRetryAttempts"] = 3
+    lines = differences(sam_template, mutated)
+    assert any(line.startswith("queue policies: queue feeding settle-queue: only in template.yaml [{")
+               and '"effect": "Deny"' in line for line in lines), lines
+    assert any(line.startswith("EventBridge rules: rule to queue feeding bonus-award: targets:") for line in lines), lines
+
+
+def test_self_test_an_extra_resource_is_reported(sam_template, cdk_template):
+    mutated = copy.deepcopy(cdk_template)
+    mutated["Resources"]["Extra"] = {"Type": "AWS::SNS::Topic", "Properties": {}}
+    mutated["Resources"]["ExtraQueue"] = {"Type": "AWS::SQS::Queue", "Properties": {}}
+    lines = differences(sam_template, mutated)
+    assert "resources: Extra (not compared: no role for it): only in the CDK app: \"AWS::SNS::Topic\"" in lines, lines
+    assert any(line.startswith("queues: ExtraQueue: only in the CDK app") for line in lines), lines
+
+
+def _rename_logical_ids(template: dict, prefix: str) -> dict:
+    """The same template with every resource's logical id changed (and every reference to it)."""
+    names = set(template["Resources"])
+
+    def renamed(value: Any) -> Any:
+        if isinstance(value, list):
+            return [renamed(item) for item in value]
+        if not isinstance(value, dict):
+            return value
+        found = target_of(value)
+        if found and found[0] in names:
+            logical_id, attribute = found
+            return {"Ref": prefix + logical_id} if "Ref" in value else {"Fn::GetAtt": [prefix + logical_id, attribute]}
+        if "Fn::Sub" in value and isinstance(value["Fn::Sub"], str):
+            return {"Fn::Sub": re.sub(r"\$\{([^}.!]+)", lambda m: "${" + (prefix + m.group(1) if m.group(1) in names else m.group(1)), value["Fn::Sub"])}
+        return {key: renamed(item) for key, item in value.items()}
+
+    result = renamed({k: v for k, v in template.items() if k != "Resources"})
+    result["Resources"] = {}
+    for logical_id, resource in template["Resources"].items():
+        resource = renamed(resource)
+        if "DependsOn" in resource:
+            resource["DependsOn"] = [prefix + d for d in as_list(resource["DependsOn"])]
+        result["Resources"][prefix + logical_id] = resource
+    return result
+
+
+def test_self_test_logical_ids_do_not_count(sam_template, cdk_template):
+    """Resources are matched by role: renaming every logical id of either side changes nothing."""
+    assert differences(sam_template, _rename_logical_ids(cdk_template, "Renamed")) == []
+    assert differences(_rename_logical_ids(sam_template, "Other"), cdk_template) == []
+
+
+def test_self_test_a_missing_synth_says_how_to_make_it(tmp_path):
+    with pytest.raises(pytest.fail.Exception, match=re.escape("npm run --prefix infra/cdk check")):
+        cdk_template_path(tmp_path / "cdk.out")
