@@ -6,7 +6,8 @@ HTTP routes and their authorizer, the JWT authorizer, the API stage (throttling,
 the functions (runtime, memory, timeout, tracing, environment), their triggers (SQS queues and
 the table's stream, with every batch setting), the EventBridge rules and their targets, the
 queues and their dead-letter queues, the queue policies, the table, the log groups, each
-function's own IAM permissions, the parameters, the parameter rules and the outputs.
+function's own IAM permissions, the parameters, the parameter rules, the outputs and the stack's
+description.
 
 Both templates are reduced to the same model first, so that what differs only in form does not
 count:
@@ -278,7 +279,7 @@ class View:
             self.roles[logical_id] = f"policy of {' and '.join(queues_named)}"
 
     def _stages(self) -> dict[str, dict]:
-        """API id -> its stage settings (SAM: the HttpApi's own properties)."""
+        """Each API stage -> its settings (SAM: the HttpApi, whose properties hold them)."""
         if self.side == "sam":
             return {i: r.get("Properties", {}) or {} for i, r in self.of_type("AWS::Serverless::HttpApi").items()}
         return {i: r["Properties"] for i, r in self.of_type("AWS::ApiGatewayV2::Stage").items()}
@@ -754,7 +755,12 @@ def outputs(view: View) -> dict[str, dict]:
     }
 
 
+def stack(view: View) -> dict[str, Any]:
+    return {"description": view.template.get("Description")}
+
+
 ASPECTS = {
+    "stack": stack,
     "resources": resource_kinds,
     "routes": routes,
     "authorizers": authorizers,
@@ -984,7 +990,11 @@ def _rename_logical_ids(template: dict, prefix: str) -> dict:
             logical_id, attribute = found
             return {"Ref": prefix + logical_id} if "Ref" in value else {"Fn::GetAtt": [prefix + logical_id, attribute]}
         if "Fn::Sub" in value and isinstance(value["Fn::Sub"], str):
-            return {"Fn::Sub": re.sub(r"\$\{([^}.!]+)", lambda m: "${" + (prefix + m.group(1) if m.group(1) in names else m.group(1)), value["Fn::Sub"])}
+            def sub(match: re.Match) -> str:
+                name = match.group(1)
+                return "${" + (prefix + name if name in names else name)
+
+            return {"Fn::Sub": re.sub(r"\$\{([^}.!]+)", sub, value["Fn::Sub"])}
         return {key: renamed(item) for key, item in value.items()}
 
     result = renamed({k: v for k, v in template.items() if k != "Resources"})
