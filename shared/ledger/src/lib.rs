@@ -20,6 +20,7 @@ pub mod limits;
 pub mod money;
 pub mod reference;
 pub mod register;
+pub mod risk;
 pub mod settlement;
 
 #[cfg(test)]
