@@ -715,8 +715,13 @@ fn render_costs(md: &mut String, results: &Results) {
         let _ = writeln!(md, "By kind: {}.\n", breakdown_short(cycle));
         let _ = writeln!(
             md,
-            "Every item is under 1 KB, so each costs the transactional minimum of 2 units: the write \
-             units are twice the number of items written. The reads, for comparison: {}.\n",
+            "{} The reads, for comparison: {}.\n",
+            if cycle.written.iter().all(|w| w.bytes <= 1024) {
+                "Every item is under 1 KB, so each costs the transactional minimum of 2 units: the \
+                 write units are twice the number of items written."
+            } else {
+                "Items over 1 KB cost 2 units per started KB."
+            },
             cycle
                 .reads
                 .iter()
