@@ -29,16 +29,6 @@ fn batch(messages: Vec<SqsMessage>) -> SqsEvent {
     event
 }
 
-fn failures(
-    response: &lambda_http::aws_lambda_events::event::sqs::SqsBatchResponse,
-) -> Vec<String> {
-    response
-        .batch_item_failures
-        .iter()
-        .map(|f| f.item_identifier.clone())
-        .collect()
-}
-
 #[tokio::test]
 async fn a_poison_message_in_the_middle_fails_alone() {
     let state = state().await;
@@ -65,7 +55,7 @@ async fn a_poison_message_in_the_middle_fails_alone() {
     ]);
     let response = settle::handle_batch(&state, event.clone()).await;
     assert_eq!(
-        failures(&response),
+        failed_ids(&response),
         ["m2", "m4", "m6"],
         "the poison, the conflicting and the malformed message"
     );
@@ -74,7 +64,7 @@ async fn a_poison_message_in_the_middle_fails_alone() {
 
     // The queue redelivers the batch (or parts of it): nothing moves twice.
     let again = settle::handle_batch(&state, event).await;
-    assert_eq!(failures(&again), ["m2", "m4", "m6"]);
+    assert_eq!(failed_ids(&again), ["m2", "m4", "m6"]);
     assert_eq!(
         assert_wallet_consistent(&state, &player).await.cash,
         account.cash
@@ -94,7 +84,7 @@ async fn unknown_players_and_bets_fail_their_message_only() {
         message("ok", json!({"player_id": player, "bet_id": id, "settlement_id": unique("stl"), "kind": "win", "amount": 5}).to_string()),
     ]);
     let response = settle::handle_batch(&state, event).await;
-    assert_eq!(failures(&response), ["ghost", "early-win"]);
+    assert_eq!(failed_ids(&response), ["ghost", "early-win"]);
     assert_eq!(assert_wallet_consistent(&state, &player).await.cash, 905);
 }
 
@@ -120,7 +110,7 @@ async fn forged_or_unsigned_messages_move_nothing() {
     event.records = vec![unsigned, wrong_secret, tampered, from_the_future];
     let response = settle::handle_batch(&state, event).await;
     assert_eq!(
-        failures(&response),
+        failed_ids(&response),
         ["unsigned", "provider-secret", "tampered", "future"]
     );
     let account = assert_wallet_consistent(&state, &player).await;
