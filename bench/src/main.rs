@@ -311,7 +311,7 @@ async fn cold_event(
             if world.deposit(&fresh, &deposit_id, 5000).await != 201 {
                 return Err("the first deposit before a bonus award failed".into());
             }
-            events::bonus_delivery(&root, &world.deposit_event(&deposit_id).await?)?
+            events::bonus_delivery(&root, &world.deposit_event(&fresh, &deposit_id).await?)?
         }
         "publisher" => events::stream_batch(&root)?,
         _ => serde_json::json!({"hello": "bench"}),

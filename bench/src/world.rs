@@ -165,38 +165,40 @@ impl World {
         bets
     }
 
-    /// The `DepositCompleted` outbox item of a deposit: its `event` attribute.
-    pub async fn deposit_event(&self, deposit_id: &str) -> Result<Value, String> {
-        let key = std::collections::HashMap::from([
-            (
-                "pk".to_string(),
-                aws_sdk_dynamodb::types::AttributeValue::S(store::keys::outbox_pk(&format!(
-                    "DepositCompleted:{deposit_id}"
-                ))),
-            ),
-            (
-                "sk".to_string(),
-                aws_sdk_dynamodb::types::AttributeValue::S(
-                    store::keys::ItemType::Outbox.sort_key().to_string(),
-                ),
-            ),
-        ]);
+    /// The `DepositCompleted` event of `player`'s latest deposit, as its wallet write carried
+    /// it to the table's stream (the wallet's `events` attribute, until its next change).
+    pub async fn deposit_event(&self, player: &str, deposit_id: &str) -> Result<Value, String> {
         let out = self
             .bare
             .client()
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(key))
+            .key(
+                "pk",
+                aws_sdk_dynamodb::types::AttributeValue::S(store::keys::player_pk(&player_id(
+                    player,
+                ))),
+            )
+            .key(
+                "sk",
+                aws_sdk_dynamodb::types::AttributeValue::S(store::keys::WALLET_SK.to_string()),
+            )
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| format!("reading the outbox item of {deposit_id}: {e}"))?;
+            .map_err(|e| format!("reading the wallet of {player}: {e}"))?;
         let text = out
             .item()
-            .and_then(|item| item.get("event"))
+            .and_then(|item| item.get(store::keys::EVENTS))
             .and_then(|v| v.as_s().ok())
-            .ok_or_else(|| format!("no DepositCompleted outbox item for {deposit_id}"))?;
-        serde_json::from_str(text).map_err(|e| format!("outbox event: {e}"))
+            .ok_or_else(|| format!("no events on the wallet after {deposit_id}"))?;
+        let events: Vec<Value> =
+            serde_json::from_str(text).map_err(|e| format!("wallet events: {e}"))?;
+        let wanted = format!("DepositCompleted:{deposit_id}");
+        events
+            .into_iter()
+            .find(|event| event["detail"]["event_id"] == wanted.as_str())
+            .ok_or_else(|| format!("no {wanted} on the wallet"))
     }
 }
 
@@ -212,7 +214,7 @@ fn committed(commit: Commit) -> Result<(), String> {
 }
 
 /// A deposit as raw store calls: the snapshot (account + id record), the pure decision, and
-/// the one transaction (account, id record, entry, outbox). Timed.
+/// the one transaction (wallet, profile, id record with its entry). Timed.
 pub async fn raw_deposit(
     store: &Store,
     player: &str,
@@ -230,12 +232,12 @@ pub async fn raw_deposit(
     )
     .map_err(|e| e.to_string())?;
     let started = Instant::now();
-    let (account, record) = store
-        .deposit_state(&player, &command.deposit_id)
+    let read = store
+        .deposit_read(&player, &command.deposit_id)
         .await
         .map_err(|e| e.to_string())?;
-    let account = account.ok_or("no account")?;
-    if record.is_some() {
+    let account = read.account.ok_or("no account")?;
+    if read.record.is_some() {
         return Err("the deposit id is taken".into());
     }
     let decision = ledger::deposit::deposit(&account, &command, Timestamp::now())
@@ -246,14 +248,10 @@ pub async fn raw_deposit(
             outcome: decision.outcome.clone(),
         },
     );
-    let events = [ledger::events::deposit_completed(
-        &player,
-        &decision.outcome,
-        "bench",
-    )];
+    let events = decision.events("bench");
     committed(
         store
-            .commit_deposit(&decision, account.version, &record, &events)
+            .commit_deposit(&account, &decision, &record, &events)
             .await
             .map_err(|e| e.to_string())?,
     )?;
@@ -261,7 +259,7 @@ pub async fn raw_deposit(
 }
 
 /// A bet as raw store calls: snapshot (account + bet id), decision, one transaction
-/// (account, bet record, entry, outbox). Timed.
+/// (wallet, bet record with its entry). Timed.
 pub async fn raw_bet(
     store: &Store,
     player: &str,
@@ -281,25 +279,20 @@ pub async fn raw_bet(
     )
     .map_err(|e| e.to_string())?;
     let started = Instant::now();
-    let (account, record) = store
-        .bet_state(&player, &command.bet_id)
+    let read = store
+        .bet_read(&player, &command.bet_id)
         .await
         .map_err(|e| e.to_string())?;
-    let account = account.ok_or("no account")?;
-    if record.is_some() {
+    let account = read.account.ok_or("no account")?;
+    if read.record.is_some() {
         return Err("the bet id is taken".into());
     }
     let decision =
         ledger::bet::place_bet(&account, &command, Timestamp::now()).map_err(|e| e.to_string())?;
-    let events = [ledger::events::bet_placed(
-        &player,
-        &decision.outcome,
-        &command.payload,
-        "bench",
-    )];
+    let events = decision.events("bench");
     committed(
         store
-            .commit_bet(&decision, account.version, &events)
+            .commit_bet(&account, &decision, &events)
             .await
             .map_err(|e| e.to_string())?,
     )?;
@@ -307,7 +300,7 @@ pub async fn raw_bet(
 }
 
 /// A settlement as raw store calls: snapshot (account + bet + settlement id), decision, one
-/// transaction (settlement record, bet, account, entry, outbox). Timed.
+/// transaction (settlement record with its entry, bet, wallet). Timed.
 pub async fn raw_settle(
     store: &Store,
     player: &str,
@@ -328,31 +321,22 @@ pub async fn raw_settle(
     )
     .map_err(|e| e.to_string())?;
     let started = Instant::now();
-    let (account, bet, record) = store
-        .settlement_state(&player, &bet_id, &command.settlement_id)
+    let read = store
+        .settlement_read(&player, &bet_id, &command.settlement_id)
         .await
         .map_err(|e| e.to_string())?;
-    let account = account.ok_or("no account")?;
-    if record.is_some() {
+    let account = read.account.clone().ok_or("no account")?;
+    if read.record.is_some() {
         return Err("the settlement id is taken".into());
     }
-    let decision = ledger::settlement::settle(&account, bet.as_ref(), &command, Timestamp::now())
-        .map_err(|e| e.to_string())?;
+    let decision =
+        ledger::settlement::settle(&account, read.bet.as_ref(), &command, Timestamp::now())
+            .map_err(|e| e.to_string())?;
     let record = SettlementRecord::new(&command, &decision.outcome);
-    let events = [ledger::events::bet_settled(
-        &player,
-        &decision.outcome,
-        "bench",
-    )];
+    let events = decision.events(&player, "bench");
     committed(
         store
-            .commit_settlement(
-                &decision,
-                &record,
-                account.version,
-                bet.as_ref().map(|b| b.version),
-                &events,
-            )
+            .commit_settlement(&read, &account, &decision, &record, &events)
             .await
             .map_err(|e| e.to_string())?,
     )?;

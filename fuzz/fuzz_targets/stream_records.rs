@@ -8,10 +8,10 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     if let Ok(event) = serde_json::from_slice::<Event>(data) {
         for record in &event.records {
-            let _ = wire::stream::outbox_event(record);
+            let _ = wire::stream::change_events(record);
         }
     }
     if let Ok(record) = serde_json::from_slice::<EventRecord>(data) {
-        let _ = wire::stream::outbox_event(&record);
+        let _ = wire::stream::change_events(&record);
     }
 });

@@ -943,12 +943,12 @@ def test_self_test_drift_in_template_yaml_is_reported(sam_template, cdk_template
     mutated = copy.deepcopy(sam_template)
     mutated["Resources"]["SettleQueueFunction"]["Properties"]["Events"]["Settlements"]["Properties"]["BatchSize"] = 5
     mutated["Resources"]["BonusQueue"]["Properties"]["RedrivePolicy"]["maxReceiveCount"] = 3
-    mutated["Resources"]["WalletTable"]["Properties"]["TimeToLiveSpecification"]["AttributeName"] = "ttl"
+    mutated["Resources"]["WalletTable"]["Properties"]["GlobalSecondaryIndexes"][0]["Projection"]["NonKeyAttributes"] = ["x"]
     mutated["Globals"]["Function"]["Environment"]["Variables"]["NEW_SETTING"] = "x"
     lines = differences(mutated, cdk_template)
     assert any(line.startswith("triggers: settle-queue:") and '"BatchSize": 5' in line for line in lines), lines
     assert "queues: queue feeding bonus-award: maxReceiveCount: template.yaml 3 | CDK 5" in lines, lines
-    assert 'tables: table: time to live: template.yaml "ttl" | CDK "expires_at"' in lines, lines
+    assert any(line.startswith("tables: table: global secondary indexes:") and '"x"' in line for line in lines), lines
     assert any(line.startswith("functions: register: environment variables: only in template.yaml [\"NEW_SETTING\"]")
                for line in lines), lines
 

@@ -199,11 +199,12 @@ def test_stopping_the_server_ends_pending_long_polls():
 ENVELOPE_KEYS = ["version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail"]
 
 
-def test_the_table_expires_outbox_items_on_expires_at(emulator, aws):
-    # moto's CloudFormation ignores TimeToLiveSpecification; provisioning sets it (moto records
-    # it but never deletes expired items).
-    description = aws("dynamodb").describe_time_to_live(TableName=emulator["outputs"]["WalletTableName"])
-    assert description["TimeToLiveDescription"] == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expires_at"}
+def test_the_table_has_its_history_index(emulator, aws):
+    table = aws("dynamodb").describe_table(TableName=emulator["outputs"]["WalletTableName"])["Table"]
+    [index] = table["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == "history"
+    assert index["KeySchema"] == [{"AttributeName": "hpk", "KeyType": "HASH"}, {"AttributeName": "hsk", "KeyType": "RANGE"}]
+    assert index["Projection"] == {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["entries"]}
 
 
 def test_the_bus_the_rule_and_the_bonus_queues_are_provisioned(emulator, aws):

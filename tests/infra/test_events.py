@@ -307,7 +307,7 @@ def _detail_is_well_formed(detail_type: str, detail: dict) -> None:
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", detail["occurred_at"])
 
 
-def test_outbox_stream_sample_is_the_event_the_local_poller_builds(template):
+def test_publisher_stream_sample_is_the_event_the_local_poller_builds(template):
     [path] = STREAM_EVENTS
     assert path.relative_to(EVENTS_DIR).as_posix() == "publisher/stream.json"
     records = load(path)["Records"]
@@ -322,25 +322,26 @@ def test_outbox_stream_sample_is_the_event_the_local_poller_builds(template):
     numbers = [r["dynamodb"]["SequenceNumber"] for r in records]
     assert all(n.isdigit() for n in numbers) and [int(n) for n in numbers] == sorted({int(n) for n in numbers})
 
-    # The template's filter keeps the two outbox INSERTs and drops the ledger entry.
+    # The template's filter keeps the two wallet writes that carry events (the registration's
+    # INSERT, the deposit's MODIFY) and drops the profile.
     kept = [r for r in records if any(filter_matches(pattern, r) for pattern in stream.filters)]
-    registered, entry, deposit = records
+    registered, profile, deposit = records
     assert kept == [registered, deposit]
-    assert entry["dynamodb"]["NewImage"]["item_type"] == {"S": "entry"}
+    assert profile["dynamodb"]["NewImage"]["item_type"] == {"S": "profile"}
+    assert [r["eventName"] for r in records] == ["INSERT", "INSERT", "MODIFY"]
 
     for record, detail_type in ((registered, "PlayerRegistered"), (deposit, "DepositCompleted")):
         image = record["dynamodb"]["NewImage"]
-        assert set(image) == {"pk", "sk", "item_type", "event", "created_at", "expires_at"}
+        assert image["item_type"] == {"S": "wallet"} and image["publish"] == {"S": "events"}
         assert record["dynamodb"]["Keys"] == {"pk": image["pk"], "sk": image["sk"]}
-        event = json.loads(image["event"]["S"])
+        assert image["pk"] == {"S": f"PLAYER#{PLAYER}"} and image["sk"] == {"S": "WALLET"}
+        [event] = json.loads(image["events"]["S"])
         assert list(event) == ["source", "detail_type", "detail"]
         assert (event["source"], event["detail_type"]) == ("stakeline.wallet", detail_type)
         _detail_is_well_formed(detail_type, event["detail"])
-        assert image["pk"] == {"S": f"OUTBOX#{event['detail']['event_id']}"} and image["sk"] == {"S": "OUTBOX"}
-        created_ms, expires_s = int(image["created_at"]["N"]), int(image["expires_at"]["N"])
-        assert expires_s > created_ms // 1000 and expires_s < 10**10, "expires_at is in epoch seconds"
-        assert record["dynamodb"]["ApproximateCreationDateTime"] == created_ms // 1000
-    assert json.loads(deposit["dynamodb"]["NewImage"]["event"]["S"])["detail"] == DEPOSIT_DETAIL
+        assert record["dynamodb"]["ApproximateCreationDateTime"] == int(image["updated_at"]["N"]) // 1000
+    assert deposit["dynamodb"]["OldImage"] == registered["dynamodb"]["NewImage"]
+    assert json.loads(deposit["dynamodb"]["NewImage"]["events"]["S"])[0]["detail"] == DEPOSIT_DETAIL
 
 
 def test_bonus_sample_is_what_the_first_deposit_rule_delivers(template):

@@ -386,13 +386,13 @@ PUBLISHER_ROUTE = "/2015-03-31/functions/publisher/invocations"
 
 
 def test_the_template_table_stream_is_read_for_the_publisher(emulator, aws, template, fake_watch):
-    """What `./dev up` starts for the publisher: the wallet table's stream, filtered to new outbox
-    items, through the Invoke API."""
+    """What `./dev up` starts for the publisher: the wallet table's stream, filtered to writes
+    marked `publish` = "events" (inserts and modifies), through the Invoke API."""
     specs = pollers.stream_source_specs(template, emulator["resources"])
     assert [(s.event.table, s.table_name, s.function) for s in specs] == [
         ("WalletTable", emulator["outputs"]["WalletTableName"], "publisher")]
     assert specs[0].describe()["filters"] == [
-        {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"item_type": {"S": ["outbox"]}}}}]
+        {"eventName": ["INSERT", "MODIFY"], "dynamodb": {"NewImage": {"publish": {"S": ["events"]}}}}]
 
     watch = fake_watch({PUBLISHER_ROUTE: (200, b'{"batchItemFailures":[]}')})
     lines: list[str] = []
@@ -402,20 +402,20 @@ def test_the_template_table_stream_is_read_for_the_publisher(emulator, aws, temp
                                            log=lines.append, poll_interval=0.05)
     try:
         aws("dynamodb").put_item(TableName=table, Item={
-            "pk": {"S": f"PLAYER#{event_id}"}, "sk": {"S": "ACCOUNT"}, "item_type": {"S": "account"}})
+            "pk": {"S": f"PLAYER#{event_id}"}, "sk": {"S": "PROFILE"}, "item_type": {"S": "profile"}})
         aws("dynamodb").put_item(TableName=table, Item={
-            "pk": {"S": f"OUTBOX#{event_id}"}, "sk": {"S": "OUTBOX"}, "item_type": {"S": "outbox"},
-            "event": {"S": "{}"}, "created_at": {"N": "1"}, "expires_at": {"N": "1"}})
+            "pk": {"S": f"MARKED#{event_id}"}, "sk": {"S": "WALLET"}, "item_type": {"S": "wallet"},
+            "events": {"S": "[]"}, "publish": {"S": "events"}})
 
         def delivered():
             return [r["dynamodb"]["Keys"]["pk"]["S"] for _, event in watch.calls for r in event["Records"]]
 
-        wait_for(lambda: f"OUTBOX#{event_id}" in delivered(), what="the outbox item handed to the publisher")
+        wait_for(lambda: f"MARKED#{event_id}" in delivered(), what="the marked write handed to the publisher")
     finally:
         for started in sources:
             assert started.stop(timeout=30)
     assert {path for path, _ in watch.calls} == {PUBLISHER_ROUTE}
-    assert f"PLAYER#{event_id}" not in delivered(), "only outbox items reach the publisher"
-    assert all(p.startswith("OUTBOX#") for p in delivered())
+    assert f"PLAYER#{event_id}" not in delivered(), "only marked writes reach the publisher"
+    assert all(p.startswith("MARKED#") for p in delivered())
     assert any(line.startswith("reading the WalletTable stream for publisher") for line in lines)
     assert any("WalletTable stream -> publisher: batch of" in line for line in lines)

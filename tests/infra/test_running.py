@@ -3,8 +3,8 @@
 
 The stand-in cargo-lambda serves Lambda's Invoke API the way `cargo lambda watch` does, records
 each invocation, and reports every message whose body mentions "poison" as a batch item
-failure. As `publisher` it does what the real one will: puts the event of each outbox record it
-is handed on the bus named by EVENT_BUS_NAME. The stand-in cargo records how it was called."""
+failure. As `publisher` it does what the real one will: puts the events of each record it is
+handed (a write marked `publish`) on the bus named by EVENT_BUS_NAME. The stand-in cargo records how it was called."""
 
 from __future__ import annotations
 
@@ -38,14 +38,14 @@ route = re.compile(r"^/2015-03-31/functions/([^/]+)/invocations$")
 
 
 def publish(records):
-    """The publisher's job: each outbox item's event onto the wallet bus."""
+    """The publisher's job: each marked write's events onto the wallet bus."""
     import boto3
 
     events = boto3.client("events", endpoint_url=variables["AWS_ENDPOINT_URL"],
                           region_name=variables["AWS_REGION"], aws_access_key_id="test",
                           aws_secret_access_key="test")
     for record in records:
-        event = json.loads(record["dynamodb"]["NewImage"]["event"]["S"])
+      for event in json.loads(record["dynamodb"]["NewImage"]["events"]["S"]):
         events.put_events(Entries=[{"Source": event["source"], "DetailType": event["detail_type"],
                                     "Detail": json.dumps(event["detail"]),
                                     "EventBusName": variables["EVENT_BUS_NAME"]}])
@@ -219,7 +219,7 @@ def test_up_polls_the_settlement_queue_and_enqueue_feeds_it(tmp_path, fakes):
         # The two good ones are deleted; the poison one waits out its 190 s visibility timeout.
         wait_for(lambda: in_flight() == 1, timeout=30, what="the processed messages to be deleted")
 
-        # The choreography: a first deposit's outbox item -> stream -> publisher -> bus -> rule
+        # The choreography: a first deposit's wallet write -> stream -> publisher -> bus -> rule
         # -> BonusQueue -> bonus-award; a later deposit's event stops at the rule.
         dynamodb = local_emulator.aws_client("dynamodb", ready["endpoint"], ready["region"])
         for deposit_id, first in (("psp-up-1", True), ("psp-up-2", False)):
@@ -228,9 +228,9 @@ def test_up_polls_the_settlement_queue_and_enqueue_feeds_it(tmp_path, fakes):
                       "amount": 5000, "currency": "EUR", "first_deposit": first, "entry_id": "p:000000000001"}
             envelope = {"source": "stakeline.wallet", "detail_type": "DepositCompleted", "detail": detail}
             dynamodb.put_item(TableName=ready["table"], Item={
-                "pk": {"S": f"OUTBOX#DepositCompleted:{deposit_id}"}, "sk": {"S": "OUTBOX"},
-                "item_type": {"S": "outbox"}, "event": {"S": json.dumps(envelope)},
-                "created_at": {"N": "1795392000000"}, "expires_at": {"N": "1795996800"}})
+                "pk": {"S": f"PLAYER#{deposit_id}"}, "sk": {"S": "WALLET"},
+                "item_type": {"S": "wallet"}, "events": {"S": json.dumps([envelope])},
+                "publish": {"S": "events"}})
 
         def published() -> list[str]:
             return [r["dynamodb"]["Keys"]["pk"]["S"] for c in calls(fakes) if c["function"] == "publisher"
@@ -240,8 +240,8 @@ def test_up_polls_the_settlement_queue_and_enqueue_feeds_it(tmp_path, fakes):
             return [json.loads(r["body"]) for c in calls(fakes) if c["function"] == "bonus-award"
                     for r in c["event"]["Records"]]
 
-        wait_for(lambda: len(published()) == 2, timeout=30, what="both outbox items handed to the publisher")
-        assert published() == ["OUTBOX#DepositCompleted:psp-up-1", "OUTBOX#DepositCompleted:psp-up-2"]
+        wait_for(lambda: len(published()) == 2, timeout=30, what="both wallet writes handed to the publisher")
+        assert published() == ["PLAYER#psp-up-1", "PLAYER#psp-up-2"]
         wait_for(bonus_bodies, timeout=30, what="the first deposit handed to bonus-award")
         [envelope] = bonus_bodies()
         assert envelope["detail-type"] == "DepositCompleted" and envelope["detail"]["deposit_id"] == "psp-up-1"

@@ -73,7 +73,7 @@ def test_queues_and_pollers_come_from_the_template(provisioned, template):
         "batch_size": 100,
         "maximum_batching_window": 1.0,
         "report_batch_item_failures": True,
-        "filters": [{"eventName": ["INSERT"], "dynamodb": {"NewImage": {"item_type": {"S": ["outbox"]}}}}],
+        "filters": [{"eventName": ["INSERT", "MODIFY"], "dynamodb": {"NewImage": {"publish": {"S": ["events"]}}}}],
     }]
     buses = suite.local_event_buses(template, provisioned)
     assert buses == {"WalletEventBus": provisioned.outputs["EventBusName"]}

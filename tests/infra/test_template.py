@@ -210,7 +210,7 @@ def test_only_signed_routes_skip_the_player_authorizer(template):
 
 
 def test_function_policies_are_least_privilege(template):
-    """Every function that commits state writes its outbox item with the PutItem it already
+    """Every function that commits state writes its events with the PutItem it already
     has (every write is a Put or a ConditionCheck of one TransactWriteItems: no UpdateItem);
     the publisher may only put events on the wallet bus; a function that verifies signatures
     may read its integration's secret and no other (tests/infra/test_least_privilege.py checks
@@ -229,7 +229,10 @@ def test_function_policies_are_least_privilege(template):
         # Plus what SAM adds for its SQS event (AWSLambdaSQSQueueExecutionRole), nothing of ours.
         "settle-queue": [(table, writer), (aggregator, read_secret)],
         "bonus-award": [(table, writer)],
-        "wallet-read": [(table, {"dynamodb:GetItem", "dynamodb:Query"}), (aggregator, read_secret)],
+        "wallet-read": [
+            ([table, {"Fn::Sub": "${WalletTable.Arn}/index/history"}], {"dynamodb:GetItem", "dynamodb:Query"}),
+            (aggregator, read_secret),
+        ],
         # Plus what SAM adds for its DynamoDB event (stream reads) and its on-failure destination.
         "publisher": [(bus, {"events:PutEvents"})],
     }
@@ -255,9 +258,19 @@ def test_table_is_durable_and_streams_both_images(template):
     assert properties["SSESpecification"] == {"SSEEnabled": True}
 
 
-def test_outbox_items_expire_through_ttl_on_expires_at(template):
+def test_the_ledger_is_served_from_the_history_index(template):
+    """Items that record entries sit in `history` by player and first sequence; only the
+    entries are projected. Nothing expires: no item needs a TTL."""
     properties = template["Resources"]["WalletTable"]["Properties"]
-    assert properties["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    [index] = properties["GlobalSecondaryIndexes"]
+    assert index == {
+        "IndexName": "history",
+        "KeySchema": [{"AttributeName": "hpk", "KeyType": "HASH"}, {"AttributeName": "hsk", "KeyType": "RANGE"}],
+        "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["entries"]},
+    }
+    assert {"AttributeName": "hpk", "AttributeType": "S"} in properties["AttributeDefinitions"]
+    assert {"AttributeName": "hsk", "AttributeType": "S"} in properties["AttributeDefinitions"]
+    assert "TimeToLiveSpecification" not in properties
 
 
 
@@ -474,10 +487,10 @@ def test_sqs_events_are_read_with_lambdas_defaults(tmp_path):
 
 # -- Choreography: outbox -> publisher -> EventBridge -> BonusQueue -> bonus-award ---------------
 
-OUTBOX_FILTER = {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"item_type": {"S": ["outbox"]}}}}
+OUTBOX_FILTER = {"eventName": ["INSERT", "MODIFY"], "dynamodb": {"NewImage": {"publish": {"S": ["events"]}}}}
 
 
-def test_the_publisher_reads_new_outbox_items_from_the_stream(template):
+def test_the_publisher_reads_writes_carrying_events_from_the_stream(template):
     [(function, event)] = stream_event_sources(template)
     assert function.binary == "publisher" and function.timeout == 30
     assert event.table == "WalletTable" and event.starting_position == "TRIM_HORIZON"
@@ -622,7 +635,7 @@ def test_the_local_template_keeps_the_bus_the_rule_and_every_queue(template):
         assert kept in resources, kept
     assert {"PublisherFunction", "BonusAwardFunction"} <= set(local.dropped)
     assert resources["FirstDepositBonusRule"]["Properties"]["EventBusName"] == {"Fn::GetAtt": ["WalletEventBus", "Name"]}
-    assert resources["WalletTable"]["Properties"]["TimeToLiveSpecification"]["AttributeName"] == "expires_at"
+    assert resources["WalletTable"]["Properties"]["GlobalSecondaryIndexes"][0]["IndexName"] == "history"
     assert {"EventBusName", "BonusQueueName", "BonusDeadLetterQueueName"} <= set(local.body["Outputs"])
     # The publisher's EVENT_BUS_NAME and bonus-award's BONUS_CAMPAIGNS are resolved by moto.
     environment = {target for key, target in local.environment_outputs.items() if key in local.body["Outputs"]}

@@ -429,7 +429,7 @@ pub async fn give_bonus(
     }
     let commit = state
         .store
-        .commit_movement(&next, Some(&entry), current.version, &[])
+        .commit_movement(&current, &next, Some(&entry), &[])
         .await
         .expect("commit");
     assert_eq!(commit, store::Commit::Committed);
@@ -453,39 +453,147 @@ pub async fn awarder(clock: edge::Clock) -> bonus_award::Awarder {
     }
 }
 
-/// The outbox item of an event, as the change's transaction wrote it.
-pub async fn outbox_item(
-    state: &State,
-    event_id: &str,
-) -> Option<HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
-    let key = HashMap::from([
-        (
-            "pk".to_string(),
-            aws_sdk_dynamodb::types::AttributeValue::S(format!("OUTBOX#{event_id}")),
-        ),
-        (
-            "sk".to_string(),
-            aws_sdk_dynamodb::types::AttributeValue::S("OUTBOX".into()),
-        ),
-    ]);
-    state
-        .store
-        .client()
-        .get_item()
-        .table_name(state.store.table())
-        .set_key(Some(key))
-        .consistent_read(true)
-        .send()
-        .await
-        .expect("get outbox item")
-        .item
+/// Every write the table's stream has carried with events, read from the start of the stream
+/// once per test process and then only what is new: the event ids each record carries, and
+/// the record as Lambda hands it to the publisher.
+#[derive(Default)]
+struct StreamLog {
+    /// The next iterator of each shard read so far.
+    iterators: HashMap<String, Option<String>>,
+    records: Vec<(Vec<ledger::events::Envelope>, Value)>,
 }
 
-/// The event a change wrote to the outbox, read back from the table.
-pub async fn outbox_event(state: &State, event_id: &str) -> Option<ledger::events::Envelope> {
-    let item = outbox_item(state, event_id).await?;
-    let json = item.get("event")?.as_s().ok()?.clone();
-    Some(serde_json::from_str(&json).expect("an outbox event"))
+static STREAM_LOG: tokio::sync::Mutex<Option<StreamLog>> = tokio::sync::Mutex::const_new(None);
+
+/// A stream attribute value as Lambda's JSON shows it (`{"S": ...}`, `{"N": ...}`, ...).
+fn stream_value(value: &aws_sdk_dynamodbstreams::types::AttributeValue) -> Value {
+    use aws_sdk_dynamodbstreams::types::AttributeValue as A;
+    match value {
+        A::S(s) => serde_json::json!({ "S": s }),
+        A::N(n) => serde_json::json!({ "N": n }),
+        A::Bool(b) => serde_json::json!({ "BOOL": b }),
+        A::Null(_) => serde_json::json!({ "NULL": true }),
+        A::L(list) => serde_json::json!({ "L": list.iter().map(stream_value).collect::<Vec<_>>() }),
+        A::M(map) => serde_json::json!({ "M": stream_image(map) }),
+        A::Ss(all) => serde_json::json!({ "SS": all }),
+        A::Ns(all) => serde_json::json!({ "NS": all }),
+        other => panic!("an attribute the tests do not expect on the stream: {other:?}"),
+    }
+}
+
+fn stream_image(
+    image: &HashMap<String, aws_sdk_dynamodbstreams::types::AttributeValue>,
+) -> serde_json::Map<String, Value> {
+    image
+        .iter()
+        .map(|(name, value)| (name.clone(), stream_value(value)))
+        .collect()
+}
+
+/// Reads what the table's stream carried since the last call.
+async fn read_stream(log: &mut StreamLog) {
+    let aws = aws_at(&emulator().endpoint).await;
+    let table = dynamo()
+        .await
+        .describe_table()
+        .table_name(&emulator().table)
+        .send()
+        .await
+        .expect("describe table");
+    let stream_arn = table
+        .table()
+        .and_then(|t| t.latest_stream_arn())
+        .expect("the table has a stream")
+        .to_string();
+    let streams = aws_sdk_dynamodbstreams::Client::new(&aws);
+    let description = streams
+        .describe_stream()
+        .stream_arn(&stream_arn)
+        .send()
+        .await
+        .expect("describe stream");
+    let shards: Vec<String> = description
+        .stream_description()
+        .map(|d| {
+            d.shards()
+                .iter()
+                .filter_map(|s| s.shard_id().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    for shard in shards {
+        let mut iterator = match log.iterators.get(&shard) {
+            Some(next) => next.clone(),
+            None => streams
+                .get_shard_iterator()
+                .stream_arn(&stream_arn)
+                .shard_id(&shard)
+                .shard_iterator_type(aws_sdk_dynamodbstreams::types::ShardIteratorType::TrimHorizon)
+                .send()
+                .await
+                .expect("shard iterator")
+                .shard_iterator()
+                .map(str::to_owned),
+        };
+        while let Some(current) = iterator.clone() {
+            let out = streams
+                .get_records()
+                .shard_iterator(&current)
+                .limit(1000)
+                .send()
+                .await
+                .expect("get records");
+            for record in out.records() {
+                let Some(change) = record.dynamodb() else {
+                    continue;
+                };
+                let image = change.new_image().map(stream_image).unwrap_or_default();
+                let json = serde_json::json!({
+                    "eventID": record.event_id().unwrap_or_default(),
+                    "eventName": record.event_name().map(|n| n.as_str()).unwrap_or_default(),
+                    "eventVersion": "1.1", "eventSource": "aws:dynamodb",
+                    "awsRegion": emulator().region,
+                    "dynamodb": {"ApproximateCreationDateTime": 1795392000,
+                                 "Keys": change.keys().map(stream_image).unwrap_or_default(),
+                                 "NewImage": image,
+                                 "SequenceNumber": change.sequence_number().unwrap_or_default(),
+                                 "SizeBytes": 512, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+                    "eventSourceARN": stream_arn,
+                });
+                let lambda_record: lambda_http::aws_lambda_events::event::dynamodb::EventRecord =
+                    serde_json::from_value(json.clone()).expect("a stream record");
+                if let Some(Ok(events)) = wire::stream::change_events(&lambda_record) {
+                    log.records.push((events, json));
+                }
+            }
+            let next = out.next_shard_iterator().map(str::to_owned);
+            let done = out.records().is_empty();
+            iterator = next;
+            if done {
+                break;
+            }
+        }
+        log.iterators.insert(shard, iterator);
+    }
+}
+
+/// The stream record (in Lambda's shape) of the write that carried the event `event_id`,
+/// and that event: `None` if no committed change carried it.
+pub async fn change_record(event_id: &str) -> Option<(ledger::events::Envelope, Value)> {
+    let mut guard = STREAM_LOG.lock().await;
+    let log = guard.get_or_insert_with(StreamLog::default);
+    read_stream(log).await;
+    log.records.iter().find_map(|(events, record)| {
+        events
+            .iter()
+            .find(|e| e.detail["event_id"] == event_id)
+            .map(|e| (e.clone(), record.clone()))
+    })
+}
+
+/// The event a change carried to the table's stream (its outbox), found by its id.
+pub async fn outbox_event(_state: &State, event_id: &str) -> Option<ledger::events::Envelope> {
+    change_record(event_id).await.map(|(event, _)| event)
 }
 
 /// What EventBridge puts on a queue for an event: its envelope.
@@ -591,7 +699,7 @@ pub async fn disable(state: &State, player: &str) {
     assert_eq!(
         state
             .store
-            .update_account(&next, current.version)
+            .update_account(&current, &next)
             .await
             .expect("write"),
         store::Commit::Committed

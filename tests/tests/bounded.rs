@@ -38,7 +38,7 @@ async fn twenty_thousand_deposits_keep_the_account_item_small_and_writable() {
     // One bucket per clock hour of the last 30 days, whatever the number of deposits.
     assert!(history.deposit_buckets.len() > 600);
     assert!(history.deposit_buckets.len() <= ledger::limits::MAX_BUCKETS);
-    let size = item_size(&store::account_item(&history).expect("item"));
+    let size = item_size(&store::profile_item(&history).expect("item"));
     assert!(
         size < store::MAX_ACCOUNT_ITEM_BYTES,
         "{size} bytes after {DEPOSITS} deposits"
@@ -46,7 +46,7 @@ async fn twenty_thousand_deposits_keep_the_account_item_small_and_writable() {
     assert_eq!(
         state
             .store
-            .update_account(&history, registered.version)
+            .update_account(&registered, &history)
             .await
             .expect("write"),
         store::Commit::Committed
@@ -73,14 +73,14 @@ async fn twenty_thousand_deposits_keep_the_account_item_small_and_writable() {
         )
         .key(
             "sk",
-            aws_sdk_dynamodb::types::AttributeValue::S(store::keys::ACCOUNT_SK.into()),
+            aws_sdk_dynamodb::types::AttributeValue::S(store::keys::PROFILE_SK.into()),
         )
         .consistent_read(true)
         .send()
         .await
         .expect("read")
         .item
-        .expect("account item");
+        .expect("profile item");
     let stored_size = item_size(&stored);
     assert!(
         stored_size < store::MAX_ACCOUNT_ITEM_BYTES,

@@ -1,7 +1,8 @@
 //! Invariant 6: every committed change produces its event at least once, even if the
-//! process dies right after the commit or publishing fails. The event is written in the
-//! change's own transaction (the outbox); the publisher relays it from the table's stream,
-//! and a failed publish is retried by the stream from the failed record on.
+//! process dies right after the commit or publishing fails. The events are written in the
+//! change's own transaction (on its wallet, or its id record: the outbox); the publisher
+//! relays them from the table's stream, and a failed publish is retried by the stream from
+//! the failed record on.
 
 use lambda_http::aws_lambda_events::event::dynamodb::Event;
 use stakeline_tests::*;
@@ -9,20 +10,15 @@ use stakeline_tests::*;
 /// The tests that read the bonus queue take turns: each must see only its own messages.
 static BONUS_QUEUE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-/// The stream record Lambda hands the publisher for an outbox item.
-async fn stream_event(state: &edge::State, event_id: &str, sequence: &str) -> Event {
-    let item = outbox_item(state, event_id)
+/// The stream record Lambda hands the publisher for the write that carried an event, as
+/// the table's stream holds it (with `sequence` as its sequence number).
+async fn stream_event(_state: &edge::State, event_id: &str, sequence: &str) -> Event {
+    let (_, mut record) = change_record(event_id)
         .await
-        .expect("the outbox item was committed with the change");
-    let image = serde_json::to_value(serde_dynamo::Item::from(item)).expect("image");
-    serde_json::from_value(serde_json::json!({"Records": [{
-        "eventID": sequence, "eventName": "INSERT", "eventVersion": "1.1", "eventSource": "aws:dynamodb",
-        "awsRegion": emulator().region,
-        "dynamodb": {"ApproximateCreationDateTime": 1795392000, "Keys": {"pk": image["pk"], "sk": image["sk"]},
-                     "NewImage": image, "SequenceNumber": sequence, "SizeBytes": 512, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-        "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/wallet/stream/2026"
-    }]}))
-    .expect("a DynamoDB stream event")
+        .expect("the event was committed with the change");
+    record["dynamodb"]["SequenceNumber"] = serde_json::json!(sequence);
+    serde_json::from_value(serde_json::json!({ "Records": [record] }))
+        .expect("a DynamoDB stream event")
 }
 
 /// Bodies of the bonus queue's messages that carry `event_id` (received and deleted).
@@ -136,11 +132,16 @@ async fn a_first_deposit_event_survives_a_failed_publish_and_earns_the_bonus() {
 }
 
 #[tokio::test]
-async fn records_that_are_not_outbox_inserts_are_skipped() {
+async fn records_that_do_not_carry_events_are_skipped() {
     let state = state().await;
     let player = new_player(&state).await;
     let mut event = stream_event(&state, &format!("PlayerRegistered:{player}"), "7").await;
-    event.records[0].event_name = "MODIFY".into();
+    // A deletion never publishes, whatever its image; nor does a write without the mark.
+    event.records[0].event_name = "REMOVE".into();
+    let mut unmarked = event.records[0].clone();
+    unmarked.event_name = "MODIFY".into();
+    unmarked.change.new_image.remove("publish");
+    event.records.push(unmarked);
     let broken = publisher::Publisher::new(
         aws_sdk_eventbridge::Client::new(&aws_at("http://127.0.0.1:9").await),
         "bus",

@@ -9,7 +9,6 @@ use lambda_http::aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchRespo
 use ledger::bonus::{parse_campaigns, Campaign, Trigger, TriggeringDeposit};
 use ledger::events::{EventKind, WalletEvent};
 use ledger::WalletError;
-use store::flows;
 
 pub struct Awarder {
     pub state: State,
@@ -55,7 +54,7 @@ pub async fn apply(awarder: &Awarder, event: &WalletEvent) -> Result<usize, Wall
             continue;
         }
         let state = &awarder.state;
-        let applied = flows::award_bonus(
+        let applied = store::bonus::award_bonus(
             &state.store,
             &event.player_id,
             campaign,

@@ -8,7 +8,7 @@ use lambda_http::{Body, Request, Response};
 use ledger::api::{parse_json, DepositRequest, DepositView, WalletView};
 use ledger::deposit::DepositCommand;
 use ledger::{PlayerId, WalletError};
-use store::flows::{self, Failed};
+use store::Failed;
 
 pub async fn handle(state: &State, request: Request) -> Response<Body> {
     let path = instance(&request);
@@ -36,10 +36,11 @@ async fn deposit(
     unknown_query_params(request, &[]).map_err(invalid)?;
     let body: DepositRequest = parse_json(request.body()).map_err(invalid)?;
     let command = DepositCommand::from_request(player, &body).map_err(invalid)?;
-    let applied = flows::deposit_funds(&state.store, &command, &correlation_id(request), || {
-        state.clock.now()
-    })
-    .await?;
+    let applied =
+        store::deposit::deposit_funds(&state.store, &command, &correlation_id(request), || {
+            state.clock.now()
+        })
+        .await?;
     let view = DepositView {
         deposit_id: applied.outcome.deposit_id.to_string(),
         amount: applied.outcome.amount,

@@ -8,7 +8,7 @@ use lambda_http::{Body, Request, Response};
 use ledger::api::{parse_json, BetPlacedView};
 use ledger::bet::{BetCommand, BetRequest};
 use ledger::{PlayerId, WalletError};
-use store::flows::{self, Failed};
+use store::Failed;
 
 pub async fn handle(state: &State, request: Request) -> Response<Body> {
     let path = instance(&request);
@@ -33,7 +33,7 @@ async fn place(
     unknown_query_params(request, &[]).map_err(invalid)?;
     let body: BetRequest = parse_json(request.body()).map_err(invalid)?;
     let command = BetCommand::from_request(player, &body).map_err(invalid)?;
-    let applied = flows::place_bet(&state.store, &command, &correlation_id(request), || {
+    let applied = store::bet::place_bet(&state.store, &command, &correlation_id(request), || {
         state.clock.now()
     })
     .await?;

@@ -1,10 +1,11 @@
 //! `publisher`: relays the outbox to EventBridge. It reads the table's stream (Lambda's
-//! event source keeps only inserts of outbox items), and puts each event on the wallet bus,
-//! in stream order.
+//! event source keeps only writes marked `publish` = `events`: a change's wallet, or its id
+//! record when the wallet does not change), and puts each event on the wallet bus, in
+//! stream order.
 //!
 //! Guarantee (invariant 6): every committed change's event is published at least once. The
-//! event was written in the change's own transaction, so it exists exactly when the change
-//! does. A crash or an EventBridge error here only means the stream delivers the record
+//! events were written in the change's own transaction, so they exist exactly when the
+//! change does. A crash or an EventBridge error here only means the stream delivers the record
 //! again: the publisher reports the first record it could not publish
 //! (`batchItemFailures`), and Lambda retries from that record on. Consumers deduplicate on
 //! `event_id`.
@@ -14,7 +15,7 @@ use lambda_http::aws_lambda_events::event::streams::{
     DynamoDbBatchItemFailure, DynamoDbEventResponse,
 };
 use ledger::events::Envelope;
-use wire::stream::outbox_event;
+use wire::stream::change_events;
 
 /// EventBridge takes at most ten entries per `PutEvents`.
 const PUT_EVENTS_MAX: usize = 10;
@@ -56,12 +57,12 @@ fn failure_at(record: &EventRecord) -> DynamoDbEventResponse {
 pub async fn handle(publisher: &Publisher, event: Event) -> DynamoDbEventResponse {
     let mut pending: Vec<(&EventRecord, Envelope)> = Vec::new();
     for record in &event.records {
-        match outbox_event(record) {
+        match change_events(record) {
             None => {}
-            Some(Ok(envelope)) => pending.push((record, envelope)),
+            Some(Ok(envelopes)) => pending.extend(envelopes.into_iter().map(|e| (record, e))),
             Some(Err(why)) => {
-                // Publish what came before, then stop here: an outbox item is never skipped.
-                tracing::error!(sequence = ?record.change.sequence_number, %why, "cannot read an outbox record");
+                // Publish what came before, then stop here: a change's events are never skipped.
+                tracing::error!(sequence = ?record.change.sequence_number, %why, "cannot read the events of a record");
                 return match publish(publisher, &pending).await {
                     Ok(()) => failure_at(record),
                     Err(first_failed) => failure_at(first_failed),

@@ -15,7 +15,6 @@ use ledger::error::Problems;
 use ledger::exclusion::{exclude, ExclusionKind};
 use ledger::register::{register, RegisterRequest};
 use ledger::{PlayerId, WalletError};
-use store::flows;
 
 pub async fn handle(state: &State, request: Request) -> Response<Body> {
     let path = instance(&request);
@@ -45,7 +44,8 @@ async fn register_player(state: &State, request: &Request) -> Result<Response<Bo
     unknown_query_params(request, &[])?;
     let body: RegisterRequest = parse_json(request.body())?;
     let candidate = register(&player_id, &body, now, state.config.min_age)?;
-    let applied = flows::register(&state.store, candidate, &correlation_id(request)).await?;
+    let applied =
+        store::account::register(&state.store, candidate, &correlation_id(request)).await?;
     let status = if applied.replayed { 200 } else { 201 };
     Ok(json(status, &PlayerView::of(&applied.outcome, now)))
 }
@@ -57,7 +57,7 @@ async fn set_limits(state: &State, request: &Request) -> Result<Response<Body>, 
     let changes = body
         .to_changes("")
         .map_err(|e| WalletError::Validation(vec![e]))?;
-    let applied = flows::update_account(
+    let applied = store::account::update_account(
         &state.store,
         &player,
         || state.clock.now(),
@@ -90,7 +90,7 @@ async fn add_exclusion(state: &State, request: &Request) -> Result<Response<Body
             "validation passed without values".into(),
         ));
     };
-    let applied = flows::update_account(
+    let applied = store::account::update_account(
         &state.store,
         &player,
         || state.clock.now(),
@@ -134,7 +134,7 @@ async fn forfeit_bonus(state: &State, request: &Request) -> Result<Response<Body
     if !request.body().iter().all(u8::is_ascii_whitespace) {
         let _: ForfeitRequest = parse_json(request.body())?;
     }
-    let applied = flows::forfeit_bonus(
+    let applied = store::bonus::forfeit_bonus(
         &state.store,
         &player,
         ledger::events::ForfeitReason::PlayerRequest,

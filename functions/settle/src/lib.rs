@@ -22,7 +22,7 @@ use lambda_http::{Body, Request, Response};
 use ledger::api::{parse_json, SettledView, SettlementView, WalletView};
 use ledger::settlement::{SettlementCommand, SettlementOutcome, SettlementRequest};
 use ledger::{ClientId, PlayerId, WalletError};
-use store::flows::{self, Applied, Failed};
+use store::{Applied, Failed};
 
 /// Settles one bet: the single code path of both triggers.
 pub async fn apply(
@@ -34,7 +34,8 @@ pub async fn apply(
 ) -> Result<Applied<SettlementOutcome>, Failed> {
     let command = SettlementCommand::from_request(player, bet_id, request)
         .map_err(|error| Failed::new(error, None))?;
-    flows::settle_bet(&state.store, &command, correlation_id, || state.clock.now()).await
+    store::settlement::settle_bet(&state.store, &command, correlation_id, || state.clock.now())
+        .await
 }
 
 fn bet_not_found(bet_id: String) -> WalletError {

@@ -57,8 +57,9 @@ const ACCESS_LOG_FORMAT =
   '"integrationStatus":"$context.integrationStatus","error":"$context.error.message", ' +
   '"authorizerError":"$context.authorizer.error"}';
 
-// The publisher sees only new outbox items; everything else on the stream is dropped unbilled.
-const OUTBOX_FILTER = '{"eventName":["INSERT"],"dynamodb":{"NewImage":{"item_type":{"S":["outbox"]}}}}';
+// The publisher sees only writes that carry events (marked `publish` = "events"); everything
+// else on the stream is dropped unbilled.
+const OUTBOX_FILTER = '{"eventName":["INSERT","MODIFY"],"dynamodb":{"NewImage":{"publish":{"S":["events"]}}}}';
 
 const SECRET_ARN_PATTERN =
   '^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$';
@@ -215,16 +216,22 @@ export class StakelineStack extends Stack {
         partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
         sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
         billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-        // NEW_AND_OLD_IMAGES feeds the transactional outbox that publishes wallet events.
+        // The stream carries each change's events (on its wallet or id record) to the publisher.
         stream: dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
-        // Outbox items carry `expires_at` (epoch seconds): see template.yaml.
-        timeToLiveAttribute: 'expires_at',
         pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
         encryption: dynamodb.TableEncryption.AWS_MANAGED,
         removalPolicy: RemovalPolicy.RETAIN,
       }),
       'WalletTable',
     );
+    // The ledger: items that record entries, by player and first sequence (see template.yaml).
+    table.addGlobalSecondaryIndex({
+      indexName: 'history',
+      partitionKey: { name: 'hpk', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'hsk', type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.INCLUDE,
+      nonKeyAttributes: ['entries'],
+    });
 
     // --- Queues, the event bus and the rule ---------------------------------------------------
 
@@ -475,7 +482,10 @@ export class StakelineStack extends Stack {
       binary: 'wallet-read',
       description: "Reads a player's wallet, ledger entries and bets.",
       environment: { AGGREGATOR_SECRET_ARN: aggregatorSecretArn.valueAsString },
-      statements: [allow(['dynamodb:GetItem', 'dynamodb:Query'], [table.tableArn]), readSecret(aggregatorSecretArn)],
+      statements: [
+        allow(['dynamodb:GetItem', 'dynamodb:Query'], [table.tableArn, `${table.tableArn}/index/history`]),
+        readSecret(aggregatorSecretArn),
+      ],
       routes: [
         { method: GET, path: '/players/{player_id}/wallet', playerJwt: true },
         { method: GET, path: '/players/{player_id}/transactions', playerJwt: true },
@@ -541,7 +551,7 @@ export class StakelineStack extends Stack {
       id: 'PublisherFunction',
       logGroupId: 'PublisherLogGroup',
       binary: 'publisher',
-      description: "Relays the outbox (new outbox items on the table's stream) to the wallet event bus.",
+      description: "Relays the outbox (writes carrying events, on the table's stream) to the wallet event bus.",
       timeout: Duration.seconds(30),
       environment: { EVENT_BUS_NAME: eventBusName },
       statements: [allow(['events:PutEvents'], [eventBus.eventBusArn])],
@@ -623,7 +633,7 @@ export class StakelineStack extends Stack {
     output(
       'OutboxFailureQueueName',
       'Name of the queue holding the stream batches the publisher could not publish (shard and ' +
-        'sequence numbers; the outbox items stay in the table until their TTL).',
+        'sequence numbers; the records stay on the stream for 24 hours from their write).',
       outboxFailureQueue.queueName,
     );
 

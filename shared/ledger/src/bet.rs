@@ -223,6 +223,27 @@ impl BetDecision {
     pub fn entries(&self) -> Vec<&LedgerEntry> {
         crate::bonus::entries_in_order(&self.bonus_changes, Some(&self.entry))
     }
+
+    /// `BetPlaced`, then the events of any bonus it found expired or released.
+    pub fn events(&self, correlation_id: &str) -> Vec<crate::events::WalletEvent> {
+        let player = &self.account.player_id;
+        let mut all: Vec<crate::events::WalletEvent> = self
+            .record
+            .placed()
+            .map(|bet| {
+                crate::events::bet_placed(player, &self.outcome, &bet.payload, correlation_id)
+            })
+            .into_iter()
+            .collect();
+        all.extend(crate::bonus::change_events(
+            &self.bonus_changes,
+            player,
+            self.account.version,
+            self.outcome.placed_at,
+            correlation_id,
+        ));
+        all
+    }
 }
 
 pub fn place_bet(

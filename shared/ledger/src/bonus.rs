@@ -8,7 +8,7 @@ use crate::account::Account;
 use crate::clock::{Timestamp, DAY_MS};
 use crate::entry::{EntryKind, LedgerEntry};
 use crate::error::WalletError;
-use crate::events::ForfeitReason;
+use crate::events::{self, EventKind, ForfeitReason, WalletEvent};
 use crate::ids::{ClientId, PlayerId};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -219,6 +219,25 @@ pub fn award(
     })))
 }
 
+impl AwardDecision {
+    /// `BonusAwarded`: a campaign is awarded at most once per player, so the pair names it.
+    pub fn events(&self, correlation_id: &str) -> Vec<WalletEvent> {
+        vec![events::bonus_awarded(
+            &self.grant.player_id,
+            &self.grant.campaign_id,
+            self.entry.created_at,
+            correlation_id,
+            EventKind::BonusAwarded {
+                campaign_id: self.grant.campaign_id.clone(),
+                amount: self.grant.amount,
+                currency: self.account.currency.to_string(),
+                wagering_required: self.active.wagering_required,
+                expires_at: self.active.expires_at.to_rfc3339(),
+            },
+        )]
+    }
+}
+
 /// A bonus leaving the wallet's bonus balance: released to cash, or forfeited.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BonusEnd {
@@ -226,6 +245,33 @@ pub struct BonusEnd {
     pub entry: Option<LedgerEntry>,
     pub campaign_id: String,
     pub amount: i64,
+}
+
+impl BonusEnd {
+    /// The forfeit as a bonus change (its entry, campaign and amount) with `reason`.
+    pub fn forfeited(&self, reason: ForfeitReason) -> BonusChange {
+        BonusChange {
+            entry: self.entry.clone(),
+            campaign_id: self.campaign_id.clone(),
+            amount: self.amount,
+            forfeited: Some(reason),
+        }
+    }
+
+    /// The event of a forfeit for `reason` at `at`.
+    pub fn events(
+        &self,
+        reason: ForfeitReason,
+        at: Timestamp,
+        correlation_id: &str,
+    ) -> Vec<WalletEvent> {
+        vec![self.forfeited(reason).event(
+            &self.account.player_id,
+            self.account.version,
+            at,
+            correlation_id,
+        )]
+    }
 }
 
 /// The campaign named on a bonus balance no campaign is active for (e.g. a win credited to
@@ -323,6 +369,44 @@ pub struct BonusChange {
     pub amount: i64,
     /// `None`: released to cash (wagering done); `Some(reason)`: forfeited.
     pub forfeited: Option<ForfeitReason>,
+}
+
+impl BonusChange {
+    /// `BonusReleased` or `BonusForfeited`, named by the wallet version the change wrote.
+    pub fn event(
+        &self,
+        player: &PlayerId,
+        version: u64,
+        at: Timestamp,
+        correlation_id: &str,
+    ) -> WalletEvent {
+        let kind = match self.forfeited {
+            None => EventKind::BonusReleased {
+                campaign_id: self.campaign_id.clone(),
+                amount: self.amount,
+            },
+            Some(reason) => EventKind::BonusForfeited {
+                campaign_id: self.campaign_id.clone(),
+                amount: self.amount,
+                reason,
+            },
+        };
+        events::bonus_ended(player, &self.campaign_id, version, at, correlation_id, kind)
+    }
+}
+
+/// The events of a decision's bonus changes, in order, each named by `version`.
+pub fn change_events(
+    changes: &[BonusChange],
+    player: &PlayerId,
+    version: u64,
+    at: Timestamp,
+    correlation_id: &str,
+) -> Vec<WalletEvent> {
+    changes
+        .iter()
+        .map(|change| change.event(player, version, at, correlation_id))
+        .collect()
 }
 
 /// Every entry a decision writes: its bonus changes' and its own, in sequence order.

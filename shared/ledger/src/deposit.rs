@@ -70,6 +70,24 @@ impl DepositDecision {
     pub fn entries(&self) -> Vec<&LedgerEntry> {
         crate::bonus::entries_in_order(&self.bonus_changes, Some(&self.entry))
     }
+
+    /// `DepositCompleted`, then the events of any bonus it found expired.
+    pub fn events(&self, correlation_id: &str) -> Vec<crate::events::WalletEvent> {
+        let player = &self.account.player_id;
+        let mut all = vec![crate::events::deposit_completed(
+            player,
+            &self.outcome,
+            correlation_id,
+        )];
+        all.extend(crate::bonus::change_events(
+            &self.bonus_changes,
+            player,
+            self.account.version,
+            self.outcome.created_at,
+            correlation_id,
+        ));
+        all
+    }
 }
 
 pub fn deposit(

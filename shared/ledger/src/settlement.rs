@@ -179,6 +179,30 @@ impl SettleDecision {
     pub fn entries(&self) -> Vec<&LedgerEntry> {
         crate::bonus::entries_in_order(&self.bonus_changes, self.entry.as_ref())
     }
+
+    /// `BetSettled`, then the events of any bonus it found expired or released (named by
+    /// the wallet version the settlement wrote; no bonus changes without one).
+    pub fn events(
+        &self,
+        player: &PlayerId,
+        correlation_id: &str,
+    ) -> Vec<crate::events::WalletEvent> {
+        let mut all = vec![crate::events::bet_settled(
+            player,
+            &self.outcome,
+            correlation_id,
+        )];
+        if let Some(account) = &self.account {
+            all.extend(crate::bonus::change_events(
+                &self.bonus_changes,
+                player,
+                account.version,
+                self.outcome.settled_at,
+                correlation_id,
+            ));
+        }
+        all
+    }
 }
 
 fn closed_error(status: BetStatus, command: &SettlementCommand) -> WalletError {

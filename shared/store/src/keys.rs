@@ -3,14 +3,20 @@
 //!
 //! | item          | pk                  | sk                 | guard on write                          |
 //! |---------------|---------------------|--------------------|-----------------------------------------|
-//! | account       | `PLAYER#<player>`   | `ACCOUNT`          | create: `attribute_not_exists(pk)`; update: `version = :read_version` |
-//! | ledger entry  | `PLAYER#<player>`   | `ENTRY#<seq:012>`  | `attribute_not_exists(pk)`              |
+//! | wallet        | `PLAYER#<player>`   | `WALLET`           | create: `attribute_not_exists(pk)`; update: `version = :read_version` |
+//! | profile       | `PLAYER#<player>`   | `PROFILE`          | create: `attribute_not_exists(pk)`; update: `attribute_exists(pk)`, only when it changed, always beside the wallet |
+//! | movement      | `PLAYER#<player>`   | `MOVE#<seq:012>`   | `attribute_not_exists(pk)` (an entry no client id caused: a bonus forfeited on request) |
 //! | email claim   | `EMAIL#<lowercase>` | `EMAIL`            | `attribute_not_exists(pk)`              |
 //! | deposit id    | `DEPOSIT#<id>`      | `DEPOSIT`          | `attribute_not_exists(pk)`              |
 //! | bet id        | `BET#<id>`          | `BET`              | create: `attribute_not_exists(pk)`; settle: `version = :read_version` |
 //! | settlement id | `SETTLEMENT#<id>`   | `SETTLEMENT`       | `attribute_not_exists(pk)`              |
 //! | bonus grant   | `BONUS#<player>#<campaign>` | `BONUS`    | `attribute_not_exists(pk)` (a campaign at most once) |
-//! | outbox event  | `OUTBOX#<event id>` | `OUTBOX`           | `attribute_not_exists(pk)`; TTL `expires_at` |
+//!
+//! The ledger has no items of its own: the item a change creates (its id record, a grant,
+//! a movement) carries the change's entries (`entries`) and, through `hpk`/`hsk`, sits in
+//! the `history` index by the player and the sequence of its first entry. A change's
+//! events ride on the wallet it writes (`events`, marked `publish`), or on its id record
+//! when the wallet does not change: the table's stream carries them to the publisher.
 
 use ledger::{ClientId, PlayerId};
 
@@ -19,8 +25,25 @@ pub const SK: &str = "sk";
 /// Every item carries its type, so a scan (the audit) can tell items apart.
 pub const ITEM_TYPE: &str = "item_type";
 
-pub const ACCOUNT_SK: &str = "ACCOUNT";
+pub const WALLET_SK: &str = "WALLET";
+pub const PROFILE_SK: &str = "PROFILE";
+pub const MOVEMENT_PREFIX: &str = "MOVE#";
+
+/// The global secondary index of the ledger: `hpk` = the player's partition key, `hsk` =
+/// `ENTRY#<seq of the item's first entry>`, projecting `entries`.
+pub const HISTORY_INDEX: &str = "history";
+pub const HISTORY_PK: &str = "hpk";
+pub const HISTORY_SK: &str = "hsk";
 pub const ENTRY_PREFIX: &str = "ENTRY#";
+/// The attribute holding the entries an item records, in sequence order.
+pub const ENTRIES: &str = "entries";
+
+/// The attribute marking an item whose write carries events (`publish` = `events`), the
+/// value the publisher's stream filter matches, and the attribute holding them (a JSON
+/// array of envelopes).
+pub const PUBLISH: &str = "publish";
+pub const PUBLISH_EVENTS: &str = "events";
+pub const EVENTS: &str = "events";
 
 pub fn player_pk(player_id: &PlayerId) -> String {
     format!("PLAYER#{player_id}")
@@ -28,6 +51,10 @@ pub fn player_pk(player_id: &PlayerId) -> String {
 
 pub fn entry_sk(seq: u64) -> String {
     format!("{ENTRY_PREFIX}{seq:012}")
+}
+
+pub fn movement_sk(seq: u64) -> String {
+    format!("{MOVEMENT_PREFIX}{seq:012}")
 }
 
 pub fn email_pk(email_key: &str) -> String {
@@ -50,46 +77,59 @@ pub fn bonus_pk(player_id: &PlayerId, campaign_id: &str) -> String {
     format!("BONUS#{player_id}#{campaign_id}")
 }
 
-pub fn outbox_pk(event_id: &str) -> String {
-    format!("OUTBOX#{event_id}")
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ItemType {
-    Account,
-    Entry,
+    Wallet,
+    Profile,
+    Movement,
     Email,
     Deposit,
     Bet,
     Settlement,
-    Outbox,
     Bonus,
 }
 
 impl ItemType {
     pub fn as_str(self) -> &'static str {
         match self {
-            ItemType::Account => "account",
-            ItemType::Entry => "entry",
+            ItemType::Wallet => "wallet",
+            ItemType::Profile => "profile",
+            ItemType::Movement => "movement",
             ItemType::Email => "email",
             ItemType::Deposit => "deposit",
             ItemType::Bet => "bet",
             ItemType::Settlement => "settlement",
-            ItemType::Outbox => "outbox",
             ItemType::Bonus => "bonus",
         }
     }
 
+    pub fn parse(text: &str) -> Option<ItemType> {
+        [
+            ItemType::Wallet,
+            ItemType::Profile,
+            ItemType::Movement,
+            ItemType::Email,
+            ItemType::Deposit,
+            ItemType::Bet,
+            ItemType::Settlement,
+            ItemType::Bonus,
+        ]
+        .into_iter()
+        .find(|t| t.as_str() == text)
+    }
+
+    /// The sort key of the one item of this type under its partition key (a movement's
+    /// carries its sequence: [`movement_sk`]).
     pub fn sort_key(self) -> &'static str {
         match self {
-            ItemType::Account => ACCOUNT_SK,
+            ItemType::Wallet => WALLET_SK,
+            ItemType::Profile => PROFILE_SK,
+            ItemType::Movement => MOVEMENT_PREFIX,
             ItemType::Email => "EMAIL",
             ItemType::Deposit => "DEPOSIT",
             ItemType::Bet => "BET",
             ItemType::Settlement => "SETTLEMENT",
-            ItemType::Outbox => "OUTBOX",
             ItemType::Bonus => "BONUS",
-            ItemType::Entry => ENTRY_PREFIX,
         }
     }
 }
@@ -99,7 +139,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn entry_keys_sort_in_sequence_order() {
+    fn history_keys_sort_in_sequence_order() {
         let keys: Vec<String> = [1u64, 2, 10, 999, 1_000_000]
             .iter()
             .map(|s| entry_sk(*s))
@@ -108,10 +148,14 @@ mod tests {
         sorted.sort();
         assert_eq!(keys, sorted);
         assert_eq!(entry_sk(7), "ENTRY#000000000007");
+        assert_eq!(movement_sk(7), "MOVE#000000000007");
     }
 
     #[test]
-    fn the_account_sorts_before_its_entries() {
-        assert!(ACCOUNT_SK < entry_sk(0).as_str());
+    fn item_types_read_back() {
+        for t in [ItemType::Wallet, ItemType::Bet, ItemType::Movement] {
+            assert_eq!(ItemType::parse(t.as_str()), Some(t));
+        }
+        assert_eq!(ItemType::parse("outbox"), None);
     }
 }

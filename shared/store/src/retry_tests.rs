@@ -3,11 +3,11 @@
 //! again; throttling is retried by the SDK, then `UNAVAILABLE`; validation errors and
 //! unknown cancellation reasons fail at once.
 
-use crate::flows::{deposit_funds, update_account};
-use crate::keys::ItemType;
-use crate::{keys, to_item, Store};
+use crate::account::update_account;
+use crate::deposit::deposit_funds;
+use crate::items::account_items;
+use crate::Store;
 use aws_sdk_dynamodb::config::retry::RetryConfig;
-use aws_sdk_dynamodb::operation::get_item::{GetItemError, GetItemOutput};
 use aws_sdk_dynamodb::operation::transact_get_items::{
     TransactGetItemsError, TransactGetItemsOutput,
 };
@@ -44,14 +44,18 @@ fn account() -> Account {
     register(&player(), &request, NOW, 18).unwrap()
 }
 
-fn account_item() -> crate::Item {
-    to_item(
-        &account(),
-        keys::player_pk(&player()),
-        keys::ACCOUNT_SK.into(),
-        ItemType::Account,
-    )
-    .unwrap()
+/// The account's two items, wallet and profile, as a snapshot returns them.
+fn account_responses(
+    builder: aws_sdk_dynamodb::operation::transact_get_items::builders::TransactGetItemsOutputBuilder,
+) -> aws_sdk_dynamodb::operation::transact_get_items::builders::TransactGetItemsOutputBuilder {
+    let items = account_items(&account()).unwrap();
+    builder
+        .responses(ItemResponse::builder().set_item(Some(items.wallet)).build())
+        .responses(
+            ItemResponse::builder()
+                .set_item(Some(items.profile))
+                .build(),
+        )
 }
 
 /// A store whose client answers with `rules` in order; the SDK retries throttling up to 3
@@ -92,21 +96,13 @@ fn write_ok() -> Rule {
 }
 
 fn read_account() -> Rule {
-    mock!(Client::get_item).then_output(|| {
-        GetItemOutput::builder()
-            .set_item(Some(account_item()))
-            .build()
-    })
+    mock!(Client::transact_get_items)
+        .then_output(|| account_responses(TransactGetItemsOutput::builder()).build())
 }
 
 fn deposit_snapshot() -> Rule {
     mock!(Client::transact_get_items).then_output(|| {
-        TransactGetItemsOutput::builder()
-            .responses(
-                ItemResponse::builder()
-                    .set_item(Some(account_item()))
-                    .build(),
-            )
+        account_responses(TransactGetItemsOutput::builder())
             .responses(ItemResponse::builder().build())
             .build()
     })
@@ -146,7 +142,7 @@ async fn a_failed_version_condition_is_decided_again() {
 async fn a_transaction_conflict_on_a_write_is_decided_again() {
     let (read, conflict, read_again, ok) = (
         deposit_snapshot(),
-        write_cancelled(&["TransactionConflict", "None", "None", "None"]),
+        write_cancelled(&["TransactionConflict", "None", "None"]),
         deposit_snapshot(),
         write_ok(),
     );
@@ -162,7 +158,7 @@ async fn a_transaction_conflict_on_a_write_is_decided_again() {
 async fn a_taken_id_is_read_again_and_not_written_again() {
     let (read, taken, read_again) = (
         deposit_snapshot(),
-        write_cancelled(&["None", "ConditionalCheckFailed", "None", "None"]),
+        write_cancelled(&["None", "None", "ConditionalCheckFailed"]),
         deposit_snapshot(),
     );
     // The second read still finds no record (the mock), so the flow writes once more.
@@ -184,6 +180,7 @@ async fn a_read_cancelled_by_a_concurrent_write_is_read_again() {
         TransactGetItemsError::TransactionCanceledException(cancelled(&[
             "TransactionConflict",
             "None",
+            "None",
         ]))
     });
     let (read, ok) = (deposit_snapshot(), write_ok());
@@ -197,10 +194,10 @@ async fn a_read_cancelled_by_a_concurrent_write_is_read_again() {
 
 #[tokio::test]
 async fn throttling_is_retried_by_the_sdk_then_unavailable() {
-    let throttled = mock!(Client::get_item)
+    let throttled = mock!(Client::transact_get_items)
         .sequence()
         .error(|| {
-            GetItemError::ProvisionedThroughputExceededException(
+            TransactGetItemsError::ProvisionedThroughputExceededException(
                 ProvisionedThroughputExceededException::builder()
                     .message("slow down")
                     .meta(
@@ -226,7 +223,7 @@ async fn throttling_is_retried_by_the_sdk_then_unavailable() {
 async fn a_throttled_transaction_item_is_unavailable_at_once() {
     let (read, throttled) = (
         deposit_snapshot(),
-        write_cancelled(&["ThrottlingError", "None", "None", "None"]),
+        write_cancelled(&["ThrottlingError", "None", "None"]),
     );
     let store = store(&[&read, &throttled]);
     let failed = deposit_funds(&store, &command(), "corr", || NOW)
@@ -266,7 +263,7 @@ async fn unknown_cancellation_reasons_fail_at_once() {
         let read = deposit_snapshot();
         let odd = mock!(Client::transact_write_items).then_error(move || {
             TransactWriteItemsError::TransactionCanceledException(cancelled(&[
-                "None", "None", reason, "None",
+                "None", reason, "None",
             ]))
         });
         let store = store(&[&read, &odd]);
@@ -285,13 +282,9 @@ async fn unknown_cancellation_reasons_fail_at_once() {
 
 #[tokio::test]
 async fn endless_contention_gives_up_as_unavailable() {
-    let read = mock!(Client::get_item)
+    let read = mock!(Client::transact_get_items)
         .sequence()
-        .output(|| {
-            GetItemOutput::builder()
-                .set_item(Some(account_item()))
-                .build()
-        })
+        .output(|| account_responses(TransactGetItemsOutput::builder()).build())
         .repeatedly()
         .build();
     let stale = mock!(Client::transact_write_items)
@@ -309,5 +302,5 @@ async fn endless_contention_gives_up_as_unavailable() {
         .await
         .unwrap_err();
     assert_eq!(failed.error.code(), ErrorCode::Unavailable);
-    assert_eq!(stale.num_calls(), crate::flows::MAX_ATTEMPTS as usize);
+    assert_eq!(stale.num_calls(), crate::MAX_ATTEMPTS as usize);
 }

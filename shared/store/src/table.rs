@@ -4,16 +4,25 @@
 //! and backoff, then becomes `UNAVAILABLE` (503, safe to retry). Validation errors and
 //! unknown cancellation reasons fail at once with their reason.
 
-use crate::{Item, StoreError};
+use crate::items::key;
+use crate::{Item, Store, StoreError};
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Get, Put, TransactGetItem, TransactWriteItem,
+};
+use std::collections::HashMap;
 use std::time::Duration;
+
+/// How many times a request is decided again when the wallet keeps changing under it (and
+/// how many times a snapshot is read again after a `TransactionConflict`).
+pub const MAX_ATTEMPTS: u32 = 40;
 
 /// What an item of a transaction is for: a cancellation reason is read by role, never by
 /// position.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
-    /// The account, guarded by the version it was read at (or created new).
+    /// The wallet, guarded by the version it was read at (or created new), and the profile
+    /// written beside it.
     Account,
     /// A permanent client-id record (deposit, bet, settlement) or a bonus grant: taken
     /// means the request is answered from the record.
@@ -22,7 +31,7 @@ pub enum Role {
     Bet,
     /// The email claim of a registration.
     Email,
-    /// A ledger entry or an outbox event (`attribute_not_exists`).
+    /// An item that only comes into being (`attribute_not_exists`): a movement.
     New,
 }
 
@@ -110,6 +119,223 @@ impl Cancelled {
             operation: "TransactWriteItems",
             reason: "cancelled without a reason".into(),
         })
+    }
+}
+
+/// The items of one `TransactWriteItems`, each with its role and its guard.
+pub struct Writes<'a> {
+    table: &'a str,
+    items: Vec<(Role, TransactWriteItem)>,
+}
+
+impl<'a> Writes<'a> {
+    pub fn new(store: &'a Store) -> Writes<'a> {
+        Writes {
+            table: store.table(),
+            items: Vec::new(),
+        }
+    }
+
+    fn put(
+        mut self,
+        role: Role,
+        item: Item,
+        condition: &str,
+        values: Option<Item>,
+    ) -> Result<Writes<'a>, StoreError> {
+        let put = Put::builder()
+            .table_name(self.table)
+            .set_item(Some(item))
+            .condition_expression(condition)
+            .set_expression_attribute_values(values)
+            .build()
+            .map_err(|e| StoreError::Request(e.to_string()))?;
+        self.items
+            .push((role, TransactWriteItem::builder().put(put).build()));
+        Ok(self)
+    }
+
+    /// An item that must not exist yet.
+    pub fn create(self, role: Role, item: Item) -> Result<Writes<'a>, StoreError> {
+        self.put(role, item, "attribute_not_exists(pk)", None)
+    }
+
+    /// An item that must still be at the version it was read at.
+    pub fn replace_at(
+        self,
+        role: Role,
+        item: Item,
+        read_version: u64,
+    ) -> Result<Writes<'a>, StoreError> {
+        self.put(
+            role,
+            item,
+            "version = :read_version",
+            Some(HashMap::from([(
+                ":read_version".to_string(),
+                AttributeValue::N(read_version.to_string()),
+            )])),
+        )
+    }
+
+    /// An item that must exist (written beside another that carries the guard).
+    pub fn replace_existing(self, role: Role, item: Item) -> Result<Writes<'a>, StoreError> {
+        self.put(role, item, "attribute_exists(pk)", None)
+    }
+
+    /// Writes nothing; valid only while the item at `pk`/`sk` is at `read_version`.
+    pub fn check_version(
+        mut self,
+        role: Role,
+        pk: String,
+        sk: &str,
+        read_version: u64,
+    ) -> Result<Writes<'a>, StoreError> {
+        let check = ConditionCheck::builder()
+            .table_name(self.table)
+            .set_key(Some(key(pk, sk)))
+            .condition_expression("version = :read_version")
+            .expression_attribute_values(
+                ":read_version",
+                AttributeValue::N(read_version.to_string()),
+            )
+            .build()
+            .map_err(|e| StoreError::Request(e.to_string()))?;
+        self.items.push((
+            role,
+            TransactWriteItem::builder().condition_check(check).build(),
+        ));
+        Ok(self)
+    }
+}
+
+impl Store {
+    /// Runs one transaction; when DynamoDB cancels it, says why, item by item, with each
+    /// item's role.
+    pub(crate) async fn transact(
+        &self,
+        writes: Writes<'_>,
+    ) -> Result<Option<Cancelled>, StoreError> {
+        use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+        check_transaction(&writes.items)?;
+        let roles: Vec<Role> = writes.items.iter().map(|(role, _)| *role).collect();
+        let result = self
+            .client()
+            .transact_write_items()
+            .set_transact_items(Some(
+                writes.items.into_iter().map(|(_, item)| item).collect(),
+            ))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(None),
+            Err(error) => match error.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
+                    let reasons = cancelled.cancellation_reasons();
+                    Ok(Some(Cancelled(
+                        roles
+                            .iter()
+                            .enumerate()
+                            .map(|(n, role)| {
+                                (*role, Reason::parse(reasons.get(n).and_then(|r| r.code())))
+                            })
+                            .collect(),
+                    )))
+                }
+                // Another transaction held an item: the same as a conflict on it.
+                Some(TransactWriteItemsError::TransactionInProgressException(_)) => Ok(Some(
+                    Cancelled(vec![(Role::Account, Reason::TransactionConflict)]),
+                )),
+                _ => Err(call_failed("TransactWriteItems", error)),
+            },
+        }
+    }
+
+    /// A money transaction: committed, or why not (see [`Cancelled::commit`]).
+    pub async fn commit(&self, writes: Writes<'_>) -> Result<Commit, StoreError> {
+        match self.transact(writes).await? {
+            None => Ok(Commit::Committed),
+            Some(cancelled) => cancelled.commit(),
+        }
+    }
+
+    /// Several items read together in one consistent snapshot (`TransactGetItems`), in
+    /// the order of `keys`.
+    pub async fn snapshot(
+        &self,
+        keys: Vec<(String, &str)>,
+    ) -> Result<Vec<Option<Item>>, StoreError> {
+        let wanted = keys.len();
+        let gets = keys
+            .into_iter()
+            .map(|(pk, sk)| {
+                Get::builder()
+                    .table_name(self.table())
+                    .set_key(Some(key(pk, sk)))
+                    .build()
+                    .map(|get| TransactGetItem::builder().get(get).build())
+                    .map_err(|e| StoreError::Request(e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let out = self.transact_get(gets).await?;
+        let mut items: Vec<Option<Item>> = out
+            .responses
+            .unwrap_or_default()
+            .into_iter()
+            .map(|r| r.item)
+            .collect();
+        items.resize(wanted, None);
+        Ok(items)
+    }
+
+    /// One `TransactGetItems`. DynamoDB cancels it when a transaction is writing one of its
+    /// items at that moment (`TransactionConflict`): nothing was decided yet, so it is
+    /// simply read again, a bounded number of times with backoff. Any other cancellation
+    /// reason fails at once.
+    async fn transact_get(
+        &self,
+        gets: Vec<TransactGetItem>,
+    ) -> Result<aws_sdk_dynamodb::operation::transact_get_items::TransactGetItemsOutput, StoreError>
+    {
+        use aws_sdk_dynamodb::operation::transact_get_items::TransactGetItemsError;
+        for attempt in 0..MAX_ATTEMPTS {
+            let result = self
+                .client()
+                .transact_get_items()
+                .set_transact_items(Some(gets.clone()))
+                .send()
+                .await;
+            let error = match result {
+                Ok(out) => return Ok(out),
+                Err(error) => error,
+            };
+            let Some(TransactGetItemsError::TransactionCanceledException(cancelled)) =
+                error.as_service_error()
+            else {
+                return Err(call_failed("TransactGetItems", error));
+            };
+            let reasons: Vec<Reason> = cancelled
+                .cancellation_reasons()
+                .iter()
+                .map(|r| Reason::parse(r.code()))
+                .collect();
+            if let Some(Reason::Other(code)) =
+                reasons.iter().find(|r| matches!(r, Reason::Other(_)))
+            {
+                return Err(StoreError::Rejected {
+                    operation: "TransactGetItems",
+                    reason: format!("cancelled: {code}"),
+                });
+            }
+            if reasons.contains(&Reason::Throttled) {
+                return Err(StoreError::Unavailable {
+                    operation: "TransactGetItems",
+                    reason: "throttled".into(),
+                });
+            }
+            back_off(attempt).await;
+        }
+        Err(StoreError::Contention(MAX_ATTEMPTS))
     }
 }
 

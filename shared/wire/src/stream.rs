@@ -5,21 +5,30 @@
 use aws_lambda_events::event::dynamodb::EventRecord;
 use ledger::events::Envelope;
 
-/// The outbox event carried by a stream record: `None` when the record is not the insert of
-/// an outbox item, an error when it is one but cannot be read.
-pub fn outbox_event(record: &EventRecord) -> Option<Result<Envelope, String>> {
-    if record.event_name != "INSERT" {
+/// The events a stream record carries: `None` when the record is not a write marked
+/// `publish` = `events` (an insert or a modify; a deletion never publishes), an error when
+/// it is one but its events cannot be read. A change's events ride on one item of its
+/// transaction: its wallet, or its id record when the wallet does not change.
+pub fn change_events(record: &EventRecord) -> Option<Result<Vec<Envelope>, String>> {
+    if record.event_name != "INSERT" && record.event_name != "MODIFY" {
         return None;
     }
     let image = &record.change.new_image;
-    match image.get("item_type") {
-        Some(serde_dynamo::AttributeValue::S(kind)) if kind == "outbox" => {}
+    match image.get("publish") {
+        Some(serde_dynamo::AttributeValue::S(mark)) if mark == "events" => {}
         _ => return None,
     }
-    Some(match image.get("event") {
-        Some(serde_dynamo::AttributeValue::S(json)) => serde_json::from_str::<Envelope>(json)
-            .map_err(|e| format!("unreadable outbox event: {e}")),
-        _ => Err("an outbox item without its event".to_string()),
+    Some(match image.get("events") {
+        Some(serde_dynamo::AttributeValue::S(json)) => {
+            match serde_json::from_str::<Vec<Envelope>>(json) {
+                Ok(events) if events.is_empty() => {
+                    Err("a write marked for publishing without events".to_string())
+                }
+                Ok(events) => Ok(events),
+                Err(e) => Err(format!("unreadable events: {e}")),
+            }
+        }
+        _ => Err("a write marked for publishing without its events".to_string()),
     })
 }
 
@@ -32,7 +41,7 @@ mod tests {
     }
 
     #[test]
-    fn only_inserted_outbox_items_carry_events() {
+    fn only_writes_marked_for_publishing_carry_events() {
         let base = |name: &str, image: serde_json::Value| {
             record(serde_json::json!({
                 "eventID": "1", "eventName": name, "eventVersion": "1.1",
@@ -41,18 +50,32 @@ mod tests {
                              "StreamViewType": "NEW_AND_OLD_IMAGES"}
             }))
         };
-        let account = serde_json::json!({"item_type": {"S": "account"}});
-        assert!(outbox_event(&base("INSERT", account)).is_none());
-        let broken = serde_json::json!({"item_type": {"S": "outbox"}, "event": {"S": "{"}});
+        let profile = serde_json::json!({"item_type": {"S": "profile"}});
+        assert!(change_events(&base("INSERT", profile)).is_none());
+        let envelope = r#"[{"source":"stakeline.wallet","detail_type":"BetPlaced","detail":{"event_id":"BetPlaced:b"}}]"#;
+        let wallet = serde_json::json!({"item_type": {"S": "wallet"}, "publish": {"S": "events"}, "events": {"S": envelope}});
+        for name in ["INSERT", "MODIFY"] {
+            let events = change_events(&base(name, wallet.clone())).unwrap().unwrap();
+            assert_eq!(events.len(), 1);
+            assert_eq!(events[0].detail_type, "BetPlaced");
+        }
+        assert!(change_events(&base("REMOVE", wallet)).is_none());
+        let broken = serde_json::json!({"publish": {"S": "events"}, "events": {"S": "["}});
         assert!(matches!(
-            outbox_event(&base("INSERT", broken.clone())),
+            change_events(&base("MODIFY", broken)),
             Some(Err(_))
         ));
-        assert!(outbox_event(&base("MODIFY", broken)).is_none());
-        let missing = serde_json::json!({"item_type": {"S": "outbox"}});
+        let empty = serde_json::json!({"publish": {"S": "events"}, "events": {"S": "[]"}});
         assert!(matches!(
-            outbox_event(&base("INSERT", missing)),
+            change_events(&base("INSERT", empty)),
             Some(Err(_))
         ));
+        let missing = serde_json::json!({"publish": {"S": "events"}});
+        assert!(matches!(
+            change_events(&base("INSERT", missing)),
+            Some(Err(_))
+        ));
+        let unmarked = serde_json::json!({"publish": {"S": "no"}, "events": {"S": envelope}});
+        assert!(change_events(&base("INSERT", unmarked)).is_none());
     }
 }

@@ -1,0 +1,67 @@
+//! The ledger's pages, from the `history` index: every item that records entries (an id
+//! record, a grant, a movement) is in it by its player and the sequence of its first entry.
+//! An index is eventually consistent: an entry committed a moment ago may be missing from
+//! a page for that moment (openapi.yaml and ARCHITECTURE.md say so). The wallet's balances
+//! are always read consistently.
+
+use crate::items::entries_of;
+use crate::keys::{self, HISTORY_INDEX, HISTORY_PK, HISTORY_SK};
+use crate::table::call_failed;
+use crate::{Store, StoreError};
+use aws_sdk_dynamodb::types::AttributeValue;
+use ledger::{LedgerEntry, PlayerId};
+
+impl Store {
+    /// Up to `limit` entries newest first, strictly older than `before_seq` when given.
+    /// Returns the entries and whether older ones remain.
+    pub async fn entries_page(
+        &self,
+        player: &PlayerId,
+        limit: usize,
+        before_seq: Option<u64>,
+    ) -> Result<(Vec<LedgerEntry>, bool), StoreError> {
+        let upper = match before_seq {
+            Some(0) | Some(1) => return Ok((Vec::new(), false)),
+            Some(seq) => keys::entry_sk(seq - 1),
+            None => format!("{}~", keys::ENTRY_PREFIX),
+        };
+        let below = before_seq.unwrap_or(u64::MAX);
+        let mut entries: Vec<LedgerEntry> = Vec::new();
+        let mut start = None;
+        // Each item holds at least one entry older than `before_seq`: `limit + 1` items
+        // are enough to fill the page and tell whether more remain.
+        loop {
+            let want = limit.saturating_add(1).saturating_sub(entries.len());
+            let out = self
+                .client()
+                .query()
+                .table_name(self.table())
+                .index_name(HISTORY_INDEX)
+                .key_condition_expression("#hpk = :pk AND #hsk BETWEEN :lower AND :upper")
+                .expression_attribute_names("#hpk", HISTORY_PK)
+                .expression_attribute_names("#hsk", HISTORY_SK)
+                .expression_attribute_values(":pk", AttributeValue::S(keys::player_pk(player)))
+                .expression_attribute_values(":lower", AttributeValue::S(keys::entry_sk(0)))
+                .expression_attribute_values(":upper", AttributeValue::S(upper.clone()))
+                .scan_index_forward(false)
+                .limit(i32::try_from(want.max(1)).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| call_failed("Query", e))?;
+            for item in out.items.unwrap_or_default() {
+                let mut recorded = entries_of(&item)?;
+                recorded.retain(|e| e.seq < below);
+                recorded.sort_by_key(|e| std::cmp::Reverse(e.seq));
+                entries.extend(recorded);
+            }
+            match out.last_evaluated_key {
+                Some(key) if !key.is_empty() && entries.len() <= limit => start = Some(key),
+                _ => break,
+            }
+        }
+        let more = entries.len() > limit;
+        entries.truncate(limit);
+        Ok((entries, more))
+    }
+}
