@@ -231,20 +231,20 @@ pub fn settlement_message(
 }
 
 /// The bonus queue's delivery of a `DepositCompleted` (the shape of
-/// `events/bonus-award/deposit-completed.json`): `outbox_event` is the outbox item's
-/// `event` attribute, as the publisher would have put it on the bus.
-pub fn bonus_delivery(root: &Path, outbox_event: &Value) -> Result<Value, String> {
+/// `events/bonus-award/deposit-completed.json`): `committed` is the event as its change
+/// committed it (an envelope), as the publisher would have put it on the bus.
+pub fn bonus_delivery(root: &Path, committed: &Value) -> Result<Value, String> {
     let mut event = first_record(root, "bonus-award/deposit-completed.json")?;
     let envelope = json!({
         "version": "0",
         "id": format!("{:032x}", fastrand::u128(..)),
-        "detail-type": outbox_event["detail_type"],
-        "source": outbox_event["source"],
+        "detail-type": committed["detail_type"],
+        "source": committed["source"],
         "account": "123456789012",
         "time": Timestamp::now().to_rfc3339(),
         "region": "us-east-1",
         "resources": [],
-        "detail": outbox_event["detail"],
+        "detail": committed["detail"],
     });
     let record = &mut event["Records"][0];
     record["messageId"] = json!(format!("{:032x}", fastrand::u128(..)));
@@ -252,7 +252,7 @@ pub fn bonus_delivery(root: &Path, outbox_event: &Value) -> Result<Value, String
     Ok(event)
 }
 
-/// A stream batch of one outbox INSERT (the first record of `events/publisher/stream.json`).
+/// A stream batch of one write carrying events (the first record of `events/publisher/stream.json`).
 pub fn stream_batch(root: &Path) -> Result<Value, String> {
     first_record(root, "publisher/stream.json")
 }

@@ -181,7 +181,8 @@ pub struct Cost {
     pub write_round_trips: usize,
     pub read_units: f64,
     pub write_units: f64,
-    pub outbox_items: usize,
+    /// Events committed for the publisher (PutEvents entries).
+    pub events: usize,
     pub reads: Vec<ItemCost>,
     pub written: Vec<ItemCost>,
     /// Whether every repetition sent the same requests and units.
@@ -196,7 +197,7 @@ impl Cost {
             write_round_trips: seen.write_round_trips(),
             read_units: seen.read_units(),
             write_units: seen.write_units(),
-            outbox_items: seen.outbox_items(),
+            events: seen.published_events(),
             reads: seen
                 .calls
                 .iter()
@@ -213,7 +214,7 @@ impl Cost {
             && self.write_round_trips == other.write_round_trips
             && self.read_units == other.read_units
             && self.write_units == other.write_units
-            && self.outbox_items == other.outbox_items
+            && self.events == other.events
     }
 
     fn plus(&self, other: &Cost, operation: &'static str) -> Cost {
@@ -227,7 +228,7 @@ impl Cost {
             write_round_trips: self.write_round_trips + other.write_round_trips,
             read_units: self.read_units + other.read_units,
             write_units: self.write_units + other.write_units,
-            outbox_items: self.outbox_items + other.outbox_items,
+            events: self.events + other.events,
             reads,
             written,
             stable: self.stable && other.stable,

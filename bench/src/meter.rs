@@ -8,7 +8,11 @@
 //! - a strongly consistent read costs 1 read unit per started 4 KB, an eventually consistent
 //!   one half that, a transactional read twice that; a read of an item that does not exist
 //!   still costs the minimum;
-//! - a query costs the summed size of the items it returns, rounded up to 4 KB once.
+//! - a query costs the summed size of the items it returns, rounded up to 4 KB once;
+//! - a write that adds, changes or removes an item's entry in a global secondary index costs
+//!   the index 1 write unit per started KB of the index entry (its keys and projected
+//!   attributes; index writes are standard writes, not transactional); a write that leaves
+//!   the projected attributes as they were costs the index nothing.
 
 use aws_sdk_dynamodb::config::interceptors::{
     BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
@@ -40,7 +44,8 @@ pub const READ_OPERATIONS: [&str; 5] = [
 /// One item a call read or wrote, priced.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ItemCost {
-    /// The item's `item_type` (account, entry, bet, settlement, deposit, outbox, …).
+    /// The item's `item_type` (wallet, profile, bet, settlement, deposit, …), or
+    /// `history index (<item_type>)` for the index entry a write adds or changes.
     pub kind: String,
     pub bytes: usize,
     pub units: f64,
@@ -55,6 +60,8 @@ pub struct Call {
     pub write_units: f64,
     pub reads: Vec<ItemCost>,
     pub writes: Vec<ItemCost>,
+    /// Events the written items carry for the publisher (one `PutEvents` entry each).
+    pub events: usize,
 }
 
 impl Call {
@@ -62,12 +69,13 @@ impl Call {
         READ_OPERATIONS.contains(&self.operation.as_str())
     }
 
-    /// Outbox items written (one `PutEvents` entry each, through the publisher).
-    pub fn outbox_items(&self) -> usize {
-        if !self.ok {
-            return 0;
+    /// Events committed for the publisher (one `PutEvents` entry each).
+    pub fn published_events(&self) -> usize {
+        if self.ok {
+            self.events
+        } else {
+            0
         }
-        self.writes.iter().filter(|w| w.kind == "outbox").count()
     }
 }
 
@@ -99,8 +107,8 @@ impl Seen {
         self.calls.iter().map(|c| c.write_units).sum()
     }
 
-    pub fn outbox_items(&self) -> usize {
-        self.calls.iter().map(Call::outbox_items).sum()
+    pub fn published_events(&self) -> usize {
+        self.calls.iter().map(Call::published_events).sum()
     }
 
     /// Transactions DynamoDB cancelled (a condition failed or a conflict): decided again.
@@ -124,6 +132,9 @@ struct Inner {
     /// The last known size of every item read or written, for the "larger of before and
     /// after" rule of writes that replace an item.
     sizes: HashMap<(String, String), usize>,
+    /// The last known index entry of every item read or written (its projected attributes),
+    /// to tell whether a write changes it.
+    indexed: HashMap<(String, String), Option<String>>,
 }
 
 /// The interceptor; cheap to clone (shared state).
@@ -157,6 +168,53 @@ struct Written {
     key: (String, String),
     kind: String,
     bytes: Option<usize>,
+    /// The item's entry in the history index (`None`: not in it), when the write sets it.
+    index: Option<Option<IndexEntry>>,
+    events: usize,
+}
+
+/// An item's entry in the `history` index: its projected attributes and their size.
+#[derive(Debug, Clone, PartialEq)]
+struct IndexEntry {
+    image: String,
+    bytes: usize,
+}
+
+/// The index entry of an item: the table's keys, the index's keys and the projected
+/// attributes (`entries`), as DynamoDB sizes it. `None` when the item is not in the index.
+fn index_entry(item: &Item) -> Option<IndexEntry> {
+    use store::keys::{ENTRIES, HISTORY_PK, HISTORY_SK, PK, SK};
+    item.get(HISTORY_PK)?;
+    let projected: Item = [PK, SK, HISTORY_PK, HISTORY_SK, ENTRIES]
+        .iter()
+        .filter_map(|name| item.get(*name).map(|v| (name.to_string(), v.clone())))
+        .collect();
+    let mut names: Vec<&String> = projected.keys().collect();
+    names.sort();
+    let image = names
+        .iter()
+        .map(|name| format!("{name}={:?}", projected[*name]))
+        .collect::<Vec<_>>()
+        .join(";");
+    Some(IndexEntry {
+        image,
+        bytes: item_size(&projected),
+    })
+}
+
+/// The events an item carries for the publisher.
+fn events_of(item: &Item) -> usize {
+    let marked = item
+        .get(store::keys::PUBLISH)
+        .and_then(|v| v.as_s().ok())
+        .is_some_and(|mark| mark == store::keys::PUBLISH_EVENTS);
+    if !marked {
+        return 0;
+    }
+    item.get(store::keys::EVENTS)
+        .and_then(|v| v.as_s().ok())
+        .and_then(|json| serde_json::from_str::<Vec<serde_json::Value>>(json).ok())
+        .map_or(0, |events| events.len())
 }
 
 impl Storable for Intent {
@@ -197,6 +255,8 @@ fn intent(input: &aws_smithy_runtime_api::client::interceptors::context::Input) 
                         key: key_of(item),
                         kind: kind_of(item),
                         bytes: Some(item_size(item)),
+                        index: Some(index_entry(item)),
+                        events: events_of(item),
                     });
                 }
                 let (key, kind) = if let Some(check) = t.condition_check() {
@@ -212,6 +272,8 @@ fn intent(input: &aws_smithy_runtime_api::client::interceptors::context::Input) 
                     key: key_of(key),
                     kind: kind.to_string(),
                     bytes: None,
+                    index: None,
+                    events: 0,
                 })
             })
             .collect();
@@ -233,9 +295,12 @@ fn intent(input: &aws_smithy_runtime_api::client::interceptors::context::Input) 
     Intent::Other
 }
 
-fn read_cost(item: &Item, sizes: &mut HashMap<(String, String), usize>, per_unit: f64) -> ItemCost {
+fn read_cost(item: &Item, inner: &mut Inner, per_unit: f64) -> ItemCost {
     let bytes = item_size(item);
-    sizes.insert(key_of(item), bytes);
+    inner.sizes.insert(key_of(item), bytes);
+    inner
+        .indexed
+        .insert(key_of(item), index_entry(item).map(|e| e.image));
     ItemCost {
         kind: kind_of(item),
         bytes,
@@ -296,6 +361,7 @@ impl Intercept for Meter {
             write_units: 0.0,
             reads: Vec::new(),
             writes: Vec::new(),
+            events: 0,
         };
         match (&intent, output) {
             (Intent::Write(items), _) => {
@@ -308,9 +374,28 @@ impl Intercept for Meter {
                         bytes: after,
                         units: 2.0 * started(billed, 1024),
                     });
+                    if let Some(index) = &written.index {
+                        let known = inner.indexed.get(&written.key).cloned().flatten();
+                        let now = index.as_ref().map(|e| e.image.clone());
+                        if known != now {
+                            // Added or changed: the new entry; removed: a delete of the old.
+                            let bytes = index.as_ref().map_or(1, |e| e.bytes);
+                            call.writes.push(ItemCost {
+                                kind: format!("history index ({})", written.kind),
+                                bytes,
+                                units: started(bytes, 1024),
+                            });
+                        }
+                    }
+                    call.events += written.events;
                     if call.ok {
                         if let Some(bytes) = written.bytes {
                             inner.sizes.insert(written.key.clone(), bytes);
+                        }
+                        if let Some(index) = &written.index {
+                            inner
+                                .indexed
+                                .insert(written.key.clone(), index.as_ref().map(|e| e.image.clone()));
                         }
                     }
                 }
@@ -322,7 +407,7 @@ impl Intercept for Meter {
                 if let Some(out) = output.downcast_ref::<TransactGetItemsOutput>() {
                     for response in out.responses() {
                         let cost = match response.item() {
-                            Some(item) => read_cost(item, &mut inner.sizes, 2.0),
+                            Some(item) => read_cost(item, &mut inner, 2.0),
                             None => ItemCost {
                                 kind: "absent".to_string(),
                                 bytes: 0,
@@ -338,7 +423,7 @@ impl Intercept for Meter {
                 let per = if *consistent { 1.0 } else { 0.5 };
                 if let Some(out) = output.downcast_ref::<GetItemOutput>() {
                     call.reads.push(match out.item() {
-                        Some(item) => read_cost(item, &mut inner.sizes, per),
+                        Some(item) => read_cost(item, &mut inner, per),
                         None => ItemCost {
                             kind: "absent".to_string(),
                             bytes: 0,
@@ -353,7 +438,7 @@ impl Intercept for Meter {
                 if let Some(out) = output.downcast_ref::<QueryOutput>() {
                     let mut total = 0;
                     for item in out.items() {
-                        let cost = read_cost(item, &mut inner.sizes, 0.0);
+                        let cost = read_cost(item, &mut inner, 0.0);
                         total += cost.bytes;
                         call.reads.push(cost);
                     }

@@ -136,10 +136,10 @@ impl Dollars {
 }
 
 /// $ per million operations of `cost`, served by `api_calls` HTTP API calls whose functions
-/// ran `api_ms` (billed) in all, each outbox event relayed by one publisher invocation of
+/// ran `api_ms` (billed) in all, each event relayed by one publisher invocation of
 /// `publisher_ms` (the worst case: one event per stream batch).
 fn dollars(cost: &Cost, api_calls: f64, api_ms: f64, publisher_ms: f64) -> Dollars {
-    let events = cost.outbox_items as f64;
+    let events = cost.events as f64;
     let gb_seconds = (api_ms + events * publisher_ms) / 1000.0 * Prices::MEMORY_GB;
     Dollars {
         lines: vec![
@@ -658,12 +658,14 @@ fn render_costs(md: &mut String, results: &Results) {
          `store::table::item_size`, DynamoDB's own rule, and billed as DynamoDB bills on-demand: a write \
          1 unit per started KB of the larger of the item before and after, a read 1 unit per started \
          4 KB (strongly consistent; ½ eventually consistent), both doubled in a transaction; reading an \
-         item that does not exist still costs the minimum. Each figure repeated at least 5 times; \
+         item that does not exist still costs the minimum; a write that adds or changes an item's entry \
+         in the `history` index costs the index 1 unit per started KB of that entry (a standard write, \
+         not transactional), and nothing when the projected attributes stay as they were. Each figure repeated at least 5 times; \
          \"stable\" says every repetition sent exactly the same.\n"
     );
     let _ = writeln!(
         md,
-        "| operation | read round trips | write round trips | read units | write units | outbox items (PutEvents entries) | SQS requests | stable |\n|---|---|---|---|---|---|---|---|"
+        "| operation | read round trips | write round trips | read units | write units | events (PutEvents entries) | SQS requests | stable |\n|---|---|---|---|---|---|---|---|"
     );
     for c in &results.costs {
         let sqs = if c.operation == "first deposit" {
@@ -679,7 +681,7 @@ fn render_costs(md: &mut String, results: &Results) {
             c.write_round_trips,
             units(c.read_units),
             units(c.write_units),
-            c.outbox_items,
+            c.events,
             sqs,
             if c.stable { "yes" } else { "no" }
         );
@@ -717,8 +719,8 @@ fn render_costs(md: &mut String, results: &Results) {
             md,
             "{} The reads, for comparison: {}.\n",
             if cycle.written.iter().all(|w| w.bytes <= 1024) {
-                "Every item is under 1 KB, so each costs the transactional minimum of 2 units: the \
-                 write units are twice the number of items written."
+                "Every item is under 1 KB, so each costs the transactional minimum of 2 units, and \
+                 each index entry 1 unit."
             } else {
                 "Items over 1 KB cost 2 units per started KB."
             },

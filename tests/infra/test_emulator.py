@@ -29,6 +29,8 @@ def test_table_has_the_wallet_schema_and_stream(emulator, aws):
         {"AttributeName": "sk", "KeyType": "RANGE"},
     ]
     assert sorted((a["AttributeName"], a["AttributeType"]) for a in table["AttributeDefinitions"]) == [
+        ("hpk", "S"),
+        ("hsk", "S"),
         ("pk", "S"),
         ("sk", "S"),
     ]
