@@ -393,9 +393,10 @@ impl Intercept for Meter {
                             inner.sizes.insert(written.key.clone(), bytes);
                         }
                         if let Some(index) = &written.index {
-                            inner
-                                .indexed
-                                .insert(written.key.clone(), index.as_ref().map(|e| e.image.clone()));
+                            inner.indexed.insert(
+                                written.key.clone(),
+                                index.as_ref().map(|e| e.image.clone()),
+                            );
                         }
                     }
                 }

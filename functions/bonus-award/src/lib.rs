@@ -5,7 +5,7 @@
 //! or applied is reported alone (`batchItemFailures`) and ends in the dead-letter queue.
 
 use edge::State;
-use lambda_http::aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use lambda_http::aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use ledger::bonus::{parse_campaigns, Campaign, Trigger, TriggeringDeposit};
 use ledger::events::{EventKind, WalletEvent};
 use ledger::WalletError;
@@ -78,25 +78,10 @@ pub async fn apply(awarder: &Awarder, event: &WalletEvent) -> Result<usize, Wall
 }
 
 pub async fn handle_batch(awarder: &Awarder, event: SqsEvent) -> SqsBatchResponse {
-    let mut response = SqsBatchResponse::default();
-    for message in event.records {
-        let id = message.message_id.clone().unwrap_or_default();
-        let outcome =
-            match wire::queue::delivered_event(message.body.as_deref().unwrap_or_default()) {
-                Ok(event) => apply(awarder, &event).await.map(|n| (event.event_id, n)),
-                Err(error) => Err(error),
-            };
-        match outcome {
-            Ok((event_id, awarded)) => {
-                tracing::info!(message_id = %id, %event_id, awarded, "bonus event processed")
-            }
-            Err(error) => {
-                tracing::warn!(message_id = %id, code = %error.code(), %error, "bonus message failed");
-                let mut failure = BatchItemFailure::default();
-                failure.item_identifier = id;
-                response.batch_item_failures.push(failure);
-            }
-        }
-    }
-    response
+    edge::batch::each_message("bonus-award", event, |message, _| async move {
+        let event = wire::queue::delivered_event(message.body.as_deref().unwrap_or_default())?;
+        let awarded = apply(awarder, &event).await?;
+        Ok(format!("{}: {awarded} awarded", event.event_id))
+    })
+    .await
 }

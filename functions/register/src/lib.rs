@@ -5,7 +5,9 @@
 //! - `POST /players/{player_id}/bonus/forfeit` gives up the bonus being wagered (cash stays).
 
 use edge::auth::player_subject;
-use edge::http::{correlation_id, instance, json, path_matches, problem, unknown_query_params};
+use edge::http::{
+    correlation_id, instance, json, problem, route_key, unknown_query_params, unrouted,
+};
 use edge::State;
 use lambda_http::{Body, Request, Response};
 use ledger::api::{
@@ -16,23 +18,23 @@ use ledger::exclusion::{exclude, ExclusionKind};
 use ledger::register::{register, RegisterRequest};
 use ledger::{PlayerId, WalletError};
 
+/// The routes this function serves.
+pub const ROUTES: [&str; 4] = [
+    "POST /players",
+    "PUT /players/{player_id}/limits",
+    "POST /players/{player_id}/exclusions",
+    "POST /players/{player_id}/bonus/forfeit",
+];
+
 pub async fn handle(state: &State, request: Request) -> Response<Body> {
-    let path = instance(&request);
-    let method = request.method().as_str().to_owned();
-    let result = if method == "POST" && path_matches(&path, "/players") {
-        register_player(state, &request).await
-    } else if method == "PUT" && path_matches(&path, "/players/{player_id}/limits") {
-        set_limits(state, &request).await
-    } else if method == "POST" && path_matches(&path, "/players/{player_id}/exclusions") {
-        add_exclusion(state, &request).await
-    } else if method == "POST" && path_matches(&path, "/players/{player_id}/bonus/forfeit") {
-        forfeit_bonus(state, &request).await
-    } else {
-        Err(WalletError::Internal(format!(
-            "{method} {path} is not served by register"
-        )))
+    let result = match route_key(&request, &ROUTES) {
+        Some("POST /players") => register_player(state, &request).await,
+        Some("PUT /players/{player_id}/limits") => set_limits(state, &request).await,
+        Some("POST /players/{player_id}/exclusions") => add_exclusion(state, &request).await,
+        Some("POST /players/{player_id}/bonus/forfeit") => forfeit_bonus(state, &request).await,
+        _ => Err(unrouted(&request, "register")),
     };
-    result.unwrap_or_else(|error| problem(&error, &path, None))
+    result.unwrap_or_else(|error| problem(&error, &instance(&request), None))
 }
 
 async fn register_player(state: &State, request: &Request) -> Result<Response<Body>, WalletError> {

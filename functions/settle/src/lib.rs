@@ -15,9 +15,7 @@ use edge::signature::{
     TIMESTAMP_HEADER,
 };
 use edge::{Integration, State};
-use lambda_http::aws_lambda_events::event::sqs::{
-    BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage,
-};
+use lambda_http::aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_http::{Body, Request, Response};
 use ledger::api::{parse_json, SettledView, SettlementView, WalletView};
 use ledger::settlement::{SettlementCommand, SettlementOutcome, SettlementRequest};
@@ -127,20 +125,13 @@ async fn settle_message(
 /// that failed. Every failure is logged with its stable code; none is dropped: a message
 /// that keeps failing reaches the dead-letter queue.
 pub async fn handle_batch(state: &State, event: SqsEvent) -> SqsBatchResponse {
-    let mut response = SqsBatchResponse::default();
-    for message in event.records {
-        let id = message.message_id.clone().unwrap_or_default();
-        match settle_message(state, &message, &id).await {
-            Ok(applied) => {
-                tracing::info!(message_id = %id, settlement_id = %applied.outcome.settlement_id, replayed = applied.replayed, "settled")
-            }
-            Err(error) => {
-                tracing::warn!(message_id = %id, code = %error.code(), %error, "settlement message failed");
-                let mut failure = BatchItemFailure::default();
-                failure.item_identifier = id;
-                response.batch_item_failures.push(failure);
-            }
-        }
-    }
-    response
+    edge::batch::each_message("settle-queue", event, |message, id| async move {
+        settle_message(state, &message, &id).await.map(|applied| {
+            format!(
+                "settled {} (replayed: {})",
+                applied.outcome.settlement_id, applied.replayed
+            )
+        })
+    })
+    .await
 }

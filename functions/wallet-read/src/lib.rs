@@ -5,7 +5,7 @@
 //!   empty body)
 
 use edge::http::{
-    instance, json, path_matches, path_param, problem, query_param, unknown_query_params,
+    instance, json, path_param, problem, query_param, route_key, unknown_query_params, unrouted,
 };
 use edge::money_route::signed_player;
 use edge::signature::SIGNATURE_HEADER;
@@ -19,21 +19,21 @@ use wire::cursor::{decode_cursor, encode_cursor};
 pub const DEFAULT_PAGE: usize = 50;
 pub const MAX_PAGE: usize = 100;
 
+/// The routes this function serves.
+pub const ROUTES: [&str; 3] = [
+    "GET /players/{player_id}/wallet",
+    "GET /players/{player_id}/transactions",
+    "GET /players/{player_id}/bets/{bet_id}",
+];
+
 pub async fn handle(state: &State, request: Request) -> Response<Body> {
-    let path = instance(&request);
-    let method = request.method().as_str().to_owned();
-    let result = if method == "GET" && path_matches(&path, "/players/{player_id}/wallet") {
-        wallet(state, &request).await
-    } else if method == "GET" && path_matches(&path, "/players/{player_id}/transactions") {
-        transactions(state, &request).await
-    } else if method == "GET" && path_matches(&path, "/players/{player_id}/bets/{bet_id}") {
-        bet(state, &request).await
-    } else {
-        Err(WalletError::Internal(format!(
-            "{method} {path} is not served by wallet-read"
-        )))
+    let result = match route_key(&request, &ROUTES) {
+        Some("GET /players/{player_id}/wallet") => wallet(state, &request).await,
+        Some("GET /players/{player_id}/transactions") => transactions(state, &request).await,
+        Some("GET /players/{player_id}/bets/{bet_id}") => bet(state, &request).await,
+        _ => Err(unrouted(&request, "wallet-read")),
     };
-    result.unwrap_or_else(|error| problem(&error, &path, None))
+    result.unwrap_or_else(|error| problem(&error, &instance(&request), None))
 }
 
 async fn wallet(state: &State, request: &Request) -> Result<Response<Body>, WalletError> {

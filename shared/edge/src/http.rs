@@ -3,7 +3,7 @@
 use lambda_http::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use lambda_http::{Body, Request, RequestExt, Response};
 use ledger::api::WalletView;
-use ledger::{Account, WalletError};
+use ledger::{Account, ErrorCode, WalletError};
 use serde::Serialize;
 
 pub const JSON: &str = "application/json";
@@ -60,6 +60,28 @@ struct Problem<'a> {
     wallet: Option<WalletView>,
 }
 
+/// The HTTP status of each stable code, as API.md gives it.
+pub fn status_of(code: ErrorCode) -> u16 {
+    match code {
+        ErrorCode::ValidationFailed
+        | ErrorCode::Underage
+        | ErrorCode::CurrencyMismatch
+        | ErrorCode::InsufficientFunds
+        | ErrorCode::DepositLimitReached
+        | ErrorCode::StakeLimitExceeded => 422,
+        ErrorCode::EmailTaken
+        | ErrorCode::PlayerExists
+        | ErrorCode::DuplicateTransaction
+        | ErrorCode::BetAlreadySettled
+        | ErrorCode::BetRolledBack => 409,
+        ErrorCode::Unauthenticated => 401,
+        ErrorCode::Forbidden | ErrorCode::PlayerBlocked => 403,
+        ErrorCode::PlayerNotFound | ErrorCode::BetNotFound => 404,
+        ErrorCode::Internal => 500,
+        ErrorCode::Unavailable => 503,
+    }
+}
+
 /// An `application/problem+json` response for `error`. `wallet` is the current wallet,
 /// attached on money routes when the player exists (never to an unauthenticated caller).
 pub fn problem(error: &WalletError, instance: &str, wallet: Option<&Account>) -> Response<Body> {
@@ -83,7 +105,7 @@ pub fn problem(error: &WalletError, instance: &str, wallet: Option<&Account>) ->
     let body = Problem {
         kind: code.problem_type(),
         title: code.title(),
-        status: code.http_status(),
+        status: status_of(code),
         code: code.as_str(),
         detail,
         instance,
@@ -92,7 +114,7 @@ pub fn problem(error: &WalletError, instance: &str, wallet: Option<&Account>) ->
     };
     match serde_json::to_vec(&body) {
         Ok(bytes) => {
-            let mut response = respond(code.http_status(), PROBLEM_JSON, bytes);
+            let mut response = respond(status_of(code), PROBLEM_JSON, bytes);
             if code == ledger::ErrorCode::Unavailable {
                 response.headers_mut().insert(
                     lambda_http::http::header::RETRY_AFTER,
@@ -179,9 +201,76 @@ pub fn path_matches(path: &str, template: &str) -> bool {
     }
 }
 
+/// The route key (`METHOD /template`, as API Gateway names routes) of the first of `routes`
+/// the request's method and path match: what a function serving several routes dispatches on
+/// with one `match`.
+pub fn route_key(request: &Request, routes: &[&'static str]) -> Option<&'static str> {
+    let path = instance(request);
+    let method = request.method().as_str();
+    routes.iter().copied().find(|key| {
+        key.split_once(' ')
+            .is_some_and(|(m, template)| m == method && path_matches(&path, template))
+    })
+}
+
+/// The refusal of a request no route of this function serves (API Gateway never sends one).
+pub fn unrouted(request: &Request, function: &str) -> WalletError {
+    WalletError::Internal(format!(
+        "{} {} is not served by {function}",
+        request.method(),
+        instance(request)
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn route_keys_match_method_and_path() {
+        let routes = ["POST /players", "PUT /players/{player_id}/limits"];
+        let request = |method: &str, path: &str| {
+            lambda_http::http::Request::builder()
+                .method(method)
+                .uri(path)
+                .body(Body::Empty)
+                .unwrap()
+        };
+        assert_eq!(
+            route_key(&request("POST", "/players"), &routes),
+            Some("POST /players")
+        );
+        assert_eq!(
+            route_key(&request("PUT", "/players/p-1/limits"), &routes),
+            Some("PUT /players/{player_id}/limits")
+        );
+        assert_eq!(route_key(&request("GET", "/players"), &routes), None);
+        assert_eq!(
+            route_key(&request("PUT", "/players//limits"), &routes),
+            None
+        );
+    }
+
+    #[test]
+    fn statuses_follow_the_contract() {
+        assert_eq!(status_of(ErrorCode::ValidationFailed), 422);
+        assert_eq!(status_of(ErrorCode::Underage), 422);
+        assert_eq!(status_of(ErrorCode::EmailTaken), 409);
+        assert_eq!(status_of(ErrorCode::PlayerExists), 409);
+        assert_eq!(status_of(ErrorCode::Unauthenticated), 401);
+        assert_eq!(status_of(ErrorCode::Forbidden), 403);
+        assert_eq!(status_of(ErrorCode::PlayerNotFound), 404);
+        assert_eq!(status_of(ErrorCode::PlayerBlocked), 403);
+        assert_eq!(status_of(ErrorCode::CurrencyMismatch), 422);
+        assert_eq!(status_of(ErrorCode::InsufficientFunds), 422);
+        assert_eq!(status_of(ErrorCode::DepositLimitReached), 422);
+        assert_eq!(status_of(ErrorCode::StakeLimitExceeded), 422);
+        assert_eq!(status_of(ErrorCode::DuplicateTransaction), 409);
+        assert_eq!(status_of(ErrorCode::BetNotFound), 404);
+        assert_eq!(status_of(ErrorCode::BetAlreadySettled), 409);
+        assert_eq!(status_of(ErrorCode::BetRolledBack), 409);
+        assert_eq!(status_of(ErrorCode::Internal), 500);
+    }
 
     #[test]
     fn routes_match_their_templates_only() {

@@ -3,6 +3,7 @@
 //! responses, tracing.
 
 pub mod auth;
+pub mod batch;
 pub mod config;
 pub mod http;
 pub mod money_route;

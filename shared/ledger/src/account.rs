@@ -18,6 +18,15 @@ pub enum AccountStatus {
     Disabled,
 }
 
+/// The bonus a player holds while wagering it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActiveBonus {
+    pub campaign_id: String,
+    pub awarded: i64,
+    pub wagering_required: i64,
+    pub expires_at: Timestamp,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Account {
     pub player_id: PlayerId,
@@ -42,7 +51,7 @@ pub struct Account {
     pub max_stake_while_wagering: Option<i64>,
     /// The bonus being wagered, if any.
     #[serde(default)]
-    pub active_bonus: Option<crate::bonus::ActiveBonus>,
+    pub active_bonus: Option<ActiveBonus>,
     /// Number of ledger entries: the next entry is `seq + 1`.
     pub seq: u64,
     /// Incremented on every write; writes are conditional on the version they read.

@@ -2,14 +2,15 @@
 //! types and floats are refused) and the views every response is built from.
 
 use crate::account::{Account, AccountStatus};
-use crate::bet::{BetOutcome, BetRecord, BetStatus};
+use crate::bet::BetRecord;
 use crate::clock::Timestamp;
 use crate::entry::{EntryKind, LedgerEntry};
 use crate::error::{FieldError, WalletError};
 use crate::exclusion::{Exclusion, ExclusionKind};
 use crate::limits::{DepositLimits, LimitChange, LimitPeriod, LimitValues};
 use crate::money::MAX_AMOUNT;
-use crate::settlement::{SettlementKind, SettlementOutcome};
+use crate::outcome::{BetOutcome, BetStatus};
+use crate::outcome::{SettlementKind, SettlementOutcome};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 

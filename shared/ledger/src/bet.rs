@@ -10,7 +10,8 @@ use crate::error::{ErrorCode, Problems, WalletError};
 use crate::idempotency::{duplicate, Recorded};
 use crate::ids::{ClientId, PlayerId};
 use crate::money::{Amount, Currency};
-use crate::settlement::SettlementOutcome;
+use crate::outcome::SettlementOutcome;
+pub use crate::outcome::{BetOutcome, BetPayload, BetStatus};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Deserialize)]
@@ -21,15 +22,6 @@ pub struct BetRequest {
     pub game_id: String,
     pub amount: i64,
     pub currency: String,
-}
-
-/// What identifies a bet's payload: a retry with the same id must carry exactly this.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BetPayload {
-    pub round_id: ClientId,
-    pub game_id: ClientId,
-    pub amount: i64,
-    pub currency: Currency,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,21 +63,6 @@ impl BetCommand {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BetStatus {
-    Open,
-    Won,
-    Lost,
-    RolledBack,
-}
-
-impl BetStatus {
-    pub fn is_closed(self) -> bool {
-        self != BetStatus::Open
-    }
-}
-
 /// A bet that moved money.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Bet {
@@ -102,17 +79,6 @@ pub struct Bet {
     /// that bonus's wagering when the bet closes as won or lost, never when rolled back.
     #[serde(default)]
     pub wagering_for: Option<String>,
-}
-
-/// What the place-bet route answers, now and on every replay.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BetOutcome {
-    pub bet_id: ClientId,
-    pub round_id: ClientId,
-    pub cash_stake: i64,
-    pub bonus_stake: i64,
-    pub entry_id: String,
-    pub placed_at: Timestamp,
 }
 
 /// The permanent record of a bet id.

@@ -5,6 +5,7 @@
 //! expiry forfeits the same way.
 
 use crate::account::Account;
+pub use crate::account::ActiveBonus;
 use crate::clock::{Timestamp, DAY_MS};
 use crate::entry::{EntryKind, LedgerEntry};
 use crate::error::WalletError;
@@ -76,15 +77,6 @@ pub fn parse_campaigns(json: &str) -> Result<Vec<Campaign>, String> {
     Ok(campaigns)
 }
 
-/// The bonus a player holds while wagering it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ActiveBonus {
-    pub campaign_id: String,
-    pub awarded: i64,
-    pub wagering_required: i64,
-    pub expires_at: Timestamp,
-}
-
 /// The permanent record that a player received a campaign (at most once).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BonusGrant {
@@ -118,38 +110,6 @@ pub struct TriggeringDeposit {
     pub deposit_id: String,
     pub amount: i64,
     pub currency: String,
-}
-
-impl TriggeringDeposit {
-    /// An event is believed only if the wallet's own record agrees: an accepted first
-    /// deposit of this player, with this amount and currency. Anyone able to put a forged
-    /// `DepositCompleted` on the bus or the queue gets nothing from it.
-    pub fn confirm(
-        &self,
-        player: &PlayerId,
-        record: Option<&crate::deposit::DepositRecord>,
-    ) -> Result<(), WalletError> {
-        let confirmed = record.is_some_and(|r| {
-            r.player_id == *player
-                && r.amount == self.amount
-                && r.currency.as_str() == self.currency
-                && matches!(
-                    &r.recorded,
-                    crate::idempotency::Recorded::Accepted { outcome } if outcome.first_deposit
-                )
-        });
-        if confirmed {
-            Ok(())
-        } else {
-            Err(WalletError::field(
-                "/detail",
-                format!(
-                    "no accepted first deposit {} of {} {} for player {player} matches this event",
-                    self.deposit_id, self.amount, self.currency
-                ),
-            ))
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -633,49 +593,5 @@ mod tests {
             (2000, 0, 0)
         );
         assert!(done.active_bonus.is_none());
-    }
-
-    #[test]
-    fn a_trigger_is_believed_only_when_the_deposit_record_agrees() {
-        use crate::deposit::{deposit as decide, DepositCommand, DepositRecord};
-        use crate::idempotency::Recorded;
-        let a = account();
-        let request = crate::api::DepositRequest {
-            deposit_id: "d1".into(),
-            amount: 5000,
-            currency: "EUR".into(),
-        };
-        let command = DepositCommand::from_request(&a.player_id, &request).unwrap();
-        let outcome = decide(&a, &command, T0).unwrap().outcome;
-        let record = DepositRecord::new(
-            &command,
-            Recorded::Accepted {
-                outcome: outcome.clone(),
-            },
-        );
-        let player = a.player_id.clone();
-        assert!(deposit(5000).confirm(&player, Some(&record)).is_ok());
-        assert!(deposit(5000).confirm(&player, None).is_err(), "no record");
-        assert!(
-            deposit(9000).confirm(&player, Some(&record)).is_err(),
-            "another amount"
-        );
-        let other = PlayerId::new("player-2").unwrap();
-        assert!(
-            deposit(5000).confirm(&other, Some(&record)).is_err(),
-            "another player"
-        );
-        let mut second = outcome;
-        second.first_deposit = false;
-        let not_first = DepositRecord::new(&command, Recorded::Accepted { outcome: second });
-        assert!(deposit(5000).confirm(&player, Some(&not_first)).is_err());
-        let refused = DepositRecord::new(
-            &command,
-            Recorded::Rejected {
-                code: crate::ErrorCode::DepositLimitReached,
-                detail: "limit".into(),
-            },
-        );
-        assert!(deposit(5000).confirm(&player, Some(&refused)).is_err());
     }
 }

@@ -10,6 +10,7 @@ use crate::idempotency::{duplicate, Recorded};
 use crate::ids::{ClientId, PlayerId};
 use crate::limits::{check_deposit, record_deposit};
 use crate::money::{Amount, Currency};
+pub use crate::outcome::DepositOutcome;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,17 +43,6 @@ impl DepositCommand {
             )),
         }
     }
-}
-
-/// What an accepted deposit answers, now and on every replay.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DepositOutcome {
-    pub deposit_id: ClientId,
-    pub amount: i64,
-    pub currency: Currency,
-    pub first_deposit: bool,
-    pub entry_id: String,
-    pub created_at: Timestamp,
 }
 
 /// The decision for one deposit: the account to write, its entry, and the answer.
@@ -180,6 +170,40 @@ impl DepositRecord {
     }
 }
 
+/// A bonus trigger is checked against the deposit it names (here, beside the deposit's
+/// record, so that `bonus` need not know deposits).
+impl crate::bonus::TriggeringDeposit {
+    /// An event is believed only if the wallet's own record agrees: an accepted first
+    /// deposit of this player, with this amount and currency. Anyone able to put a forged
+    /// `DepositCompleted` on the bus or the queue gets nothing from it.
+    pub fn confirm(
+        &self,
+        player: &PlayerId,
+        record: Option<&DepositRecord>,
+    ) -> Result<(), WalletError> {
+        let confirmed = record.is_some_and(|r| {
+            r.player_id == *player
+                && r.amount == self.amount
+                && r.currency.as_str() == self.currency
+                && matches!(
+                    &r.recorded,
+                    crate::idempotency::Recorded::Accepted { outcome } if outcome.first_deposit
+                )
+        });
+        if confirmed {
+            Ok(())
+        } else {
+            Err(WalletError::field(
+                "/detail",
+                format!(
+                    "no accepted first deposit {} of {} {} for player {player} matches this event",
+                    self.deposit_id, self.amount, self.currency
+                ),
+            ))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,6 +221,57 @@ mod tests {
             amount: Amount::new(amount).unwrap(),
             currency: Currency::new("EUR").unwrap(),
         }
+    }
+
+    fn trigger(amount: i64) -> crate::bonus::TriggeringDeposit {
+        crate::bonus::TriggeringDeposit {
+            event_id: "DepositCompleted:d1".into(),
+            deposit_id: "d1".into(),
+            amount,
+            currency: "EUR".into(),
+        }
+    }
+
+    #[test]
+    fn a_trigger_is_believed_only_when_the_deposit_record_agrees() {
+        let a = account();
+        let request = DepositRequest {
+            deposit_id: "d1".into(),
+            amount: 5000,
+            currency: "EUR".into(),
+        };
+        let command = DepositCommand::from_request(&a.player_id, &request).unwrap();
+        let outcome = deposit(&a, &command, T0).unwrap().outcome;
+        let record = DepositRecord::new(
+            &command,
+            Recorded::Accepted {
+                outcome: outcome.clone(),
+            },
+        );
+        let player = a.player_id.clone();
+        assert!(trigger(5000).confirm(&player, Some(&record)).is_ok());
+        assert!(trigger(5000).confirm(&player, None).is_err(), "no record");
+        assert!(
+            trigger(9000).confirm(&player, Some(&record)).is_err(),
+            "another amount"
+        );
+        let other = PlayerId::new("player-2").unwrap();
+        assert!(
+            trigger(5000).confirm(&other, Some(&record)).is_err(),
+            "another player"
+        );
+        let mut second = outcome;
+        second.first_deposit = false;
+        let not_first = DepositRecord::new(&command, Recorded::Accepted { outcome: second });
+        assert!(trigger(5000).confirm(&player, Some(&not_first)).is_err());
+        let refused = DepositRecord::new(
+            &command,
+            Recorded::Rejected {
+                code: crate::ErrorCode::DepositLimitReached,
+                detail: "limit".into(),
+            },
+        );
+        assert!(trigger(5000).confirm(&player, Some(&refused)).is_err());
     }
 
     #[test]

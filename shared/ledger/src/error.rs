@@ -76,27 +76,6 @@ impl ErrorCode {
         ErrorCode::ALL.into_iter().find(|c| c.as_str() == code)
     }
 
-    pub fn http_status(self) -> u16 {
-        match self {
-            ErrorCode::ValidationFailed
-            | ErrorCode::Underage
-            | ErrorCode::CurrencyMismatch
-            | ErrorCode::InsufficientFunds
-            | ErrorCode::DepositLimitReached
-            | ErrorCode::StakeLimitExceeded => 422,
-            ErrorCode::EmailTaken
-            | ErrorCode::PlayerExists
-            | ErrorCode::DuplicateTransaction
-            | ErrorCode::BetAlreadySettled
-            | ErrorCode::BetRolledBack => 409,
-            ErrorCode::Unauthenticated => 401,
-            ErrorCode::Forbidden | ErrorCode::PlayerBlocked => 403,
-            ErrorCode::PlayerNotFound | ErrorCode::BetNotFound => 404,
-            ErrorCode::Internal => 500,
-            ErrorCode::Unavailable => 503,
-        }
-    }
-
     /// Short, human title for problem+json (constant per code, as RFC 9457 asks).
     pub fn title(self) -> &'static str {
         match self {
@@ -299,27 +278,6 @@ mod tests {
             let json = serde_json::to_string(&code).unwrap();
             assert_eq!(json, format!("\"{}\"", code.as_str()));
         }
-    }
-
-    #[test]
-    fn statuses_follow_the_contract() {
-        assert_eq!(ErrorCode::ValidationFailed.http_status(), 422);
-        assert_eq!(ErrorCode::Underage.http_status(), 422);
-        assert_eq!(ErrorCode::EmailTaken.http_status(), 409);
-        assert_eq!(ErrorCode::PlayerExists.http_status(), 409);
-        assert_eq!(ErrorCode::Unauthenticated.http_status(), 401);
-        assert_eq!(ErrorCode::Forbidden.http_status(), 403);
-        assert_eq!(ErrorCode::PlayerNotFound.http_status(), 404);
-        assert_eq!(ErrorCode::PlayerBlocked.http_status(), 403);
-        assert_eq!(ErrorCode::CurrencyMismatch.http_status(), 422);
-        assert_eq!(ErrorCode::InsufficientFunds.http_status(), 422);
-        assert_eq!(ErrorCode::DepositLimitReached.http_status(), 422);
-        assert_eq!(ErrorCode::StakeLimitExceeded.http_status(), 422);
-        assert_eq!(ErrorCode::DuplicateTransaction.http_status(), 409);
-        assert_eq!(ErrorCode::BetNotFound.http_status(), 404);
-        assert_eq!(ErrorCode::BetAlreadySettled.http_status(), 409);
-        assert_eq!(ErrorCode::BetRolledBack.http_status(), 409);
-        assert_eq!(ErrorCode::Internal.http_status(), 500);
     }
 
     #[test]

@@ -6,12 +6,10 @@
 //! id>`, …): every client id changes state at most once, so event ids are unique, identical
 //! however often a request is retried, and a consumer deduplicates on them.
 
-use crate::bet::BetOutcome;
+use crate::account::Account;
 use crate::clock::Timestamp;
-use crate::deposit::DepositOutcome;
 use crate::ids::PlayerId;
-use crate::settlement::SettlementOutcome;
-use crate::Account;
+use crate::outcome::{BetOutcome, DepositOutcome, SettlementOutcome};
 use serde::{Deserialize, Serialize};
 
 /// EventBridge `source` of every Stakeline event.
@@ -44,7 +42,7 @@ pub enum EventKind {
         bet_id: String,
         settlement_id: String,
         kind: String,
-        status: crate::bet::BetStatus,
+        status: crate::outcome::BetStatus,
         cash_credit: i64,
         bonus_credit: i64,
     },
@@ -192,7 +190,7 @@ pub fn deposit_completed(
 pub fn bet_placed(
     player_id: &PlayerId,
     outcome: &BetOutcome,
-    payload: &crate::bet::BetPayload,
+    payload: &crate::outcome::BetPayload,
     correlation_id: &str,
 ) -> WalletEvent {
     WalletEvent::new(

@@ -18,6 +18,7 @@ pub mod ids;
 pub mod invariant;
 pub mod limits;
 pub mod money;
+pub mod outcome;
 pub mod reference;
 pub mod register;
 pub mod risk;

@@ -4,13 +4,13 @@
 //! forward (invariant 4).
 
 use crate::account::Account;
-use crate::bet::{BetRecord, BetState, BetStatus};
+use crate::bet::{BetRecord, BetState};
 use crate::clock::Timestamp;
 use crate::entry::{EntryKind, LedgerEntry};
-use crate::error::{FieldError, Problems, WalletError};
+use crate::error::{Problems, WalletError};
 use crate::idempotency::{duplicate, Recorded};
 use crate::ids::{ClientId, PlayerId};
-use crate::money::MAX_AMOUNT;
+pub use crate::outcome::{BetStatus, SettlementKind, SettlementOutcome};
 use serde::{Deserialize, Serialize};
 
 /// The body of `POST …/settlement` (and, with the ids, of a settlement queue message).
@@ -21,47 +21,6 @@ pub struct SettlementRequest {
     pub kind: String,
     #[serde(default)]
     pub amount: Option<i64>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum SettlementKind {
-    /// A win of `amount` (0 closes the bet as lost).
-    Win {
-        amount: i64,
-    },
-    Rollback,
-}
-
-impl SettlementKind {
-    pub fn parse(kind: &str, amount: Option<i64>) -> Result<SettlementKind, FieldError> {
-        match (kind, amount) {
-            ("win", Some(amount)) if (0..=MAX_AMOUNT).contains(&amount) => {
-                Ok(SettlementKind::Win { amount })
-            }
-            ("win", Some(_)) => Err(FieldError::new(
-                "/amount",
-                format!("a win is 0 to {MAX_AMOUNT} minor units"),
-            )),
-            ("win", None) => Err(FieldError::new(
-                "/amount",
-                "a win needs an amount (0 closes the bet as lost)",
-            )),
-            ("rollback", None) => Ok(SettlementKind::Rollback),
-            ("rollback", Some(_)) => Err(FieldError::new(
-                "/amount",
-                "a rollback takes no amount: it returns the stake",
-            )),
-            _ => Err(FieldError::new("/kind", "must be win or rollback")),
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            SettlementKind::Win { .. } => "win",
-            SettlementKind::Rollback => "rollback",
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,20 +54,6 @@ impl SettlementCommand {
             )),
         }
     }
-}
-
-/// What a settlement answers, now and on every replay; also kept on the bet it closed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SettlementOutcome {
-    pub bet_id: ClientId,
-    pub settlement_id: ClientId,
-    pub settlement: SettlementKind,
-    pub status: BetStatus,
-    pub cash_credit: i64,
-    pub bonus_credit: i64,
-    #[serde(default)]
-    pub entry_id: Option<String>,
-    pub settled_at: Timestamp,
 }
 
 /// The permanent record of a settlement id.
