@@ -39,7 +39,7 @@ impl Publisher {
             .ok()
             .filter(|b| !b.trim().is_empty())
             .ok_or(edge::config::ConfigError::Missing("EVENT_BUS_NAME"))?;
-        let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let aws = edge::aws::sdk_config().await?;
         Ok(Publisher::new(aws_sdk_eventbridge::Client::new(&aws), bus))
     }
 }

@@ -3,6 +3,7 @@
 //! responses, tracing.
 
 pub mod auth;
+pub mod aws;
 pub mod batch;
 pub mod config;
 pub mod http;

@@ -108,7 +108,7 @@ impl State {
     /// reads the integration secrets.
     pub async fn from_env(needs: Needs) -> Result<State, StartError> {
         let config = Config::from_env(needs)?;
-        let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let aws = crate::aws::sdk_config().await?;
         let store = Store::new(
             aws_sdk_dynamodb::Client::new(&aws),
             config.table_name.clone(),
