@@ -682,7 +682,7 @@ ENUMS = [
     (LEDGER + "entry.rs", "EntryKind", "/components/schemas/LedgerEntryKind"),
     (LEDGER + "limits.rs", "LimitPeriod", "/components/schemas/PendingLimitChange/properties/limit"),
     (LEDGER + "exclusion.rs", "ExclusionKind", "/components/schemas/Exclusion/properties/kind"),
-    (LEDGER + "bet.rs", "BetStatus", "/components/schemas/BetStatus"),
+    (LEDGER + "outcome.rs", "BetStatus", "/components/schemas/BetStatus"),
     (LEDGER + "events.rs", "ForfeitReason", "/components/schemas/ForfeitReason"),
 ]
 _STRING_ENUMS = {"AccountStatus", "EntryKind", "LimitPeriod", "ExclusionKind", "BetStatus", "ForfeitReason"}
@@ -840,7 +840,7 @@ ROLLBACK_SETTLEMENT = "/components/schemas/RollbackSettlementRequest"
 
 def _parsed_kinds():
     """The kinds `SettlementKind::parse` accepts: its `("win", Some(..))` style match arms."""
-    body = re.search(r"pub fn parse\(kind: &str.*?\n    \}", _rust(SETTLEMENT_RS), re.S).group(0)
+    body = re.search(r"pub fn parse\(kind: &str.*?\n    \}", _rust(LEDGER + "outcome.rs"), re.S).group(0)
     return set(re.findall(r'\("(\w+)", (?:Some|None)', body))
 
 
@@ -868,10 +868,10 @@ def test_settlement_request_schemas_are_what_settle_parses():
 
 
 def test_settlement_kinds_and_statuses_are_the_codes():
-    source = _rust(SETTLEMENT_RS)
+    source = _rust(LEDGER + "outcome.rs")
     names = re.search(r"pub fn name\(self\).*?\n    \}", source, re.S).group(0)
     assert set(re.findall(r'=> "(\w+)"', names)) == set(SPEC["components"]["schemas"]["SettlementKind"]["enum"])
-    bet_statuses = _rust_enum_values(LEDGER + "bet.rs", "BetStatus")
+    bet_statuses = _rust_enum_values(LEDGER + "outcome.rs", "BetStatus")
     assert SPEC["components"]["schemas"]["SettledStatus"]["enum"] == [s for s in bet_statuses if s != "open"]
 
 
@@ -1002,8 +1002,8 @@ def test_forfeit_is_the_players_own_route_and_never_carries_a_wallet_in_errors()
     assert "ForfeitReason::PlayerRequest" in handler
     assert "correlation_id(request)" in handler
     dispatch = _rust_fn(REGISTER_FUNCTION, "handle")
-    assert '"/players/{player_id}/bonus/forfeit"' in dispatch
-    assert "problem(&error, &path, None)" in dispatch, "register's errors carry no wallet"
+    assert 'Some("POST /players/{player_id}/bonus/forfeit") => forfeit_bonus(' in dispatch
+    assert "problem(&error, &instance(&request), None)" in dispatch, "register's errors carry no wallet"
     assert FORFEIT not in MONEY_ROUTES
 
 
