@@ -159,6 +159,8 @@ pub struct Cold {
     pub name: String,
     pub file_bytes: u64,
     pub stripped_bytes: u64,
+    /// Relative relocations the dynamic loader applies at exec (`DT_RELACOUNT`).
+    pub relocations: Option<u64>,
     pub inits: Vec<Duration>,
     pub firsts: Vec<Duration>,
     pub warms: Vec<Duration>,
@@ -273,6 +275,48 @@ fn file_size(path: &Path) -> u64 {
     std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
 }
 
+/// The relative relocations a position-independent ELF64 executable asks the dynamic loader
+/// to apply before `main` (`DT_RELACOUNT` in its dynamic section): one pointer written per
+/// relocation on every cold start. `None` when the file is not a little-endian ELF64 with one.
+fn relative_relocations(binary: &Path) -> Option<u64> {
+    const PT_DYNAMIC: u32 = 2;
+    const DT_NULL: u64 = 0;
+    const DT_RELACOUNT: u64 = 0x6fff_fff9;
+    let bytes = std::fs::read(binary).ok()?;
+    let u16_at = |at: usize| -> Option<u64> {
+        Some(u64::from(u16::from_le_bytes(
+            bytes.get(at..at + 2)?.try_into().ok()?,
+        )))
+    };
+    let u32_at = |at: usize| -> Option<u32> {
+        Some(u32::from_le_bytes(bytes.get(at..at + 4)?.try_into().ok()?))
+    };
+    let u64_at = |at: usize| -> Option<u64> {
+        Some(u64::from_le_bytes(bytes.get(at..at + 8)?.try_into().ok()?))
+    };
+    // ELF64 (class 2), little-endian (data 1).
+    if bytes.get(..6)? != b"\x7fELF\x02\x01" {
+        return None;
+    }
+    let phoff = usize::try_from(u64_at(0x20)?).ok()?;
+    let phentsize = usize::try_from(u16_at(0x36)?).ok()?;
+    let phnum = usize::try_from(u16_at(0x38)?).ok()?;
+    let dynamic = (0..phnum)
+        .map(|n| phoff + n * phentsize)
+        .find(|at| u32_at(*at) == Some(PT_DYNAMIC))?;
+    let (offset, size) = (
+        usize::try_from(u64_at(dynamic + 8)?).ok()?,
+        usize::try_from(u64_at(dynamic + 32)?).ok()?,
+    );
+    (offset..offset + size)
+        .step_by(16)
+        .find_map(|at| match u64_at(at)? {
+            DT_RELACOUNT => u64_at(at + 8),
+            DT_NULL => Some(0),
+            _ => None,
+        })
+}
+
 /// The size of a copy stripped with `strip` (the profile strips already; this checks it).
 fn stripped_size(binary: &Path, work: &Path) -> u64 {
     let copy = work.join(binary.file_name().unwrap_or_default());
@@ -366,6 +410,7 @@ async fn cold_starts(args: &Args, stack: &Stack, world: &World, logs: &Path) -> 
                 name: name.to_string(),
                 file_bytes: file_size(&binary),
                 stripped_bytes: stripped_size(&binary, &stripped_dir),
+                relocations: relative_relocations(&binary),
                 inits: Vec::new(),
                 firsts: Vec::new(),
                 warms: Vec::new(),
@@ -757,4 +802,18 @@ async fn main() {
         results.elapsed.as_secs_f64(),
         logs.display()
     ));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relocations_are_read_from_position_independent_executables_only() {
+        // This test binary is a position-independent executable like the functions.
+        let exe = std::env::current_exe().expect("the test binary");
+        assert!(matches!(relative_relocations(&exe), Some(n) if n > 0));
+        assert_eq!(relative_relocations(&root().join("Cargo.toml")), None);
+        assert_eq!(relative_relocations(Path::new("/nonexistent")), None);
+    }
 }
