@@ -471,8 +471,8 @@ pub fn render(results: &Results, root: &Path) -> String {
          (an API Gateway v2 event, signed with HMAC-SHA256 over `timestamp.METHOD.rawPath.body`, handed \
          over by the runtime emulator; the time is from handing the event over to receiving the \
          response) alternating operation by operation with the same operation as raw store calls from \
-         a bare SDK client in the bench process (`Store::deposit_state` + `commit_deposit`, \
-         `bet_state` + `commit_bet`, `settlement_state` + `commit_settlement`, with the decisions of \
+         a bare SDK client in the bench process (`Store::deposit_read` + `commit_deposit`, \
+         `bet_read` + `commit_bet`, `settlement_read` + `commit_settlement`, with the decisions of \
          the pure ledger functions: one consistent read and one transaction, the same items). Settlements \
          are wins.\n",
         results.args_ops,

@@ -11,7 +11,6 @@ use ledger::events::WalletEvent;
 use ledger::{Account, LedgerEntry, PlayerId};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use std::collections::HashMap;
 
 /// The largest account item any activity can produce (documented in ARCHITECTURE.md): the
 /// profile, identity and settings (well under 2 KB) plus at most
@@ -32,12 +31,7 @@ pub const PROFILE_FIELDS: [&str; 8] = [
     "deposit_buckets",
 ];
 
-pub fn key(pk: String, sk: &str) -> Item {
-    HashMap::from([
-        (PK.to_string(), AttributeValue::S(pk)),
-        (SK.to_string(), AttributeValue::S(sk.to_string())),
-    ])
-}
+pub use crate::keys::key;
 
 fn attributes<T: Serialize>(value: &T, what: &str) -> Result<Item, StoreError> {
     serde_dynamo::aws_sdk_dynamodb_1::to_item(value)

@@ -18,7 +18,9 @@
 //! events ride on the wallet it writes (`events`, marked `publish`), or on its id record
 //! when the wallet does not change: the table's stream carries them to the publisher.
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use ledger::{ClientId, PlayerId};
+use std::collections::HashMap;
 
 pub const PK: &str = "pk";
 pub const SK: &str = "sk";
@@ -44,6 +46,14 @@ pub const ENTRIES: &str = "entries";
 pub const PUBLISH: &str = "publish";
 pub const PUBLISH_EVENTS: &str = "events";
 pub const EVENTS: &str = "events";
+
+/// The key of the item at `pk`/`sk`.
+pub fn key(pk: String, sk: &str) -> HashMap<String, AttributeValue> {
+    HashMap::from([
+        (PK.to_string(), AttributeValue::S(pk)),
+        (SK.to_string(), AttributeValue::S(sk.to_string())),
+    ])
+}
 
 pub fn player_pk(player_id: &PlayerId) -> String {
     format!("PLAYER#{player_id}")

@@ -4,7 +4,7 @@
 //! and backoff, then becomes `UNAVAILABLE` (503, safe to retry). Validation errors and
 //! unknown cancellation reasons fail at once with their reason.
 
-use crate::items::key;
+use crate::keys::key;
 use crate::{Item, Store, StoreError};
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{
