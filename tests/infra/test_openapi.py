@@ -44,6 +44,9 @@ ERROR_CODES = {
     "BET_NOT_FOUND": 404,
     "BET_ALREADY_SETTLED": 409,
     "BET_ROLLED_BACK": 409,
+    "WITHDRAWAL_NOT_FOUND": 404,
+    "WITHDRAWAL_NOT_PENDING": 409,
+    "WITHDRAWAL_ALREADY_FINAL": 409,
     "INTERNAL": 500,
     "UNAVAILABLE": 503,
 }
@@ -159,6 +162,7 @@ WALLET = {
     "cash": 100,
     "bonus": 0,
     "wagering_remaining": 0,
+    "pending_withdrawal": 0,
     "updated_at": "2026-11-23T07:04:51.123Z",
 }
 

@@ -73,10 +73,12 @@ pub fn status_of(code: ErrorCode) -> u16 {
         | ErrorCode::PlayerExists
         | ErrorCode::DuplicateTransaction
         | ErrorCode::BetAlreadySettled
-        | ErrorCode::BetRolledBack => 409,
+        | ErrorCode::BetRolledBack
+        | ErrorCode::WithdrawalNotPending
+        | ErrorCode::WithdrawalAlreadyFinal => 409,
         ErrorCode::Unauthenticated => 401,
         ErrorCode::Forbidden | ErrorCode::PlayerBlocked => 403,
-        ErrorCode::PlayerNotFound | ErrorCode::BetNotFound => 404,
+        ErrorCode::PlayerNotFound | ErrorCode::BetNotFound | ErrorCode::WithdrawalNotFound => 404,
         ErrorCode::Internal => 500,
         ErrorCode::Unavailable => 503,
     }
@@ -269,6 +271,9 @@ mod tests {
         assert_eq!(status_of(ErrorCode::BetNotFound), 404);
         assert_eq!(status_of(ErrorCode::BetAlreadySettled), 409);
         assert_eq!(status_of(ErrorCode::BetRolledBack), 409);
+        assert_eq!(status_of(ErrorCode::WithdrawalNotFound), 404);
+        assert_eq!(status_of(ErrorCode::WithdrawalNotPending), 409);
+        assert_eq!(status_of(ErrorCode::WithdrawalAlreadyFinal), 409);
         assert_eq!(status_of(ErrorCode::Internal), 500);
     }
 

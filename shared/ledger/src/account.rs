@@ -44,6 +44,9 @@ pub struct Account {
     pub registration: String,
     pub cash: i64,
     pub bonus: i64,
+    /// Cash held for withdrawals requested and not yet paid, returned or failed.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub pending_withdrawal: i64,
     #[serde(default)]
     pub wagering_remaining: i64,
     /// The campaign's maximum stake while a bonus is being wagered.
@@ -67,7 +70,25 @@ pub struct Account {
     pub deposit_buckets: Vec<DepositBucket>,
     #[serde(default)]
     pub exclusion: Option<Exclusion>,
+    /// The withdrawal risk rules' facts: cash deposited, and stakes placed (less those
+    /// rolled back), since the last paid withdrawal; when the last withdrawals were requested
+    /// (those of the last 24 hours, at most [`RECENT_WITHDRAWALS`]). Omitted from the item
+    /// while 0 or empty, to keep the wallet small.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub deposited_since_payout: i64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub staked_since_payout: i64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recent_withdrawals: Vec<Timestamp>,
 }
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
+}
+
+/// The most withdrawal request times a wallet keeps (the velocity rule's window is 24 hours;
+/// any threshold above this many is never reached).
+pub const RECENT_WITHDRAWALS: usize = 100;
 
 impl Account {
     pub fn balances(&self) -> Balances {
@@ -138,6 +159,28 @@ impl Account {
         reference: &str,
         now: Timestamp,
     ) -> Result<(Account, LedgerEntry), WalletError> {
+        self.post_with_pending(kind, cash_delta, bonus_delta, 0, reference, now)
+    }
+
+    /// [`Account::post`], also moving the pending withdrawal (withdrawal entries).
+    pub fn post_with_pending(
+        &self,
+        kind: EntryKind,
+        cash_delta: i64,
+        bonus_delta: i64,
+        pending_delta: i64,
+        reference: &str,
+        now: Timestamp,
+    ) -> Result<(Account, LedgerEntry), WalletError> {
+        let pending_after = self
+            .pending_withdrawal
+            .checked_add(pending_delta)
+            .ok_or_else(|| WalletError::field("/amount", "the pending withdrawal would overflow"))?;
+        if pending_after < 0 {
+            return Err(WalletError::Internal(
+                "the pending withdrawal would become negative".into(),
+            ));
+        }
         let after = self
             .balances()
             .apply(cash_delta, bonus_delta)
@@ -154,6 +197,7 @@ impl Account {
         next.updated_at = now.max(self.updated_at);
         next.cash = after.cash;
         next.bonus = after.bonus;
+        next.pending_withdrawal = pending_after;
         next.seq = self.seq.saturating_add(1);
         let entry = LedgerEntry {
             entry_id: LedgerEntry::id_for(&self.player_id, next.seq),
@@ -164,6 +208,8 @@ impl Account {
             bonus_delta,
             cash_after: after.cash,
             bonus_after: after.bonus,
+            pending_delta,
+            pending_after,
             reference: reference.to_owned(),
             created_at: next.updated_at,
         };
@@ -200,6 +246,10 @@ pub(crate) mod fixtures {
             limits: DepositLimits::default(),
             deposit_buckets: Vec::new(),
             exclusion: None,
+            pending_withdrawal: 0,
+            deposited_since_payout: 0,
+            staked_since_payout: 0,
+            recent_withdrawals: Vec::new(),
         }
     }
 }

@@ -127,6 +127,8 @@ pub struct WalletView {
     pub cash: i64,
     pub bonus: i64,
     pub wagering_remaining: i64,
+    /// Cash held for withdrawals not yet paid out, returned or failed.
+    pub pending_withdrawal: i64,
     pub updated_at: String,
 }
 
@@ -138,6 +140,7 @@ impl WalletView {
             cash: account.cash,
             bonus: account.bonus,
             wagering_remaining: account.wagering_remaining,
+            pending_withdrawal: account.pending_withdrawal,
             updated_at: account.updated_at.to_rfc3339(),
         }
     }
@@ -230,6 +233,11 @@ pub struct EntryView {
     pub bonus_amount: i64,
     pub cash_after: i64,
     pub bonus_after: i64,
+    /// Withdrawal entries only: the movement of the pending withdrawal and its balance after.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending_withdrawal_amount: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending_withdrawal_after: Option<i64>,
     pub reference: String,
     pub created_at: String,
 }
@@ -244,6 +252,8 @@ impl EntryView {
             bonus_amount: entry.bonus_delta,
             cash_after: entry.cash_after,
             bonus_after: entry.bonus_after,
+            pending_withdrawal_amount: entry.kind.is_withdrawal().then_some(entry.pending_delta),
+            pending_withdrawal_after: entry.kind.is_withdrawal().then_some(entry.pending_after),
             reference: entry.reference.clone(),
             created_at: entry.created_at.to_rfc3339(),
         }

@@ -163,6 +163,9 @@ pub fn audit(snapshot: &Snapshot) -> Report {
             EntryKind::Bet => "bet",
             EntryKind::Win | EntryKind::Rollback => "settlement",
             EntryKind::BonusAward | EntryKind::BonusRelease | EntryKind::BonusForfeit => "bonus",
+            // A withdrawal holds its amount once, and pays it out or returns it once.
+            EntryKind::Withdrawal => "withdrawal",
+            EntryKind::WithdrawalReturned | EntryKind::WithdrawalPaid => "withdrawal end",
         };
         // Client ids are global; a bonus's references are per player.
         let reference = if id_kind == "bonus" {

@@ -245,13 +245,16 @@ pub fn place_bet(
         )));
     }
     let (cash_stake, bonus_stake) = split_stake(account.cash, stake);
-    let (next, entry) = account.post(
+    let (mut next, entry) = account.post(
         EntryKind::Bet,
         -cash_stake,
         -bonus_stake,
         command.bet_id.as_str(),
         now,
     )?;
+    // The withdrawal turnover rule's count: stakes placed since the last paid withdrawal
+    // (a rollback takes its stake back out of it).
+    next.staked_since_payout = account.staked_since_payout.saturating_add(stake);
     // The stake counts toward wagering only when the bet closes as won or lost
     // (`crate::bonus::count_wagering`); here the bet only remembers which bonus it wagers.
     let wagering_for = account

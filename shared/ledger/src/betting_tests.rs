@@ -449,3 +449,44 @@ proptest! {
         prop_assert_eq!(total, refs.len(), "an id moved money twice");
     }
 }
+
+#[test]
+fn stakes_count_toward_the_withdrawal_turnover_until_rolled_back() {
+    let a = funded(1000, 0);
+    let placed = place_bet(&a, &bet("b1", 300), T0).unwrap();
+    assert_eq!(placed.account.staked_since_payout, 300);
+    let won = settle(
+        &placed.account,
+        Some(&placed.record),
+        &settlement("b1", "s1", win(0)),
+        T0,
+    )
+    .unwrap();
+    assert!(won.account.is_none(), "a loss without a bonus moves nothing");
+    let again = place_bet(&placed.account, &bet("b2", 200), T0).unwrap();
+    assert_eq!(again.account.staked_since_payout, 500);
+    let rolled = settle(
+        &again.account,
+        Some(&again.record),
+        &settlement("b2", "s2", SettlementKind::Rollback),
+        T0,
+    )
+    .unwrap();
+    assert_eq!(rolled.account.unwrap().staked_since_payout, 300);
+}
+
+#[test]
+fn deposits_count_toward_the_withdrawal_turnover() {
+    let a = account();
+    let command = crate::deposit::DepositCommand::from_request(
+        &a.player_id,
+        &crate::api::DepositRequest {
+            deposit_id: "d1".into(),
+            amount: 1000,
+            currency: "EUR".into(),
+        },
+    )
+    .unwrap();
+    let decided = crate::deposit::deposit(&a, &command, T0).unwrap();
+    assert_eq!(decided.account.deposited_since_payout, 1000);
+}

@@ -119,6 +119,7 @@ pub fn deposit(
     }
     next.limits = limits;
     next.deposit_buckets = record_deposit(&account.deposit_buckets, amount, now);
+    next.deposited_since_payout = account.deposited_since_payout.saturating_add(amount);
     let outcome = DepositOutcome {
         deposit_id: command.deposit_id.clone(),
         amount,

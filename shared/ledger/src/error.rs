@@ -23,12 +23,15 @@ pub enum ErrorCode {
     BetNotFound,
     BetAlreadySettled,
     BetRolledBack,
+    WithdrawalNotFound,
+    WithdrawalNotPending,
+    WithdrawalAlreadyFinal,
     Internal,
     Unavailable,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 18] = [
+    pub const ALL: [ErrorCode; 21] = [
         ErrorCode::ValidationFailed,
         ErrorCode::Underage,
         ErrorCode::EmailTaken,
@@ -45,6 +48,9 @@ impl ErrorCode {
         ErrorCode::BetNotFound,
         ErrorCode::BetAlreadySettled,
         ErrorCode::BetRolledBack,
+        ErrorCode::WithdrawalNotFound,
+        ErrorCode::WithdrawalNotPending,
+        ErrorCode::WithdrawalAlreadyFinal,
         ErrorCode::Internal,
         ErrorCode::Unavailable,
     ];
@@ -67,6 +73,9 @@ impl ErrorCode {
             ErrorCode::BetNotFound => "BET_NOT_FOUND",
             ErrorCode::BetAlreadySettled => "BET_ALREADY_SETTLED",
             ErrorCode::BetRolledBack => "BET_ROLLED_BACK",
+            ErrorCode::WithdrawalNotFound => "WITHDRAWAL_NOT_FOUND",
+            ErrorCode::WithdrawalNotPending => "WITHDRAWAL_NOT_PENDING",
+            ErrorCode::WithdrawalAlreadyFinal => "WITHDRAWAL_ALREADY_FINAL",
             ErrorCode::Internal => "INTERNAL",
             ErrorCode::Unavailable => "UNAVAILABLE",
         }
@@ -95,6 +104,9 @@ impl ErrorCode {
             ErrorCode::BetNotFound => "No such bet",
             ErrorCode::BetAlreadySettled => "The bet is already settled",
             ErrorCode::BetRolledBack => "The bet was rolled back",
+            ErrorCode::WithdrawalNotFound => "No such withdrawal",
+            ErrorCode::WithdrawalNotPending => "The withdrawal is no longer in review",
+            ErrorCode::WithdrawalAlreadyFinal => "The withdrawal's outcome is already decided",
             ErrorCode::Internal => "Internal error",
             ErrorCode::Unavailable => "Temporarily unavailable; retry with the same id",
         }
@@ -167,6 +179,12 @@ pub enum WalletError {
     BetAlreadySettled(String),
     #[error("{0}")]
     BetRolledBack(String),
+    #[error("{0}")]
+    WithdrawalNotFound(String),
+    #[error("{0}")]
+    WithdrawalNotPending(String),
+    #[error("{0}")]
+    WithdrawalAlreadyFinal(String),
     #[error("internal error: {0}")]
     Internal(String),
     /// Throttled, or a dependency is down: safe to retry with the same id.
@@ -205,6 +223,9 @@ impl WalletError {
             WalletError::BetNotFound(_) => ErrorCode::BetNotFound,
             WalletError::BetAlreadySettled(_) => ErrorCode::BetAlreadySettled,
             WalletError::BetRolledBack(_) => ErrorCode::BetRolledBack,
+            WalletError::WithdrawalNotFound(_) => ErrorCode::WithdrawalNotFound,
+            WalletError::WithdrawalNotPending(_) => ErrorCode::WithdrawalNotPending,
+            WalletError::WithdrawalAlreadyFinal(_) => ErrorCode::WithdrawalAlreadyFinal,
             WalletError::Internal(_) => ErrorCode::Internal,
             WalletError::Unavailable(_) => ErrorCode::Unavailable,
         }

@@ -62,6 +62,46 @@ pub enum EventKind {
         amount: i64,
         reason: ForfeitReason,
     },
+    WithdrawalRequested {
+        withdrawal_id: String,
+        amount: i64,
+        currency: String,
+        /// `approved` (no risk rule fired) or `pending_review`.
+        status: String,
+        review_reasons: Vec<String>,
+        bonus_forfeited: i64,
+    },
+    /// Approved at once or by an operator: the payout may start.
+    WithdrawalApproved {
+        withdrawal_id: String,
+        amount: i64,
+        currency: String,
+        destination_kind: String,
+        destination_reference: String,
+        /// The operator who approved it; `None` when no rule fired.
+        decided_by: Option<String>,
+    },
+    WithdrawalRejected {
+        withdrawal_id: String,
+        amount: i64,
+        decided_by: String,
+        reason: String,
+    },
+    WithdrawalCancelled {
+        withdrawal_id: String,
+        amount: i64,
+    },
+    WithdrawalPaid {
+        withdrawal_id: String,
+        amount: i64,
+        provider_reference: String,
+    },
+    WithdrawalFailed {
+        withdrawal_id: String,
+        amount: i64,
+        provider_reference: String,
+        reason: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,6 +109,8 @@ pub enum EventKind {
 pub enum ForfeitReason {
     PlayerRequest,
     Expired,
+    /// A withdrawal was requested while the bonus was active.
+    Withdrawal,
 }
 
 impl EventKind {
@@ -81,6 +123,12 @@ impl EventKind {
             EventKind::BonusAwarded { .. } => "BonusAwarded",
             EventKind::BonusReleased { .. } => "BonusReleased",
             EventKind::BonusForfeited { .. } => "BonusForfeited",
+            EventKind::WithdrawalRequested { .. } => "WithdrawalRequested",
+            EventKind::WithdrawalApproved { .. } => "WithdrawalApproved",
+            EventKind::WithdrawalRejected { .. } => "WithdrawalRejected",
+            EventKind::WithdrawalCancelled { .. } => "WithdrawalCancelled",
+            EventKind::WithdrawalPaid { .. } => "WithdrawalPaid",
+            EventKind::WithdrawalFailed { .. } => "WithdrawalFailed",
         }
     }
 }
@@ -105,7 +153,8 @@ pub struct Envelope {
 }
 
 impl WalletEvent {
-    fn new(
+    /// An event named by the permanent id that caused it (`<type>:<cause>`).
+    pub fn new(
         cause: &str,
         correlation_id: &str,
         at: Timestamp,

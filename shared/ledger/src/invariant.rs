@@ -6,19 +6,22 @@ use crate::entry::LedgerEntry;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Violation {
-    #[error("invariant 1: player {player}: negative balance (cash {cash}, bonus {bonus})")]
+    #[error("invariant 1: player {player}: negative balance (cash {cash}, bonus {bonus}, pending withdrawal {pending})")]
     NegativeBalance {
         player: String,
         cash: i64,
         bonus: i64,
+        pending: i64,
     },
-    #[error("invariant 2: player {player}: balances (cash {cash}, bonus {bonus}) differ from the sums of its entries (cash {entries_cash}, bonus {entries_bonus})")]
+    #[error("invariant 2: player {player}: balances (cash {cash}, bonus {bonus}, pending withdrawal {pending}) differ from the sums of its entries (cash {entries_cash}, bonus {entries_bonus}, pending withdrawal {entries_pending})")]
     BalanceMismatch {
         player: String,
         cash: i64,
         bonus: i64,
+        pending: i64,
         entries_cash: i64,
         entries_bonus: i64,
+        entries_pending: i64,
     },
     #[error("invariant 2: player {player}: entry {seq} does not follow from the one before it")]
     BrokenChain { player: String, seq: u64 },
@@ -34,11 +37,12 @@ pub enum Violation {
 
 /// Invariant 1: no balance is ever negative.
 pub fn no_negative_balance(account: &Account) -> Result<(), Violation> {
-    if account.cash < 0 || account.bonus < 0 {
+    if account.cash < 0 || account.bonus < 0 || account.pending_withdrawal < 0 {
         return Err(Violation::NegativeBalance {
             player: account.player_id.to_string(),
             cash: account.cash,
             bonus: account.bonus,
+            pending: account.pending_withdrawal,
         });
     }
     Ok(())
@@ -49,7 +53,7 @@ pub fn no_negative_balance(account: &Account) -> Result<(), Violation> {
 /// `entries` must be the wallet's entries in ascending `seq`.
 pub fn balance_equals_entries(account: &Account, entries: &[LedgerEntry]) -> Result<(), Violation> {
     let player = account.player_id.to_string();
-    let (mut cash, mut bonus) = (0i128, 0i128);
+    let (mut cash, mut bonus, mut pending) = (0i128, 0i128, 0i128);
     for (index, entry) in entries.iter().enumerate() {
         let expected_seq = u64::try_from(index).unwrap_or(u64::MAX).saturating_add(1);
         if entry.seq != expected_seq {
@@ -61,7 +65,11 @@ pub fn balance_equals_entries(account: &Account, entries: &[LedgerEntry]) -> Res
         }
         cash += i128::from(entry.cash_delta);
         bonus += i128::from(entry.bonus_delta);
-        if i128::from(entry.cash_after) != cash || i128::from(entry.bonus_after) != bonus {
+        pending += i128::from(entry.pending_delta);
+        if i128::from(entry.cash_after) != cash
+            || i128::from(entry.bonus_after) != bonus
+            || i128::from(entry.pending_after) != pending
+        {
             return Err(Violation::BrokenChain {
                 player,
                 seq: entry.seq,
@@ -76,13 +84,18 @@ pub fn balance_equals_entries(account: &Account, entries: &[LedgerEntry]) -> Res
             found,
         });
     }
-    if i128::from(account.cash) != cash || i128::from(account.bonus) != bonus {
+    if i128::from(account.cash) != cash
+        || i128::from(account.bonus) != bonus
+        || i128::from(account.pending_withdrawal) != pending
+    {
         return Err(Violation::BalanceMismatch {
             player,
             cash: account.cash,
             bonus: account.bonus,
+            pending: account.pending_withdrawal,
             entries_cash: i64::try_from(cash).unwrap_or(i64::MAX),
             entries_bonus: i64::try_from(bonus).unwrap_or(i64::MAX),
+            entries_pending: i64::try_from(pending).unwrap_or(i64::MAX),
         });
     }
     Ok(())

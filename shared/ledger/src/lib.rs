@@ -23,6 +23,7 @@ pub mod reference;
 pub mod register;
 pub mod risk;
 pub mod settlement;
+pub mod withdrawal;
 
 #[cfg(test)]
 mod betting_tests;

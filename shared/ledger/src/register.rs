@@ -217,6 +217,10 @@ pub fn register(
         limits: DepositLimits::starting_with(limits),
         deposit_buckets: Vec::new(),
         exclusion: None,
+        pending_withdrawal: 0,
+        deposited_since_payout: 0,
+        staked_since_payout: 0,
+        recent_withdrawals: Vec::new(),
     })
 }
 

@@ -121,7 +121,7 @@ pub struct RiskFacts<'a> {
     pub currency: &'a str,
     /// Cash deposited since the last paid withdrawal (or since registration).
     pub deposited_since_payout: i64,
-    /// Stakes of bets closed (won or lost) since the last paid withdrawal.
+    /// Stakes placed since the last paid withdrawal, less those rolled back.
     pub staked_since_payout: i64,
     /// Withdrawals the player requested in the 24 hours before this one.
     pub withdrawals_last_24h: u32,

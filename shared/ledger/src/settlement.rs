@@ -320,6 +320,13 @@ pub fn settle(
             bonus_changes.extend(release);
         }
     }
+    // A rolled-back stake no longer counts toward the withdrawal turnover rule.
+    if status == BetStatus::RolledBack {
+        if let Some(rolled) = next.as_mut() {
+            let stake = bet.cash_stake.saturating_add(bet.bonus_stake);
+            rolled.staked_since_payout = rolled.staked_since_payout.saturating_sub(stake).max(0);
+        }
+    }
     let account = next.or_else(|| (!bonus_changes.is_empty()).then(|| base.clone()));
     let outcome = SettlementOutcome {
         bet_id: command.bet_id.clone(),
