@@ -175,7 +175,9 @@ impl Account {
         let pending_after = self
             .pending_withdrawal
             .checked_add(pending_delta)
-            .ok_or_else(|| WalletError::field("/amount", "the pending withdrawal would overflow"))?;
+            .ok_or_else(|| {
+                WalletError::field("/amount", "the pending withdrawal would overflow")
+            })?;
         if pending_after < 0 {
             return Err(WalletError::Internal(
                 "the pending withdrawal would become negative".into(),

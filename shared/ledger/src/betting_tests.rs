@@ -462,7 +462,10 @@ fn stakes_count_toward_the_withdrawal_turnover_until_rolled_back() {
         T0,
     )
     .unwrap();
-    assert!(won.account.is_none(), "a loss without a bonus moves nothing");
+    assert!(
+        won.account.is_none(),
+        "a loss without a bonus moves nothing"
+    );
     let again = place_bet(&placed.account, &bet("b2", 200), T0).unwrap();
     assert_eq!(again.account.staked_since_payout, 500);
     let rolled = settle(

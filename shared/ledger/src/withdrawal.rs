@@ -438,7 +438,10 @@ pub fn request(
     })
 }
 
-fn current<'a>(record: &'a WithdrawalRecord, account: &Account) -> Result<&'a Withdrawal, WalletError> {
+fn current<'a>(
+    record: &'a WithdrawalRecord,
+    account: &Account,
+) -> Result<&'a Withdrawal, WalletError> {
     match record.withdrawal() {
         Some(withdrawal) if withdrawal.player_id == account.player_id => Ok(withdrawal),
         _ => Err(WalletError::WithdrawalNotFound(format!(
@@ -586,7 +589,7 @@ pub struct PayoutResult {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ResultOutcome {
     Applied(Box<WithdrawalDecision>),
-    Replayed(Withdrawal),
+    Replayed(Box<Withdrawal>),
 }
 
 /// `paid` takes the pending amount out for good (and starts the turnover count again);
@@ -612,7 +615,7 @@ pub fn result(
                 && withdrawal.provider_reference.as_deref()
                     == Some(payout.provider_reference.as_str()) =>
         {
-            return Ok(ResultOutcome::Replayed(withdrawal.clone()));
+            return Ok(ResultOutcome::Replayed(Box::new(withdrawal.clone())));
         }
         status => {
             return Err(WalletError::WithdrawalAlreadyFinal(format!(
@@ -742,7 +745,12 @@ mod tests {
         let entry = &d.entries[0];
         assert_eq!(entry.kind, EntryKind::Withdrawal);
         assert_eq!(
-            (entry.cash_delta, entry.pending_delta, entry.pending_after, entry.amount()),
+            (
+                entry.cash_delta,
+                entry.pending_delta,
+                entry.pending_after,
+                entry.amount()
+            ),
             (-3000, 3000, 3000, 0)
         );
         let w = d.withdrawal().unwrap();
@@ -777,7 +785,9 @@ mod tests {
     #[test]
     fn an_active_bonus_is_forfeited_first_in_the_same_decision() {
         let (a, mut entries) = funded(1000);
-        let (mut b, e) = a.post(EntryKind::BonusAward, 0, 700, "camp:award", T0).unwrap();
+        let (mut b, e) = a
+            .post(EntryKind::BonusAward, 0, 700, "camp:award", T0)
+            .unwrap();
         entries.push(e);
         b.active_bonus = Some(ActiveBonus {
             campaign_id: "camp".into(),
@@ -794,7 +804,14 @@ mod tests {
         let kinds: Vec<EntryKind> = d.entries.iter().map(|e| e.kind).collect();
         assert_eq!(kinds, [EntryKind::BonusForfeit, EntryKind::Withdrawal]);
         let names: Vec<&str> = d.events.iter().map(|e| e.kind.name()).collect();
-        assert_eq!(names, ["BonusForfeited", "WithdrawalRequested", "WithdrawalApproved"]);
+        assert_eq!(
+            names,
+            [
+                "BonusForfeited",
+                "WithdrawalRequested",
+                "WithdrawalApproved"
+            ]
+        );
         assert!(matches!(
             d.events[0].kind,
             EventKind::BonusForfeited {
@@ -811,12 +828,23 @@ mod tests {
         let (mut a, _) = funded(200_000);
         a.deposited_since_payout = 200_000;
         // New account (registered at T0), never staked, a large amount.
-        let d = request(&a, &command("w1", 150_000), open(&rules), "c", T0.plus_millis(HOUR_MS)).unwrap();
+        let d = request(
+            &a,
+            &command("w1", 150_000),
+            open(&rules),
+            "c",
+            T0.plus_millis(HOUR_MS),
+        )
+        .unwrap();
         let w = d.withdrawal().unwrap();
         assert_eq!(w.status, WithdrawalStatus::PendingReview);
         assert_eq!(
             w.review_reasons,
-            [RiskReason::Turnover, RiskReason::LargeAmount, RiskReason::NewAccount]
+            [
+                RiskReason::Turnover,
+                RiskReason::LargeAmount,
+                RiskReason::NewAccount
+            ]
         );
         let names: Vec<&str> = d.events.iter().map(|e| e.kind.name()).collect();
         assert_eq!(names, ["WithdrawalRequested"], "not approved yet");
@@ -862,24 +890,57 @@ mod tests {
     #[test]
     fn an_operator_approves_without_moving_money_or_rejects_returning_it() {
         let (b, mut entries, record) = in_review();
-        let approved = decide(&b, &record, Decision::Approve, "staff-1", "checked", "c", later()).unwrap();
+        let approved = decide(
+            &b,
+            &record,
+            Decision::Approve,
+            "staff-1",
+            "checked",
+            "c",
+            later(),
+        )
+        .unwrap();
         assert!(approved.account.is_none() && approved.entries.is_empty());
         let w = approved.withdrawal().unwrap();
         assert_eq!(
-            (w.status, w.decided_by.as_deref(), w.decision_reason.as_deref()),
+            (
+                w.status,
+                w.decided_by.as_deref(),
+                w.decision_reason.as_deref()
+            ),
             (WithdrawalStatus::Approved, Some("staff-1"), Some("checked"))
         );
         assert!(matches!(
             &approved.events[0].kind,
             EventKind::WithdrawalApproved { decided_by: Some(by), .. } if by == "staff-1"
         ));
-        let twice = decide(&b, &approved.record, Decision::Reject, "staff-2", "late", "c", later());
+        let twice = decide(
+            &b,
+            &approved.record,
+            Decision::Reject,
+            "staff-2",
+            "late",
+            "c",
+            later(),
+        );
         assert_eq!(twice.unwrap_err().code(), ErrorCode::WithdrawalNotPending);
 
-        let rejected = decide(&b, &record, Decision::Reject, "staff-1", "fraud", "c", later()).unwrap();
+        let rejected = decide(
+            &b,
+            &record,
+            Decision::Reject,
+            "staff-1",
+            "fraud",
+            "c",
+            later(),
+        )
+        .unwrap();
         let c = applied(&rejected, &mut entries);
         assert_eq!((c.cash, c.pending_withdrawal), (5000, 0));
-        assert_eq!(rejected.withdrawal().unwrap().status, WithdrawalStatus::Rejected);
+        assert_eq!(
+            rejected.withdrawal().unwrap().status,
+            WithdrawalStatus::Rejected
+        );
     }
 
     fn payout(paid: bool, reference: &str) -> PayoutResult {
@@ -896,8 +957,13 @@ mod tests {
         let d = request(&a, &command("w1", 3000), open(&NO_RULES), "c", later()).unwrap();
         let b = applied(&d, &mut entries);
         let before_approval = result(&b, &in_review().2, &payout(true, "p1"), "c", later());
-        assert_eq!(before_approval.unwrap_err().code(), ErrorCode::WithdrawalAlreadyFinal);
-        let ResultOutcome::Applied(paid) = result(&b, &d.record, &payout(true, "p1"), "c", later()).unwrap() else {
+        assert_eq!(
+            before_approval.unwrap_err().code(),
+            ErrorCode::WithdrawalAlreadyFinal
+        );
+        let ResultOutcome::Applied(paid) =
+            result(&b, &d.record, &payout(true, "p1"), "c", later()).unwrap()
+        else {
             panic!("applied")
         };
         let c = applied(&paid, &mut entries);
@@ -910,7 +976,10 @@ mod tests {
             ResultOutcome::Replayed(w) if w.status == WithdrawalStatus::Paid
         ));
         let contradiction = result(&c, &paid.record, &payout(false, "p1"), "c", later());
-        assert_eq!(contradiction.unwrap_err().code(), ErrorCode::WithdrawalAlreadyFinal);
+        assert_eq!(
+            contradiction.unwrap_err().code(),
+            ErrorCode::WithdrawalAlreadyFinal
+        );
     }
 
     #[test]
@@ -918,20 +987,28 @@ mod tests {
         let (a, mut entries) = funded(5000);
         let d = request(&a, &command("w1", 3000), open(&NO_RULES), "c", later()).unwrap();
         let b = applied(&d, &mut entries);
-        let ResultOutcome::Applied(failed) = result(&b, &d.record, &payout(false, "p9"), "c", later()).unwrap() else {
+        let ResultOutcome::Applied(failed) =
+            result(&b, &d.record, &payout(false, "p9"), "c", later()).unwrap()
+        else {
             panic!("applied")
         };
         let c = applied(&failed, &mut entries);
         assert_eq!((c.cash, c.pending_withdrawal), (5000, 0));
         let w = failed.withdrawal().unwrap();
-        assert_eq!((w.status, w.failure_reason.as_deref()), (WithdrawalStatus::Failed, Some("account closed")));
+        assert_eq!(
+            (w.status, w.failure_reason.as_deref()),
+            (WithdrawalStatus::Failed, Some("account closed"))
+        );
     }
 
     #[test]
     fn replays_answer_from_the_record_and_another_payload_is_a_duplicate() {
         let (a, _) = funded(5000);
         let d = request(&a, &command("w1", 3000), open(&NO_RULES), "c", later()).unwrap();
-        assert_eq!(d.record.replay(&command("w1", 3000)).unwrap().status, WithdrawalStatus::Approved);
+        assert_eq!(
+            d.record.replay(&command("w1", 3000)).unwrap().status,
+            WithdrawalStatus::Approved
+        );
         assert_eq!(
             d.record.replay(&command("w1", 2999)).unwrap_err().code(),
             ErrorCode::DuplicateTransaction
@@ -962,10 +1039,20 @@ mod tests {
             },
         )
         .unwrap_err();
-        let fields: Vec<&str> = bad.field_errors().iter().map(|e| e.field.as_str()).collect();
+        let fields: Vec<&str> = bad
+            .field_errors()
+            .iter()
+            .map(|e| e.field.as_str())
+            .collect();
         assert_eq!(
             fields,
-            ["/withdrawal_id", "/amount", "/currency", "/destination/kind", "/destination/reference"]
+            [
+                "/withdrawal_id",
+                "/amount",
+                "/currency",
+                "/destination/kind",
+                "/destination/reference"
+            ]
         );
     }
 

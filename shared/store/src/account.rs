@@ -61,6 +61,25 @@ pub(crate) fn unchanged<'a>(writes: Writes<'a>, read: &Account) -> Result<Writes
     )
 }
 
+/// An entry no client id's record carries (a bonus forfeited on request, a withdrawal's
+/// later transitions) as an item of its own, in the history index.
+pub(crate) fn movement_item(entry: &LedgerEntry) -> Result<Item, StoreError> {
+    let movement = Movement {
+        player_id: &entry.player_id,
+        seq: entry.seq,
+    };
+    with_entries(
+        to_item(
+            &movement,
+            keys::player_pk(&entry.player_id),
+            keys::movement_sk(entry.seq),
+            ItemType::Movement,
+        )?,
+        &entry.player_id,
+        &[entry],
+    )
+}
+
 /// What happened to a registration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Created {
@@ -144,21 +163,7 @@ impl Store {
     ) -> Result<Commit, StoreError> {
         let mut writes = write_account(Writes::new(self), read, next, events)?;
         if let Some(entry) = entry {
-            let movement = Movement {
-                player_id: &entry.player_id,
-                seq: entry.seq,
-            };
-            let item = with_entries(
-                to_item(
-                    &movement,
-                    keys::player_pk(&entry.player_id),
-                    keys::movement_sk(entry.seq),
-                    ItemType::Movement,
-                )?,
-                &entry.player_id,
-                &[entry],
-            )?;
-            writes = writes.create(Role::New, item)?;
+            writes = writes.create(Role::New, movement_item(entry)?)?;
         }
         self.commit(writes).await
     }

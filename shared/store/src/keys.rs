@@ -11,6 +11,8 @@
 //! | bet id        | `BET#<id>`          | `BET`              | create: `attribute_not_exists(pk)`; settle: `version = :read_version` |
 //! | settlement id | `SETTLEMENT#<id>`   | `SETTLEMENT`       | `attribute_not_exists(pk)`              |
 //! | bonus grant   | `BONUS#<player>#<campaign>` | `BONUS`    | `attribute_not_exists(pk)` (a campaign at most once) |
+//! | withdrawal id | `WITHDRAWAL#<id>`   | `WITHDRAWAL`       | create: `attribute_not_exists(pk)`; each transition: `version = :read_version` |
+//! | destination   | `DESTINATION#<kind>#<reference>` | `DESTINATION` | `attribute_not_exists(pk)`: the player who used it first |
 //!
 //! The ledger has no items of its own: the item a change creates (its id record, a grant,
 //! a movement) carries the change's entries (`entries`) and, through `hpk`/`hsk`, sits in
@@ -87,6 +89,14 @@ pub fn bonus_pk(player_id: &PlayerId, campaign_id: &str) -> String {
     format!("BONUS#{player_id}#{campaign_id}")
 }
 
+pub fn withdrawal_pk(withdrawal_id: &ClientId) -> String {
+    format!("WITHDRAWAL#{withdrawal_id}")
+}
+
+pub fn destination_pk(kind: &str, reference: &ClientId) -> String {
+    format!("DESTINATION#{kind}#{reference}")
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ItemType {
     Wallet,
@@ -97,6 +107,8 @@ pub enum ItemType {
     Bet,
     Settlement,
     Bonus,
+    Withdrawal,
+    Destination,
 }
 
 impl ItemType {
@@ -110,6 +122,8 @@ impl ItemType {
             ItemType::Bet => "bet",
             ItemType::Settlement => "settlement",
             ItemType::Bonus => "bonus",
+            ItemType::Withdrawal => "withdrawal",
+            ItemType::Destination => "destination",
         }
     }
 
@@ -123,6 +137,8 @@ impl ItemType {
             ItemType::Bet,
             ItemType::Settlement,
             ItemType::Bonus,
+            ItemType::Withdrawal,
+            ItemType::Destination,
         ]
         .into_iter()
         .find(|t| t.as_str() == text)
@@ -140,6 +156,8 @@ impl ItemType {
             ItemType::Bet => "BET",
             ItemType::Settlement => "SETTLEMENT",
             ItemType::Bonus => "BONUS",
+            ItemType::Withdrawal => "WITHDRAWAL",
+            ItemType::Destination => "DESTINATION",
         }
     }
 }

@@ -24,6 +24,7 @@ pub mod items;
 pub mod keys;
 pub mod settlement;
 pub mod table;
+pub mod withdrawal;
 
 #[cfg(test)]
 mod retry_tests;
