@@ -52,6 +52,7 @@ fn state(client: aws_sdk_dynamodb::Client, table: &str) -> State {
             payment_provider: Some(SecretSetting::Literal(provider.clone())),
             aggregator: Some(SecretSetting::Literal(aggregator.clone())),
             min_age: 18,
+            risk_rules: None,
         },
         store: Store::new(client, table.to_string()),
         clock: Clock::System,

@@ -134,6 +134,7 @@ pub async fn state_at(clock: Clock) -> State {
             payment_provider: Some(SecretSetting::Literal(provider.clone())),
             aggregator: Some(SecretSetting::Literal(aggregator.clone())),
             min_age: 18,
+            risk_rules: None,
         },
         store: Store::new(dynamo().await, e.table.clone()),
         clock,
@@ -209,6 +210,20 @@ pub fn player_request(
         let value = HeaderValue::from_str(&format!("Bearer {}", token(who))).expect("header");
         request.headers_mut().insert("authorization", value);
     }
+    request
+}
+
+/// A player's request to a route with several path parameters, with the player's token.
+pub fn player_request_at(
+    method: Method,
+    path: &str,
+    params: &[(&str, &str)],
+    body: &str,
+    token_player: &str,
+) -> Request {
+    let mut request = build(method, path, params, &[], body);
+    let value = HeaderValue::from_str(&format!("Bearer {}", token(token_player))).expect("header");
+    request.headers_mut().insert("authorization", value);
     request
 }
 

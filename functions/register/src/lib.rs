@@ -112,11 +112,6 @@ async fn add_exclusion(state: &State, request: &Request) -> Result<Response<Body
     Ok(json(201, &applied.outcome))
 }
 
-/// The body of a forfeit: nothing, or an empty object.
-#[derive(Debug, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ForfeitRequest {}
-
 #[derive(Debug, serde::Serialize)]
 struct Forfeited {
     campaign_id: String,
@@ -133,9 +128,7 @@ struct ForfeitView {
 async fn forfeit_bonus(state: &State, request: &Request) -> Result<Response<Body>, WalletError> {
     let player = state.path_player(request)?;
     unknown_query_params(request, &[])?;
-    if !request.body().iter().all(u8::is_ascii_whitespace) {
-        let _: ForfeitRequest = parse_json(request.body())?;
-    }
+    ledger::api::no_body(request.body())?;
     let applied = store::bonus::forfeit_bonus(
         &state.store,
         &player,

@@ -41,6 +41,8 @@ pub struct Config {
     /// Secrets the game aggregator may sign with.
     pub aggregator: Option<SecretSetting>,
     pub min_age: u8,
+    /// The withdrawal risk rules, for the functions that need them.
+    pub risk_rules: Option<ledger::risk::RiskRules>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -57,6 +59,8 @@ pub enum ConfigError {
 pub struct Needs {
     pub payment_provider: bool,
     pub aggregator: bool,
+    /// The withdrawal risk rules (`RISK_RULES`, validated by `ledger::risk::parse_rules`).
+    pub risk_rules: bool,
 }
 
 impl Config {
@@ -112,12 +116,24 @@ impl Config {
                     reason: format!("{v:?} is not an age from 18 to 25"),
                 })?,
         };
+        let risk_rules =
+            match (lookup("RISK_RULES"), needs.risk_rules) {
+                (None, true) => return Err(ConfigError::Missing("RISK_RULES")),
+                (None, false) => None,
+                (Some(json), _) => Some(ledger::risk::parse_rules(&json).map_err(|reason| {
+                    ConfigError::Invalid {
+                        name: "RISK_RULES",
+                        reason,
+                    }
+                })?),
+            };
         Ok(Config {
             table_name,
             player_auth,
             payment_provider,
             aggregator,
             min_age,
+            risk_rules,
         })
     }
 }
@@ -211,7 +227,8 @@ mod tests {
             Config::from_lookup(
                 Needs {
                     payment_provider: true,
-                    aggregator: false
+                    aggregator: false,
+                    ..Needs::default()
                 },
                 lookup(&[("TABLE_NAME", "t")])
             )
@@ -221,7 +238,8 @@ mod tests {
         assert!(Config::from_lookup(
             Needs {
                 payment_provider: true,
-                aggregator: false
+                aggregator: false,
+                ..Needs::default()
             },
             lookup(&[
                 ("TABLE_NAME", "t"),
@@ -239,7 +257,8 @@ mod tests {
         assert!(Config::from_lookup(
             Needs {
                 payment_provider: false,
-                aggregator: true
+                aggregator: true,
+                ..Needs::default()
             },
             lookup(&[
                 ("TABLE_NAME", "t"),
@@ -250,7 +269,8 @@ mod tests {
         assert!(Config::from_lookup(
             Needs {
                 payment_provider: true,
-                aggregator: false
+                aggregator: false,
+                ..Needs::default()
             },
             lookup(&[
                 ("TABLE_NAME", "t"),
@@ -261,11 +281,47 @@ mod tests {
     }
 
     #[test]
+    fn risk_rules_are_required_where_needed_and_always_validated() {
+        let needs = Needs {
+            risk_rules: true,
+            ..Needs::default()
+        };
+        assert_eq!(
+            Config::from_lookup(needs, lookup(&[("TABLE_NAME", "t")])).unwrap_err(),
+            ConfigError::Missing("RISK_RULES")
+        );
+        let rules = Config::from_lookup(
+            needs,
+            lookup(&[
+                ("TABLE_NAME", "t"),
+                ("RISK_RULES", ledger::risk::DEFAULT_RULES),
+            ]),
+        )
+        .unwrap()
+        .risk_rules
+        .unwrap();
+        assert!(rules.turnover.is_some());
+        assert!(matches!(
+            Config::from_lookup(
+                Needs::default(),
+                lookup(&[
+                    ("TABLE_NAME", "t"),
+                    ("RISK_RULES", r#"{"velocity":{"max_per_24h":0}}"#)
+                ])
+            ),
+            Err(ConfigError::Invalid {
+                name: "RISK_RULES",
+                ..
+            })
+        ));
+    }
+
+    #[test]
     fn secrets_never_show_in_debug_output() {
         let c = Config::from_lookup(
             Needs {
                 payment_provider: true,
-                aggregator: false,
+                ..Needs::default()
             },
             lookup(&[
                 ("TABLE_NAME", "t"),

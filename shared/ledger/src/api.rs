@@ -266,6 +266,80 @@ pub struct EntriesPage {
     pub next_cursor: Option<String>,
 }
 
+/// The body of a route that takes none: nothing (or whitespace), or an empty object; any
+/// member is refused like every unknown field.
+pub fn no_body(body: &[u8]) -> Result<(), WalletError> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Empty {}
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(());
+    }
+    parse_json::<Empty>(body).map(|_| ())
+}
+
+/// A withdrawal as the player, the payment provider and operators see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WithdrawalView {
+    pub withdrawal_id: String,
+    pub amount: i64,
+    pub currency: String,
+    pub destination: DestinationView,
+    pub status: String,
+    pub review_reasons: Vec<String>,
+    pub bonus_forfeited: i64,
+    pub created_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decided_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decided_by: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decision_reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider_reference: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure_reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<String>,
+    pub wallet: WalletView,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DestinationView {
+    pub kind: String,
+    pub reference: String,
+}
+
+impl WithdrawalView {
+    pub fn of(withdrawal: &crate::withdrawal::Withdrawal, account: &Account) -> WithdrawalView {
+        let at = |t: &Option<Timestamp>| t.map(|t| t.to_rfc3339());
+        WithdrawalView {
+            withdrawal_id: withdrawal.withdrawal_id.to_string(),
+            amount: withdrawal.payload.amount,
+            currency: withdrawal.payload.currency.to_string(),
+            destination: DestinationView {
+                kind: withdrawal.payload.destination.kind.as_str().to_string(),
+                reference: withdrawal.payload.destination.reference.to_string(),
+            },
+            status: withdrawal.status.as_str().to_string(),
+            review_reasons: withdrawal
+                .review_reasons
+                .iter()
+                .map(|r| r.as_str().to_string())
+                .collect(),
+            bonus_forfeited: withdrawal.bonus_forfeited,
+            created_at: withdrawal.created_at.to_rfc3339(),
+            decided_at: at(&withdrawal.decided_at),
+            decided_by: withdrawal.decided_by.clone(),
+            decision_reason: withdrawal.decision_reason.clone(),
+            provider_reference: withdrawal.provider_reference.clone(),
+            failure_reason: withdrawal.failure_reason.clone(),
+            finished_at: at(&withdrawal.finished_at),
+            wallet: WalletView::of(account),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DepositView {
     pub deposit_id: String,

@@ -584,6 +584,70 @@ pub struct PayoutResult {
     pub reason: Option<String>,
 }
 
+/// The body of `POST /players/{player_id}/withdrawals/{withdrawal_id}/result`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PayoutResultRequest {
+    pub status: String,
+    pub provider_reference: String,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// The longest `reason` a payout result or an operator's action may give.
+pub const MAX_REASON_CHARS: usize = 500;
+
+/// A free-text reason: 1 to [`MAX_REASON_CHARS`] characters, without control characters.
+pub fn check_reason(field: &str, reason: &str) -> Result<String, crate::error::FieldError> {
+    let trimmed = reason.trim();
+    if trimmed.is_empty() || trimmed.chars().count() > MAX_REASON_CHARS {
+        return Err(crate::error::FieldError::new(
+            field,
+            format!("must be 1 to {MAX_REASON_CHARS} characters"),
+        ));
+    }
+    if trimmed.chars().any(char::is_control) {
+        return Err(crate::error::FieldError::new(
+            field,
+            "must not contain control characters",
+        ));
+    }
+    Ok(trimmed.to_string())
+}
+
+impl PayoutResult {
+    pub fn from_request(request: &PayoutResultRequest) -> Result<PayoutResult, WalletError> {
+        let mut problems = Problems::new();
+        let paid = problems.check(match request.status.as_str() {
+            "paid" => Ok(true),
+            "failed" => Ok(false),
+            _ => Err(crate::error::FieldError::new(
+                "/status",
+                "must be paid or failed",
+            )),
+        });
+        let reference = problems.check(ClientId::parse(
+            "/provider_reference",
+            &request.provider_reference,
+        ));
+        let reason = match &request.reason {
+            None => None,
+            Some(text) => problems.check(check_reason("/reason", text)),
+        };
+        problems.into_result()?;
+        match (paid, reference) {
+            (Some(paid), Some(reference)) => Ok(PayoutResult {
+                paid,
+                provider_reference: reference.to_string(),
+                reason,
+            }),
+            _ => Err(WalletError::Internal(
+                "validation passed without values".into(),
+            )),
+        }
+    }
+}
+
 /// What a result comes to: a transition, or the withdrawal as already recorded (the same
 /// result again: nothing moves).
 #[derive(Debug, Clone, PartialEq, Eq)]

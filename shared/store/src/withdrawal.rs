@@ -11,7 +11,7 @@
 
 use crate::account::{account_keys, movement_item, take_account, unchanged, write_account};
 use crate::apply::{apply_once, rejected, replayed, Applied, Attempt, Failed};
-use crate::items::{from_item, to_item, with_entries, with_events};
+use crate::items::{from_item, keep_entries, to_item, with_entries, with_events};
 use crate::keys::{self, ItemType};
 use crate::table::{Role, Writes};
 use crate::{Commit, Item, Store, StoreError};
@@ -34,6 +34,8 @@ pub struct DestinationClaim {
 pub struct WithdrawalRead {
     pub account: Option<Account>,
     pub record: Option<WithdrawalRecord>,
+    /// The record's item as read: the request's entries stay on it through every transition.
+    pub record_item: Option<Item>,
     /// Read only for a request: who used its destination first.
     pub destination: Option<DestinationClaim>,
 }
@@ -79,9 +81,12 @@ impl Store {
             ));
         }
         let mut items = self.snapshot(keys).await?.into_iter();
+        let account = take_account(&mut items)?;
+        let record_item = items.next().flatten();
         Ok(WithdrawalRead {
-            account: take_account(&mut items)?,
-            record: items.next().flatten().map(from_item).transpose()?,
+            account,
+            record: record_item.clone().map(from_item).transpose()?,
+            record_item,
             destination: items.next().flatten().map(from_item).transpose()?,
         })
     }
@@ -148,10 +153,11 @@ impl Store {
     pub async fn commit_withdrawal_transition(
         &self,
         read: &Account,
-        read_version: u64,
+        read_record: (u64, Option<&Item>),
         decision: &WithdrawalDecision,
     ) -> Result<Commit, StoreError> {
-        let mut record = record_item(&decision.record, &[])?;
+        let (read_version, read_item) = read_record;
+        let mut record = keep_entries(record_item(&decision.record, &[])?, read_item)?;
         if decision.account.is_none() {
             record = with_events(record, &decision.events)?;
         }
@@ -271,7 +277,11 @@ async fn transition(
         };
         let withdrawal = recorded(&decision, &account)?;
         let commit = store
-            .commit_withdrawal_transition(&account, record.version, &decision)
+            .commit_withdrawal_transition(
+                &account,
+                (record.version, read.record_item.as_ref()),
+                &decision,
+            )
             .await?;
         Ok(Attempt::after(commit, || {
             Applied::new(withdrawal, decision.account.unwrap_or(account))
