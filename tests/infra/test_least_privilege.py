@@ -300,6 +300,7 @@ INTEGRATIONS_SERVED = {
     "settle-queue": {"AGGREGATOR_SECRET_ARN"},  # queue messages are signed by the aggregator
     "publisher": set(),
     "bonus-award": set(),
+    "withdraw": {"PAYMENT_PROVIDER_SECRET_ARN"},  # the payment provider's payout results
 }
 # Functions that serve both integrations and so may hold both secrets: none.
 SERVES_BOTH: set[str] = set()

@@ -145,10 +145,14 @@ def test_template_routes_and_functions(template):
         ("POST", "/players/{player_id}/deposits"): "deposit",
         ("POST", "/players/{player_id}/bets"): "place-bet",
         ("POST", "/players/{player_id}/bets/{bet_id}/settlement"): "settle",
+        ("POST", "/players/{player_id}/withdrawals"): "withdraw",
+        ("GET", "/players/{player_id}/withdrawals/{withdrawal_id}"): "wallet-read",
+        ("POST", "/players/{player_id}/withdrawals/{withdrawal_id}/cancel"): "withdraw",
+        ("POST", "/players/{player_id}/withdrawals/{withdrawal_id}/result"): "withdraw",
     }
     by_binary = {f.binary: f for f in functions(template)}
     assert set(by_binary) == {"register", "wallet-read", "deposit", "place-bet", "settle", "settle-queue",
-                              "publisher", "bonus-award"}
+                              "publisher", "bonus-award", "withdraw"}
     assert by_binary["settle-queue"].routes == [], "settle-queue is fed by SQS only"
     assert by_binary["bonus-award"].routes == [], "bonus-award is fed by SQS only"
     assert by_binary["publisher"].routes == [], "the publisher is fed by the table's stream only"
@@ -160,12 +164,14 @@ def test_template_routes_and_functions(template):
         resource["Metadata"]["BuildProperties"]["Binary"]: template_environment(template, resource)
         for resource in _serverless_functions(template).values()
     }
-    assert written["deposit"]["PAYMENT_PROVIDER_SECRET_ARN"] == {"Ref": "PaymentProviderSecretArn"}
+    for binary in ("deposit", "withdraw"):
+        assert written[binary]["PAYMENT_PROVIDER_SECRET_ARN"] == {"Ref": "PaymentProviderSecretArn"}, binary
+    assert written["withdraw"]["RISK_RULES"] == {"Ref": "RiskRules"}
     assert "PAYMENT_PROVIDER_SECRET_ARN" not in written["register"]
     for binary in ("place-bet", "settle", "settle-queue", "wallet-read"):
         assert written[binary]["AGGREGATOR_SECRET_ARN"] == {"Ref": "AggregatorSecretArn"}, binary
         assert "PAYMENT_PROVIDER_SECRET_ARN" not in written[binary], binary
-    for binary in ("register", "deposit", "publisher", "bonus-award"):
+    for binary in ("register", "deposit", "publisher", "bonus-award", "withdraw"):
         assert "AGGREGATOR_SECRET_ARN" not in written[binary], binary
     for binary in ("publisher", "bonus-award"):
         assert "PAYMENT_PROVIDER_SECRET_ARN" not in written[binary], binary
@@ -224,6 +230,7 @@ def test_function_policies_are_least_privilege(template):
     expected = {
         "register": [(table, writer)],
         "deposit": [(table, writer), (payment_provider, read_secret)],
+        "withdraw": [(table, writer), (payment_provider, read_secret)],
         "place-bet": [(table, writer), (aggregator, read_secret)],
         "settle": [(table, writer), (aggregator, read_secret)],
         # Plus what SAM adds for its SQS event (AWSLambdaSQSQueueExecutionRole), nothing of ours.

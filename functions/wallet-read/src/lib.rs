@@ -12,7 +12,7 @@ use edge::signature::SIGNATURE_HEADER;
 use edge::Integration;
 use edge::State;
 use lambda_http::{Body, Request, Response};
-use ledger::api::{BetView, EntriesPage, EntryView, WalletView};
+use ledger::api::{BetView, EntriesPage, EntryView, WalletView, WithdrawalView};
 use ledger::{ClientId, FieldError, WalletError};
 use wire::cursor::{decode_cursor, encode_cursor};
 
@@ -20,10 +20,11 @@ pub const DEFAULT_PAGE: usize = 50;
 pub const MAX_PAGE: usize = 100;
 
 /// The routes this function serves.
-pub const ROUTES: [&str; 3] = [
+pub const ROUTES: [&str; 4] = [
     "GET /players/{player_id}/wallet",
     "GET /players/{player_id}/transactions",
     "GET /players/{player_id}/bets/{bet_id}",
+    "GET /players/{player_id}/withdrawals/{withdrawal_id}",
 ];
 
 pub async fn handle(state: &State, request: Request) -> Response<Body> {
@@ -31,6 +32,9 @@ pub async fn handle(state: &State, request: Request) -> Response<Body> {
         Some("GET /players/{player_id}/wallet") => wallet(state, &request).await,
         Some("GET /players/{player_id}/transactions") => transactions(state, &request).await,
         Some("GET /players/{player_id}/bets/{bet_id}") => bet(state, &request).await,
+        Some("GET /players/{player_id}/withdrawals/{withdrawal_id}") => {
+            withdrawal(state, &request).await
+        }
         _ => Err(unrouted(&request, "wallet-read")),
     };
     result.unwrap_or_else(|error| problem(&error, &instance(&request), None))
@@ -99,6 +103,29 @@ async fn bet(state: &State, request: &Request) -> Result<Response<Body>, WalletE
         .and_then(BetView::of)
         .ok_or_else(not_found)?;
     Ok(json(200, &view))
+}
+
+/// One of the player's withdrawals, with the wallet (one consistent snapshot).
+async fn withdrawal(state: &State, request: &Request) -> Result<Response<Body>, WalletError> {
+    let player = state.path_player(request)?;
+    unknown_query_params(request, &[])?;
+    let withdrawal_id = path_param(request, "withdrawal_id").unwrap_or_default();
+    let not_found = || {
+        WalletError::WithdrawalNotFound(format!(
+            "player {player} has no withdrawal {withdrawal_id}"
+        ))
+    };
+    let id = ClientId::new(&withdrawal_id).map_err(|_| not_found())?;
+    let read = state.store.withdrawal_read(&player, &id, None).await?;
+    let account = read
+        .account
+        .ok_or_else(|| WalletError::PlayerNotFound(player.to_string()))?;
+    let withdrawal = read
+        .record
+        .filter(|record| record.player_id == player)
+        .and_then(|record| record.withdrawal().cloned())
+        .ok_or_else(not_found)?;
+    Ok(json(200, &WithdrawalView::of(&withdrawal, &account)))
 }
 
 /// `limit`: 1 to 100, default 50.

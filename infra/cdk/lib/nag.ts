@@ -14,6 +14,7 @@ const FUNCTIONS = [
   'SettleQueueFunction',
   'PublisherFunction',
   'BonusAwardFunction',
+  'WithdrawFunction',
 ];
 
 const QUEUES = [
@@ -28,6 +29,7 @@ const QUEUES = [
 // The routes the payment provider and the game aggregator call (no JWT authorizer).
 const SIGNED_ROUTES = [
   'WalletHttpApi/POST--players--{player_id}--deposits',
+  'WalletHttpApi/POST--players--{player_id}--withdrawals--{withdrawal_id}--result',
   'WalletHttpApi/POST--players--{player_id}--bets',
   'WalletHttpApi/POST--players--{player_id}--bets--{bet_id}--settlement',
 ];

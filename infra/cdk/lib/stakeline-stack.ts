@@ -72,6 +72,10 @@ const DEFAULT_BONUS_CAMPAIGNS =
   '"cap":{"EUR":10000,"GBP":10000,"USD":10000},"wagering_multiplier":10,' +
   '"max_stake":{"EUR":500,"GBP":500,"USD":500},"expiry_days":30}]';
 
+const DEFAULT_RISK_RULES =
+  '{"turnover":{"min_turnover":1},"large_amount":{"EUR":100000,"GBP":100000,"USD":100000},' +
+  '"velocity":{"max_per_24h":3},"new_account":{"min_age_hours":24},"shared_destination":{"enabled":true}}';
+
 interface Route {
   readonly method: apigwv2.HttpMethod;
   readonly path: string;
@@ -156,6 +160,17 @@ export class StakelineStack extends Stack {
         'wagering_multiplier and expiry_days. The default is the first-deposit match.',
       minLength: 2,
       default: DEFAULT_BONUS_CAMPAIGNS,
+    });
+    const riskRules = new CfnParameter(this, 'RiskRules', {
+      type: 'String',
+      description:
+        'The withdrawal risk rules withdraw applies to every request, as one line of JSON (each rule ' +
+        'that fires sends the withdrawal to review): turnover (min_turnover), large_amount (minor ' +
+        'units per currency), velocity (max_per_24h), new_account (min_age_hours) and ' +
+        'shared_destination (enabled). A rule left out does not run; the function refuses to start ' +
+        'on invalid rules.',
+      minLength: 2,
+      default: DEFAULT_RISK_RULES,
     });
     const apiThrottlingBurstLimit = new CfnParameter(this, 'ApiThrottlingBurstLimit', {
       type: 'Number',
@@ -490,6 +505,7 @@ export class StakelineStack extends Stack {
         { method: GET, path: '/players/{player_id}/wallet', playerJwt: true },
         { method: GET, path: '/players/{player_id}/transactions', playerJwt: true },
         { method: GET, path: '/players/{player_id}/bets/{bet_id}', playerJwt: true },
+        { method: GET, path: '/players/{player_id}/withdrawals/{withdrawal_id}', playerJwt: true },
       ],
     });
 
@@ -502,6 +518,25 @@ export class StakelineStack extends Stack {
       environment: { PAYMENT_PROVIDER_SECRET_ARN: paymentProviderSecretArn.valueAsString },
       statements: [tableReadWrite(), readSecret(paymentProviderSecretArn)],
       routes: [{ method: POST, path: '/players/{player_id}/deposits', playerJwt: false }],
+    });
+
+    // Money out: the player's routes pass the JWT authorizer; the payment provider's result is
+    // signed (no authorizer: the function verifies the HMAC itself).
+    walletFunction({
+      id: 'WithdrawFunction',
+      logGroupId: 'WithdrawLogGroup',
+      binary: 'withdraw',
+      description: "Withdrawals (request with risk review, cancel) and the payment provider's payout results.",
+      environment: {
+        PAYMENT_PROVIDER_SECRET_ARN: paymentProviderSecretArn.valueAsString,
+        RISK_RULES: riskRules.valueAsString,
+      },
+      statements: [tableReadWrite(), readSecret(paymentProviderSecretArn)],
+      routes: [
+        { method: POST, path: '/players/{player_id}/withdrawals', playerJwt: true },
+        { method: POST, path: '/players/{player_id}/withdrawals/{withdrawal_id}/cancel', playerJwt: true },
+        { method: POST, path: '/players/{player_id}/withdrawals/{withdrawal_id}/result', playerJwt: false },
+      ],
     });
 
     // Called by the game aggregator: no JWT authorizer, the function verifies the HMAC itself.
