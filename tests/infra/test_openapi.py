@@ -67,6 +67,10 @@ ROUTES = {
     ("POST", "/players/{player_id}/bets"): ("place-bet", True, AGGREGATOR),
     ("GET", "/players/{player_id}/bets/{bet_id}"): ("wallet-read", True, PLAYER + AGGREGATOR),
     ("POST", "/players/{player_id}/bets/{bet_id}/settlement"): ("settle", True, AGGREGATOR),
+    ("POST", "/players/{player_id}/withdrawals"): ("withdraw", True, PLAYER),
+    ("GET", "/players/{player_id}/withdrawals/{withdrawal_id}"): ("wallet-read", True, PLAYER),
+    ("POST", "/players/{player_id}/withdrawals/{withdrawal_id}/cancel"): ("withdraw", True, PLAYER),
+    ("POST", "/players/{player_id}/withdrawals/{withdrawal_id}/result"): ("withdraw", True, PROVIDER),
 }
 
 # Routes that move money: their errors carry the wallet when the player exists (except 401).
@@ -74,6 +78,9 @@ MONEY_ROUTES = {
     ("POST", "/players/{player_id}/deposits"),
     ("POST", "/players/{player_id}/bets"),
     ("POST", "/players/{player_id}/bets/{bet_id}/settlement"),
+    ("POST", "/players/{player_id}/withdrawals"),
+    ("POST", "/players/{player_id}/withdrawals/{withdrawal_id}/cancel"),
+    ("POST", "/players/{player_id}/withdrawals/{withdrawal_id}/result"),
 }
 
 SUCCESS = {
@@ -87,6 +94,10 @@ SUCCESS = {
     ("POST", "/players/{player_id}/bets"): {"201", "200"},
     ("GET", "/players/{player_id}/bets/{bet_id}"): {"200"},
     ("POST", "/players/{player_id}/bets/{bet_id}/settlement"): {"201", "200"},
+    ("POST", "/players/{player_id}/withdrawals"): {"201", "200"},
+    ("GET", "/players/{player_id}/withdrawals/{withdrawal_id}"): {"200"},
+    ("POST", "/players/{player_id}/withdrawals/{withdrawal_id}/cancel"): {"200"},
+    ("POST", "/players/{player_id}/withdrawals/{withdrawal_id}/result"): {"200"},
 }
 
 _PLAYER_ERRORS = {
@@ -149,10 +160,39 @@ ERRORS = {
         "500": {"INTERNAL"},
         "503": {"UNAVAILABLE"},
     },
+    ("POST", "/players/{player_id}/withdrawals"): {
+        "401": {"UNAUTHENTICATED"},
+        "403": {"FORBIDDEN", "PLAYER_BLOCKED"},
+        "404": {"PLAYER_NOT_FOUND"},
+        "409": {"DUPLICATE_TRANSACTION"},
+        "422": {"VALIDATION_FAILED", "CURRENCY_MISMATCH", "INSUFFICIENT_FUNDS"},
+        "500": {"INTERNAL"},
+        "503": {"UNAVAILABLE"},
+    },
+    ("GET", "/players/{player_id}/withdrawals/{withdrawal_id}"): {
+        **_PLAYER_ERRORS,
+        "404": {"PLAYER_NOT_FOUND", "WITHDRAWAL_NOT_FOUND"},
+    },
+    ("POST", "/players/{player_id}/withdrawals/{withdrawal_id}/cancel"): {
+        **_PLAYER_ERRORS,
+        "404": {"PLAYER_NOT_FOUND", "WITHDRAWAL_NOT_FOUND"},
+        "409": {"WITHDRAWAL_NOT_PENDING"},
+    },
+    ("POST", "/players/{player_id}/withdrawals/{withdrawal_id}/result"): {
+        "401": {"UNAUTHENTICATED"},
+        "404": {"PLAYER_NOT_FOUND", "WITHDRAWAL_NOT_FOUND"},
+        "409": {"WITHDRAWAL_ALREADY_FINAL"},
+        "422": {"VALIDATION_FAILED"},
+        "500": {"INTERNAL"},
+        "503": {"UNAVAILABLE"},
+    },
 }
 
 # Routes whose body may be left out (an empty body is the same as `{}`).
-OPTIONAL_BODY = {("POST", "/players/{player_id}/bonus/forfeit")}
+OPTIONAL_BODY = {
+    ("POST", "/players/{player_id}/bonus/forfeit"),
+    ("POST", "/players/{player_id}/withdrawals/{withdrawal_id}/cancel"),
+}
 
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 
@@ -398,7 +438,8 @@ def test_wallet_in_errors_only_on_money_routes(route):
         validator = _validator(schema_pointer)
         for code in ERRORS[route][status]:
             with_wallet = _problem(code, wallet=WALLET)
-            allowed = route in MONEY_ROUTES and code not in ("UNAUTHENTICATED", "PLAYER_NOT_FOUND")
+            # A token for another player (FORBIDDEN) must not learn that player's balance.
+            allowed = route in MONEY_ROUTES and code not in ("UNAUTHENTICATED", "PLAYER_NOT_FOUND", "FORBIDDEN")
             errors = list(validator.iter_errors(with_wallet))
             assert (not errors) is allowed, f"{route} {status} {code}: wallet allowed={allowed}"
 
@@ -669,6 +710,8 @@ VIEWS = [
     (LEDGER + "api.rs", "SettlementView", "Settlement"),
     (LEDGER + "api.rs", "SettledView", "SettlementResult"),
     (LEDGER + "api.rs", "BetView", "Bet"),
+    (LEDGER + "api.rs", "WithdrawalView", "WithdrawalResult"),
+    (LEDGER + "api.rs", "DestinationView", "Destination"),
     (REGISTER_FUNCTION, "ForfeitView", "ForfeitResult"),
     (REGISTER_FUNCTION, "Forfeited", "ForfeitedBonus"),
     ("shared/edge/src/http.rs", "Problem", "Problem"),
@@ -680,6 +723,9 @@ REQUESTS = [
     (LEDGER + "api.rs", "ExclusionRequest", ["TimeOutRequest", "SelfExclusionRequest"]),
     (LEDGER + "api.rs", "DepositRequest", ["DepositRequest"]),
     (LEDGER + "bet.rs", "BetRequest", ["BetRequest"]),
+    (LEDGER + "withdrawal.rs", "WithdrawalRequest", ["WithdrawalRequest"]),
+    (LEDGER + "withdrawal.rs", "DestinationRequest", ["Destination"]),
+    (LEDGER + "withdrawal.rs", "PayoutResultRequest", ["PayoutResultRequest"]),
 ]
 ENUMS = [
     (LEDGER + "account.rs", "AccountStatus", "/components/schemas/PlayerStatus"),
