@@ -93,6 +93,7 @@ SIGNED = [p for p in HTTP_EVENTS if header(load(p), auth.SIGNATURE_HEADER)]
 def test_deposits_bets_and_settlements_are_signed():
     assert {f"{p.parent.name}/{p.name}" for p in SIGNED} == {
         "deposit/deposit.json", "place-bet/bet.json", "settle/win.json", "settle/rollback.json",
+        "withdraw/result.json",
     }
 
 
@@ -105,7 +106,7 @@ def signed_over(event: dict) -> tuple[str, str, bytes]:
 def test_signed_event_verifies_with_its_integrations_secret_only(path, template):
     event = load(path)
     integration = integration_for_route(template, event["routeKey"])
-    assert integration == ("payment-provider" if path.parent.name == "deposit" else "aggregator")
+    assert integration == ("payment-provider" if path.parent.name in ("deposit", "withdraw") else "aggregator")
     assert header(event, auth.TIMESTAMP_HEADER) == str(SIGNED_AT)
     signature = header(event, auth.SIGNATURE_HEADER)
     method, raw_path, body = signed_over(event)

@@ -16,6 +16,7 @@ pub mod exclusion;
 pub mod idempotency;
 pub mod ids;
 pub mod invariant;
+pub mod json;
 pub mod limits;
 pub mod money;
 pub mod outcome;

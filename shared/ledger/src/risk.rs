@@ -84,7 +84,7 @@ pub const DEFAULT_RULES: &str = r#"{"turnover":{"min_turnover":1},"large_amount"
 /// Parses and validates the rules (JSON); refused at cold start, never at request time.
 pub fn parse_rules(json: &str) -> Result<RiskRules, String> {
     // A JSON object only (serde would also read a struct from an array).
-    let rules: RiskRules = crate::api::parse_json(json.as_bytes())
+    let rules: RiskRules = crate::json::parse_json(json.as_bytes())
         .map_err(|e| format!("not a set of risk rules: {e}"))?;
     if let Some(turnover) = rules.turnover {
         if !(1..=100).contains(&turnover.min_turnover) {
