@@ -287,3 +287,84 @@ async fn withdrawals_racing_bets_never_overdraw_the_wallet() {
     assert_eq!(account.cash, 10_000 - 1500 * (withdrawals + bets));
     assert_audit_clean(&state, &[&player]).await;
 }
+
+#[tokio::test]
+async fn withdrawals_racing_settlements_and_each_other_move_money_once() {
+    let state = std::sync::Arc::new(state_with(NO_RULES).await);
+    let player = funded_player(&state, 10_000).await;
+    let bets: Vec<String> = (0..4).map(|_| unique("bet")).collect();
+    for id in &bets {
+        assert_eq!(bet(&state, &player, id, 1000).await.0, 201);
+    }
+    let withdrawal = unique("wd");
+    let (status, _) = request(
+        &state,
+        &player,
+        &body(&withdrawal, 3000, "iban-settle-race"),
+    )
+    .await;
+    assert_eq!(status, 201);
+    // Wins settle while the same withdrawal's result arrives twice with each outcome.
+    let mut tasks = Vec::new();
+    for (n, id) in bets.iter().enumerate() {
+        let (state, player, id) = (state.clone(), player.clone(), id.clone());
+        tasks.push(tokio::spawn(async move {
+            settle(
+                &state,
+                &player,
+                &id,
+                &win(&unique("stl"), 500 * (n as i64 + 1)),
+            )
+            .await
+            .0
+        }));
+    }
+    let mut results = Vec::new();
+    for outcome in [
+        paid("psp-race"),
+        paid("psp-race"),
+        failed("psp-race"),
+        failed("psp-race"),
+    ] {
+        let (state, player, withdrawal) = (state.clone(), player.clone(), withdrawal.clone());
+        results.push(tokio::spawn(async move {
+            let (status, answer) = payout(&state, &player, &withdrawal, &outcome).await;
+            (outcome["status"].clone(), status, answer["status"].clone())
+        }));
+    }
+    for task in tasks {
+        assert_eq!(task.await.expect("settle"), 201);
+    }
+    let mut applied = std::collections::BTreeSet::new();
+    for task in results {
+        let (asked, status, recorded) = task.await.expect("result");
+        match status {
+            200 => {
+                assert_eq!(
+                    asked, recorded,
+                    "a 200 answers the result that was asked for"
+                );
+                applied.insert(recorded.to_string());
+            }
+            409 => {}
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!(applied.len(), 1, "one outcome won: {applied:?}");
+    let account = assert_wallet_consistent(&state, &player).await;
+    let wins: i64 = (1..=4).map(|n| 500 * n).sum();
+    let returned = if applied.contains("\"failed\"") {
+        3000
+    } else {
+        0
+    };
+    assert_eq!(account.pending_withdrawal, 0);
+    assert_eq!(account.cash, 10_000 - 4000 + wins - 3000 + returned);
+    let entries = all_entries(&state, &player).await;
+    let closing = entries
+        .iter()
+        .filter(|e| e.reference == withdrawal && e.kind != ledger::EntryKind::Withdrawal)
+        .count();
+    assert_eq!(closing, 1, "the held amount left or returned exactly once");
+    assert_audit_clean(&state, &[&player]).await;
+}
