@@ -24,6 +24,7 @@ pub mod reference;
 pub mod register;
 pub mod risk;
 pub mod settlement;
+pub mod text;
 pub mod withdrawal;
 
 #[cfg(test)]

@@ -129,20 +129,7 @@ pub fn age_on(date_of_birth: Date, today: Date) -> i32 {
 }
 
 fn check_display_name(name: &str) -> Result<(), FieldError> {
-    let chars = name.chars().count();
-    if name.trim().is_empty() || chars > 64 {
-        return Err(FieldError::new(
-            "/display_name",
-            "must be 1 to 64 characters, not only spaces",
-        ));
-    }
-    if name.chars().any(char::is_control) {
-        return Err(FieldError::new(
-            "/display_name",
-            "must not contain control characters",
-        ));
-    }
-    Ok(())
+    crate::text::check_text("/display_name", name, 64)
 }
 
 /// Validates a registration and builds the new account. Every field problem is reported

@@ -468,12 +468,44 @@ fn returned(
     )
 }
 
-fn not_pending(withdrawal: &Withdrawal) -> WalletError {
-    WalletError::WithdrawalNotPending(format!(
-        "withdrawal {} is {}: only a withdrawal in review can be cancelled or decided",
-        withdrawal.withdrawal_id,
-        withdrawal.status.as_str()
-    ))
+/// The player's withdrawal, while it is in review (cancel and decisions need that).
+fn in_review<'a>(
+    record: &'a WithdrawalRecord,
+    account: &Account,
+) -> Result<&'a Withdrawal, WalletError> {
+    let withdrawal = current(record, account)?;
+    if withdrawal.status != WithdrawalStatus::PendingReview {
+        return Err(WalletError::WithdrawalNotPending(format!(
+            "withdrawal {} is {}: only a withdrawal in review can be cancelled or decided",
+            withdrawal.withdrawal_id,
+            withdrawal.status.as_str()
+        )));
+    }
+    Ok(withdrawal)
+}
+
+/// A transition that ends the withdrawal as `after` (now `status`) and returns the held
+/// amount to cash in one entry, with the event `kind`.
+fn returning(
+    account: &Account,
+    record: &WithdrawalRecord,
+    mut after: Withdrawal,
+    status: WithdrawalStatus,
+    kind: EventKind,
+    correlation_id: &str,
+    now: Timestamp,
+) -> Result<WithdrawalDecision, WalletError> {
+    let (next, entry) = returned(account, &after, now)?;
+    after.status = status;
+    after.finished_at = Some(now);
+    let events = vec![event(&after, correlation_id, now, kind)];
+    Ok(WithdrawalDecision {
+        account: Some(next),
+        record: record.with(after),
+        entries: vec![entry],
+        events,
+        bonus_change: None,
+    })
 }
 
 /// The player's cancel, while the withdrawal is in review: the amount returns to cash.
@@ -483,31 +515,21 @@ pub fn cancel(
     correlation_id: &str,
     now: Timestamp,
 ) -> Result<WithdrawalDecision, WalletError> {
-    let withdrawal = current(record, account)?;
-    if withdrawal.status != WithdrawalStatus::PendingReview {
-        return Err(not_pending(withdrawal));
-    }
+    let withdrawal = in_review(record, account)?;
     let now = now.max(account.updated_at);
-    let (next, entry) = returned(account, withdrawal, now)?;
-    let mut after = withdrawal.clone();
-    after.status = WithdrawalStatus::Cancelled;
-    after.finished_at = Some(now);
-    let events = vec![event(
-        &after,
+    let kind = EventKind::WithdrawalCancelled {
+        withdrawal_id: withdrawal.withdrawal_id.to_string(),
+        amount: withdrawal.payload.amount,
+    };
+    returning(
+        account,
+        record,
+        withdrawal.clone(),
+        WithdrawalStatus::Cancelled,
+        kind,
         correlation_id,
         now,
-        EventKind::WithdrawalCancelled {
-            withdrawal_id: after.withdrawal_id.to_string(),
-            amount: after.payload.amount,
-        },
-    )];
-    Ok(WithdrawalDecision {
-        account: Some(next),
-        record: record.with(after),
-        entries: vec![entry],
-        events,
-        bonus_change: None,
-    })
+    )
 }
 
 /// An operator's decision on a withdrawal in review.
@@ -529,10 +551,7 @@ pub fn decide(
     correlation_id: &str,
     now: Timestamp,
 ) -> Result<WithdrawalDecision, WalletError> {
-    let withdrawal = current(record, account)?;
-    if withdrawal.status != WithdrawalStatus::PendingReview {
-        return Err(not_pending(withdrawal));
-    }
+    let withdrawal = in_review(record, account)?;
     let now = now.max(account.updated_at);
     let mut after = withdrawal.clone();
     after.decided_at = Some(now);
@@ -551,27 +570,21 @@ pub fn decide(
             })
         }
         Decision::Reject => {
-            let (next, entry) = returned(account, withdrawal, now)?;
-            after.status = WithdrawalStatus::Rejected;
-            after.finished_at = Some(now);
-            let events = vec![event(
-                &after,
+            let kind = EventKind::WithdrawalRejected {
+                withdrawal_id: after.withdrawal_id.to_string(),
+                amount: after.payload.amount,
+                decided_by: operator.to_string(),
+                reason: reason.to_string(),
+            };
+            returning(
+                account,
+                record,
+                after,
+                WithdrawalStatus::Rejected,
+                kind,
                 correlation_id,
                 now,
-                EventKind::WithdrawalRejected {
-                    withdrawal_id: after.withdrawal_id.to_string(),
-                    amount: after.payload.amount,
-                    decided_by: operator.to_string(),
-                    reason: reason.to_string(),
-                },
-            )];
-            Ok(WithdrawalDecision {
-                account: Some(next),
-                record: record.with(after),
-                entries: vec![entry],
-                events,
-                bonus_change: None,
-            })
+            )
         }
     }
 }
@@ -597,22 +610,10 @@ pub struct PayoutResultRequest {
 /// The longest `reason` a payout result or an operator's action may give.
 pub const MAX_REASON_CHARS: usize = 500;
 
-/// A free-text reason: 1 to [`MAX_REASON_CHARS`] characters, without control characters.
+/// A free-text reason (`crate::text::check_text`), trimmed.
 pub fn check_reason(field: &str, reason: &str) -> Result<String, crate::error::FieldError> {
-    let trimmed = reason.trim();
-    if trimmed.is_empty() || trimmed.chars().count() > MAX_REASON_CHARS {
-        return Err(crate::error::FieldError::new(
-            field,
-            format!("must be 1 to {MAX_REASON_CHARS} characters"),
-        ));
-    }
-    if trimmed.chars().any(char::is_control) {
-        return Err(crate::error::FieldError::new(
-            field,
-            "must not contain control characters",
-        ));
-    }
-    Ok(trimmed.to_string())
+    crate::text::check_text(field, reason, MAX_REASON_CHARS)?;
+    Ok(reason.trim().to_string())
 }
 
 impl PayoutResult {
@@ -693,42 +694,42 @@ pub fn result(
     let now = now.max(account.updated_at);
     let amount = withdrawal.payload.amount;
     let mut after = withdrawal.clone();
-    after.status = wanted;
     after.provider_reference = Some(payout.provider_reference.clone());
-    after.finished_at = Some(now);
-    let (next, entry, kind) = if payout.paid {
-        let (mut next, entry) = account.post_with_pending(
-            EntryKind::WithdrawalPaid,
-            0,
-            0,
-            -amount,
-            withdrawal.withdrawal_id.as_str(),
+    if !payout.paid {
+        after.failure_reason = payout.reason.clone();
+        let kind = EventKind::WithdrawalFailed {
+            withdrawal_id: after.withdrawal_id.to_string(),
+            amount,
+            provider_reference: payout.provider_reference.clone(),
+            reason: payout.reason.clone(),
+        };
+        let decision = returning(
+            account,
+            record,
+            after,
+            WithdrawalStatus::Failed,
+            kind,
+            correlation_id,
             now,
         )?;
-        next.deposited_since_payout = 0;
-        next.staked_since_payout = 0;
-        (
-            next,
-            entry,
-            EventKind::WithdrawalPaid {
-                withdrawal_id: after.withdrawal_id.to_string(),
-                amount,
-                provider_reference: payout.provider_reference.clone(),
-            },
-        )
-    } else {
-        after.failure_reason = payout.reason.clone();
-        let (next, entry) = returned(account, withdrawal, now)?;
-        (
-            next,
-            entry,
-            EventKind::WithdrawalFailed {
-                withdrawal_id: after.withdrawal_id.to_string(),
-                amount,
-                provider_reference: payout.provider_reference.clone(),
-                reason: payout.reason.clone(),
-            },
-        )
+        return Ok(ResultOutcome::Applied(Box::new(decision)));
+    }
+    after.status = WithdrawalStatus::Paid;
+    after.finished_at = Some(now);
+    let (mut next, entry) = account.post_with_pending(
+        EntryKind::WithdrawalPaid,
+        0,
+        0,
+        -amount,
+        withdrawal.withdrawal_id.as_str(),
+        now,
+    )?;
+    next.deposited_since_payout = 0;
+    next.staked_since_payout = 0;
+    let kind = EventKind::WithdrawalPaid {
+        withdrawal_id: after.withdrawal_id.to_string(),
+        amount,
+        provider_reference: payout.provider_reference.clone(),
     };
     let events = vec![event(&after, correlation_id, now, kind)];
     Ok(ResultOutcome::Applied(Box::new(WithdrawalDecision {
