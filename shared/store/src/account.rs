@@ -36,9 +36,8 @@ pub(crate) fn write_account<'a>(
     next: &Account,
     events: &[WalletEvent],
 ) -> Result<Writes<'a>, StoreError> {
-    let before = account_items(read)?;
+    let changed_profile = !same_profile(read, next);
     let after = account_items(next)?;
-    let changed_profile = !same_profile(&before, &after);
     let writes = writes.replace_at(
         Role::Account,
         with_events(after.wallet, events)?,
@@ -165,6 +164,17 @@ impl Store {
         if let Some(entry) = entry {
             writes = writes.create(Role::New, movement_item(entry)?)?;
         }
+        self.commit(writes).await
+    }
+
+    /// A client id's record alone (a business rejection, a declined award), valid only while
+    /// the account is still as read: the id stays bound to that answer (invariant 7).
+    pub(crate) async fn commit_id_only(
+        &self,
+        read: &Account,
+        record: Item,
+    ) -> Result<Commit, StoreError> {
+        let writes = unchanged(Writes::new(self), read)?.create(Role::Id, record)?;
         self.commit(writes).await
     }
 

@@ -2,7 +2,7 @@
 //! and the id's record), one decision, one transaction: the wallet (carrying the events)
 //! and the bet record carrying the stake's entries.
 
-use crate::account::{account_keys, take_account, unchanged, write_account};
+use crate::account::{account_keys, take_account, write_account};
 use crate::apply::{apply_once, rejected, replayed, Applied, Attempt, Failed};
 use crate::items::{from_item, to_item, with_entries};
 use crate::keys::{self, ItemType};
@@ -85,9 +85,7 @@ impl Store {
         read: &Account,
         record: &BetRecord,
     ) -> Result<Commit, StoreError> {
-        let writes =
-            unchanged(Writes::new(self), read)?.create(Role::Id, bet_item(record, &[])?)?;
-        self.commit(writes).await
+        self.commit_id_only(read, bet_item(record, &[])?).await
     }
 }
 

@@ -2,7 +2,7 @@
 //! arrives) and the forfeit on the player's request. The grant is the award's id record and
 //! carries its entry; a forfeit's entry is a movement item of its own.
 
-use crate::account::{account_keys, take_account, unchanged, write_account};
+use crate::account::{account_keys, take_account, write_account};
 use crate::apply::{apply_once, Applied, Attempt, Failed};
 use crate::items::{from_item, to_item, with_entries};
 use crate::keys::{self, ItemType};
@@ -65,9 +65,7 @@ impl Store {
         read: &Account,
         grant: &BonusGrant,
     ) -> Result<Commit, StoreError> {
-        let writes =
-            unchanged(Writes::new(self), read)?.create(Role::Id, grant_item(grant, &[])?)?;
-        self.commit(writes).await
+        self.commit_id_only(read, grant_item(grant, &[])?).await
     }
 
     /// A bonus award: the account's change and the grant (at most once per player and

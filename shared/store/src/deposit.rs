@@ -2,7 +2,7 @@
 //! record), one decision, one transaction: the wallet (carrying the events), the profile
 //! when the deposit windows moved, and the id record carrying the entries.
 
-use crate::account::{account_keys, take_account, unchanged, write_account};
+use crate::account::{account_keys, take_account, write_account};
 use crate::apply::{apply_once, rejected, replayed, Applied, Attempt, Failed};
 use crate::items::{from_item, to_item, with_entries};
 use crate::keys::{self, ItemType};
@@ -56,9 +56,7 @@ impl Store {
         read: &Account,
         record: &DepositRecord,
     ) -> Result<Commit, StoreError> {
-        let writes =
-            unchanged(Writes::new(self), read)?.create(Role::Id, record_item(record, &[])?)?;
-        self.commit(writes).await
+        self.commit_id_only(read, record_item(record, &[])?).await
     }
 }
 

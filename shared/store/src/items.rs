@@ -125,11 +125,17 @@ pub fn account_from(
     }
 }
 
-/// Whether two accounts keep the same profile (then it is not written again).
-pub fn same_profile(a: &AccountItems, b: &AccountItems) -> bool {
-    PROFILE_FIELDS
-        .iter()
-        .all(|field| a.profile.get(*field) == b.profile.get(*field))
+/// Whether two accounts keep the same profile (then it is not written again): the members of
+/// [`PROFILE_FIELDS`], compared as values, without mapping either account to items.
+pub fn same_profile(a: &Account, b: &Account) -> bool {
+    a.email == b.email
+        && a.date_of_birth == b.date_of_birth
+        && a.country == b.country
+        && a.display_name == b.display_name
+        && a.created_at == b.created_at
+        && a.registration == b.registration
+        && a.limits == b.limits
+        && a.deposit_buckets == b.deposit_buckets
 }
 
 /// `item` carrying `entries` (in sequence order) in the `history` index of `player`. No
@@ -263,9 +269,39 @@ mod tests {
         let mut richer = account.clone();
         richer.cash += 100;
         richer.version += 1;
-        assert!(same_profile(&items, &account_items(&richer).unwrap()));
+        assert!(same_profile(&account, &richer));
         richer.deposit_buckets.push(DepositBucket(498_721, 100));
-        assert!(!same_profile(&items, &account_items(&richer).unwrap()));
+        assert!(!same_profile(&account, &richer));
+    }
+
+    #[test]
+    fn every_profile_member_counts_as_a_profile_change() {
+        let account = account();
+        type Change = fn(&mut Account);
+        let changes: [(&str, Change); 8] = [
+            ("email", |a| a.email.push('x')),
+            ("date_of_birth", |a| a.date_of_birth = "1990-04-13".into()),
+            ("country", |a| a.country = "GB".into()),
+            ("display_name", |a| a.display_name = None),
+            ("created_at", |a| a.created_at = a.created_at.plus_millis(1)),
+            ("registration", |a| a.registration.push('x')),
+            ("limits", |a| a.limits.current.daily = Some(100)),
+            ("deposit_buckets", |a| {
+                a.deposit_buckets.push(DepositBucket(1, 1))
+            }),
+        ];
+        let named: Vec<&str> = changes.iter().map(|(name, _)| *name).collect();
+        assert_eq!(named, PROFILE_FIELDS, "every profile member is compared");
+        for (name, change) in changes {
+            let mut other = account.clone();
+            change(&mut other);
+            assert_ne!(
+                account_items(&account).unwrap().profile,
+                account_items(&other).unwrap().profile,
+                "{name} is in the profile item"
+            );
+            assert!(!same_profile(&account, &other), "{name}");
+        }
     }
 
     #[test]

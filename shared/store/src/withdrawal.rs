@@ -143,9 +143,7 @@ impl Store {
         read: &Account,
         record: &WithdrawalRecord,
     ) -> Result<Commit, StoreError> {
-        let writes =
-            unchanged(Writes::new(self), read)?.create(Role::Id, record_item(record, &[])?)?;
-        self.commit(writes).await
+        self.commit_id_only(read, record_item(record, &[])?).await
     }
 
     /// A transition: the record at the version read (carrying the events when the wallet
