@@ -689,3 +689,15 @@ def test_dynamodb_events_the_local_suite_cannot_read_are_refused(tmp_path, prope
         "{Stream: !GetAtt Table.StreamArn, StartingPosition: LATEST}", properties))
     with pytest.raises(ValueError, match=message):
         functions(load_template(path))
+
+
+
+def test_the_risk_rules_default_is_the_ledgers(template):
+    """The RiskRules parameter's default is `ledger::risk::DEFAULT_RULES` (the rules the unit
+    tests run), so a deployment with defaults reviews what the tests expect."""
+    import json
+    import re
+
+    risk = (Path(__file__).resolve().parents[2] / "shared/ledger/src/risk.rs").read_text()
+    default = re.search(r'pub const DEFAULT_RULES: &str = r#"(.*)"#;', risk).group(1)
+    assert json.loads(template["Parameters"]["RiskRules"]["Default"]) == json.loads(default)
