@@ -17,8 +17,8 @@ use crate::table::{Role, Writes};
 use crate::{Commit, Item, Store, StoreError};
 use ledger::risk::RiskRules;
 use ledger::withdrawal::{
-    self, Decision, Destination, PayoutResult, RequestContext, ResultOutcome, Withdrawal,
-    WithdrawalCommand, WithdrawalDecision, WithdrawalRecord,
+    self, Destination, PayoutResult, RequestContext, ResultOutcome, Withdrawal, WithdrawalCommand,
+    WithdrawalDecision, WithdrawalRecord,
 };
 use ledger::{Account, ClientId, PlayerId, Timestamp, WalletError};
 use serde::{Deserialize, Serialize};
@@ -89,21 +89,6 @@ impl Store {
             record_item,
             destination: items.next().flatten().map(from_item).transpose()?,
         })
-    }
-
-    /// A withdrawal's record (consistent read).
-    pub async fn withdrawal(
-        &self,
-        withdrawal_id: &ClientId,
-    ) -> Result<Option<WithdrawalRecord>, StoreError> {
-        let mut items = self
-            .snapshot(vec![(
-                keys::withdrawal_pk(withdrawal_id),
-                ItemType::Withdrawal.sort_key(),
-            )])
-            .await?
-            .into_iter();
-        items.next().flatten().map(from_item).transpose()
     }
 
     /// An accepted request: the account's change, the record with the request's entries and,
@@ -298,33 +283,6 @@ pub async fn cancel_withdrawal(
 ) -> Result<Applied<Withdrawal>, Failed> {
     transition(store, player, withdrawal_id, now, &|account, record, at| {
         withdrawal::cancel(account, record, correlation_id, at).map(Some)
-    })
-    .await
-}
-
-/// An operator's decision on a withdrawal in review.
-#[allow(clippy::too_many_arguments)]
-pub async fn decide_withdrawal(
-    store: &Store,
-    player: &PlayerId,
-    withdrawal_id: &ClientId,
-    decision: Decision,
-    operator: &str,
-    reason: &str,
-    correlation_id: &str,
-    now: impl Fn() -> Timestamp,
-) -> Result<Applied<Withdrawal>, Failed> {
-    transition(store, player, withdrawal_id, now, &|account, record, at| {
-        withdrawal::decide(
-            account,
-            record,
-            decision,
-            operator,
-            reason,
-            correlation_id,
-            at,
-        )
-        .map(Some)
     })
     .await
 }
