@@ -3,12 +3,18 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use wire::cursor::{decode_cursor, encode_cursor};
+use wire::cursor::{decode_cursor, decode_queue_cursor, encode_cursor, encode_queue_cursor};
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     if let Ok(seq) = decode_cursor(&text) {
         assert!(seq >= 1);
         assert_eq!(decode_cursor(&encode_cursor(seq)), Ok(seq));
+    }
+    if let Ok(position) = decode_queue_cursor(&text) {
+        assert_eq!(
+            decode_queue_cursor(&encode_queue_cursor(&position)),
+            Ok(position)
+        );
     }
 });

@@ -4,7 +4,7 @@
 //! watches its stdin, which closes with us). Tests call the functions' handlers directly,
 //! the way Lambda would, with requests built here or replayed from `events/`.
 
-use edge::auth::mint_local_token;
+use edge::auth::{mint_local_scoped_token, mint_local_token, OPERATOR_SCOPE};
 use edge::signature::{sign, HmacSecrets, Signed, QUEUE_METHOD, SETTLEMENT_QUEUE_PATH};
 use edge::{Clock, Config, PlayerAuth, State};
 use edge::{Keyring, Keyrings, SecretSetting};
@@ -699,26 +699,76 @@ pub async fn grant(state: &State, player: &str, campaign: &str) -> Value {
     serde_dynamo::from_item(item).expect("grant")
 }
 
-/// Locks a player (`disabled`), through the same version-guarded account write as every
-/// other change.
-pub async fn disable(state: &State, player: &str) {
-    let player = PlayerId::new(player).expect("player id");
-    let current = state
-        .store
-        .account(&player)
-        .await
-        .expect("read")
-        .expect("account");
-    let mut next = current.touched();
-    next.disabled = true;
-    assert_eq!(
-        state
-            .store
-            .update_account(&current, &next)
-            .await
-            .expect("write"),
-        store::Commit::Committed
+/// An operator's token (scope `stakeline/ops`) for the staff member `staff`.
+pub fn operator_token(staff: &str) -> String {
+    mint_local_scoped_token(
+        JWT_SECRET.as_bytes(),
+        staff,
+        Some(OPERATOR_SCOPE),
+        Timestamp::now(),
+        3600,
+    )
+}
+
+/// An operator's request to an `/ops` route, with `staff`'s operator token.
+pub fn ops_request(
+    method: Method,
+    path: &str,
+    params: &[(&str, &str)],
+    query: &[(&str, &str)],
+    body: &str,
+    staff: &str,
+) -> Request {
+    let mut request = build(method, path, params, query, body);
+    let value =
+        HeaderValue::from_str(&format!("Bearer {}", operator_token(staff))).expect("header");
+    request.headers_mut().insert("authorization", value);
+    request
+}
+
+/// An operator's `PUT /ops/players/{player}/status`.
+pub async fn set_status(state: &State, player: &str, status: &str, staff: &str) -> (u16, Value) {
+    let path = format!("/ops/players/{player}/status");
+    let body = serde_json::json!({"status": status, "reason": "fraud review"}).to_string();
+    let request = ops_request(
+        Method::PUT,
+        &path,
+        &[("player_id", player)],
+        &[],
+        &body,
+        staff,
     );
+    read(ops::handle(state, request).await)
+}
+
+/// Locks a player (`disabled`) through the operator's route.
+pub async fn disable(state: &State, player: &str) {
+    let (status, answer) = set_status(state, player, "disabled", "staff-harness").await;
+    assert_eq!(
+        (status, answer["status"].as_str()),
+        (200, Some("disabled")),
+        "{answer}"
+    );
+}
+
+/// A state whose withdraw applies the risk rules `rules` (JSON).
+pub async fn state_with_rules(rules: &str) -> State {
+    let mut state = state().await;
+    state.config.risk_rules = Some(ledger::risk::parse_rules(rules).expect("rules"));
+    state
+}
+
+pub fn withdrawal_body(id: &str, amount: i64, reference: &str) -> String {
+    serde_json::json!({"withdrawal_id": id, "amount": amount, "currency": "EUR",
+           "destination": {"kind": "bank_account", "reference": reference}})
+    .to_string()
+}
+
+/// The player's `POST /players/{player}/withdrawals` with `body`.
+pub async fn request_withdrawal(state: &State, player: &str, body: &str) -> (u16, Value) {
+    let path = format!("/players/{player}/withdrawals");
+    let request = player_request(Method::POST, &path, Some(player), &[], body, Some(player));
+    read(withdraw::handle(state, request).await)
 }
 
 /// The player's `POST /players/{player}/exclusions` with `body`, with the player's token.

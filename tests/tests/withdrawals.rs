@@ -5,29 +5,14 @@
 use lambda_http::http::Method;
 use serde_json::{json, Value};
 use stakeline_tests::*;
+use stakeline_tests::{
+    request_withdrawal as request, state_with_rules as state_with, withdrawal_body as body,
+};
 
 /// No rule ever fires: every request is approved at once.
 const NO_RULES: &str = "{}";
 /// Every request goes to review (any amount is "large").
 const ALWAYS_REVIEW: &str = r#"{"large_amount":{"EUR":1}}"#;
-
-async fn state_with(rules: &str) -> edge::State {
-    let mut state = state().await;
-    state.config.risk_rules = Some(ledger::risk::parse_rules(rules).expect("rules"));
-    state
-}
-
-fn body(id: &str, amount: i64, reference: &str) -> String {
-    json!({"withdrawal_id": id, "amount": amount, "currency": "EUR",
-           "destination": {"kind": "bank_account", "reference": reference}})
-    .to_string()
-}
-
-async fn request(state: &edge::State, player: &str, body: &str) -> (u16, Value) {
-    let path = format!("/players/{player}/withdrawals");
-    let request = player_request(Method::POST, &path, Some(player), &[], body, Some(player));
-    read(withdraw::handle(state, request).await)
-}
 
 async fn cancel(state: &edge::State, player: &str, id: &str) -> (u16, Value) {
     let path = format!("/players/{player}/withdrawals/{id}/cancel");

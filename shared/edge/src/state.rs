@@ -104,6 +104,14 @@ impl State {
         )
     }
 
+    /// The operator an `/ops` route acts for (see [`crate::auth::require_operator`]).
+    pub fn operator(
+        &self,
+        request: &lambda_http::Request,
+    ) -> Result<ledger::action::Operator, ledger::WalletError> {
+        crate::auth::require_operator(request, &self.config, self.clock.now())
+    }
+
     /// Reads the configuration, builds the SDK clients (honouring `AWS_ENDPOINT_URL`) and
     /// reads the integration secrets.
     pub async fn from_env(needs: Needs) -> Result<State, StartError> {

@@ -18,6 +18,16 @@ pub enum AccountStatus {
     Disabled,
 }
 
+impl AccountStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountStatus::Active => "active",
+            AccountStatus::Excluded => "excluded",
+            AccountStatus::Disabled => "disabled",
+        }
+    }
+}
+
 /// The bonus a player holds while wagering it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActiveBonus {

@@ -2,6 +2,7 @@
 //! types and floats are refused) and the views every response is built from.
 
 use crate::account::{Account, AccountStatus};
+use crate::action::{ActionKind, OperatorAction};
 use crate::bet::BetRecord;
 use crate::clock::Timestamp;
 use crate::entry::{EntryKind, LedgerEntry};
@@ -11,6 +12,7 @@ use crate::limits::{DepositLimits, LimitChange, LimitPeriod, LimitValues};
 use crate::money::MAX_AMOUNT;
 use crate::outcome::{BetOutcome, BetStatus};
 use crate::outcome::{SettlementKind, SettlementOutcome};
+use crate::withdrawal::Withdrawal;
 use serde::{Deserialize, Deserializer, Serialize};
 
 pub use crate::json::parse_json;
@@ -232,9 +234,9 @@ pub fn no_body(body: &[u8]) -> Result<(), WalletError> {
     parse_json::<Empty>(body).map(|_| ())
 }
 
-/// A withdrawal as the player, the payment provider and operators see it.
+/// A withdrawal's facts, as every view of it shows them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WithdrawalView {
+pub struct WithdrawalFacts {
     pub withdrawal_id: String,
     pub amount: i64,
     pub currency: String,
@@ -255,6 +257,14 @@ pub struct WithdrawalView {
     pub failure_reason: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<String>,
+}
+
+/// A withdrawal as the player, the payment provider and a deciding operator see it: with
+/// the wallet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WithdrawalView {
+    #[serde(flatten)]
+    pub withdrawal: WithdrawalFacts,
     pub wallet: WalletView,
 }
 
@@ -264,10 +274,10 @@ pub struct DestinationView {
     pub reference: String,
 }
 
-impl WithdrawalView {
-    pub fn of(withdrawal: &crate::withdrawal::Withdrawal, account: &Account) -> WithdrawalView {
+impl WithdrawalFacts {
+    pub fn of(withdrawal: &Withdrawal) -> WithdrawalFacts {
         let at = |t: &Option<Timestamp>| t.map(|t| t.to_rfc3339());
-        WithdrawalView {
+        WithdrawalFacts {
             withdrawal_id: withdrawal.withdrawal_id.to_string(),
             amount: withdrawal.payload.amount,
             currency: withdrawal.payload.currency.to_string(),
@@ -289,7 +299,145 @@ impl WithdrawalView {
             provider_reference: withdrawal.provider_reference.clone(),
             failure_reason: withdrawal.failure_reason.clone(),
             finished_at: at(&withdrawal.finished_at),
+        }
+    }
+}
+
+impl WithdrawalView {
+    pub fn of(withdrawal: &Withdrawal, account: &Account) -> WithdrawalView {
+        WithdrawalView {
+            withdrawal: WithdrawalFacts::of(withdrawal),
             wallet: WalletView::of(account),
+        }
+    }
+}
+
+/// A withdrawal in an operator's list: whose it is, without the wallet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpsWithdrawalView {
+    pub player_id: String,
+    #[serde(flatten)]
+    pub withdrawal: WithdrawalFacts,
+}
+
+impl OpsWithdrawalView {
+    pub fn of(withdrawal: &Withdrawal) -> OpsWithdrawalView {
+        OpsWithdrawalView {
+            player_id: withdrawal.player_id.to_string(),
+            withdrawal: WithdrawalFacts::of(withdrawal),
+        }
+    }
+}
+
+/// A page of the review queue, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpsWithdrawalPage {
+    pub items: Vec<OpsWithdrawalView>,
+    pub next_cursor: Option<String>,
+}
+
+/// One operator action as recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperatorActionView {
+    pub action_id: String,
+    /// `withdrawal_decision` or `status_change`.
+    pub kind: String,
+    pub operator: String,
+    pub at: String,
+    pub reason: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub withdrawal_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decision: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous_status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+}
+
+impl OperatorActionView {
+    pub fn of(action: &OperatorAction) -> OperatorActionView {
+        let mut view = OperatorActionView {
+            action_id: action.action_id.clone(),
+            kind: String::new(),
+            operator: action.operator.to_string(),
+            at: action.at.to_rfc3339(),
+            reason: action.reason.clone(),
+            withdrawal_id: None,
+            decision: None,
+            previous_status: None,
+            status: None,
+        };
+        match &action.kind {
+            ActionKind::WithdrawalDecision {
+                withdrawal_id,
+                decision,
+            } => {
+                view.kind = "withdrawal_decision".into();
+                view.withdrawal_id = Some(withdrawal_id.clone());
+                view.decision = Some(decision.clone());
+            }
+            ActionKind::StatusChange {
+                previous_status,
+                status,
+            } => {
+                view.kind = "status_change".into();
+                view.previous_status = Some(previous_status.clone());
+                view.status = Some(status.clone());
+            }
+        }
+        view
+    }
+}
+
+/// A risk rule that fired on one of the player's recent withdrawals.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RiskFlagView {
+    pub reason: String,
+    pub withdrawal_id: String,
+    pub requested_at: String,
+}
+
+/// What an operator sees of a player: the account, the wallet, the withdrawals still open
+/// (in review or approved and not yet paid), the risk rules that fired on the recent ones,
+/// and the operators' recent actions on the account, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpsPlayerView {
+    pub account: PlayerView,
+    pub wallet: WalletView,
+    pub open_withdrawals: Vec<OpsWithdrawalView>,
+    pub risk_flags: Vec<RiskFlagView>,
+    pub actions: Vec<OperatorActionView>,
+}
+
+impl OpsPlayerView {
+    pub fn of(
+        account: &Account,
+        withdrawals: &[Withdrawal],
+        actions: &[OperatorAction],
+        now: Timestamp,
+    ) -> OpsPlayerView {
+        let open_withdrawals = withdrawals
+            .iter()
+            .filter(|w| !w.status.is_final())
+            .map(OpsWithdrawalView::of)
+            .collect();
+        let risk_flags = withdrawals
+            .iter()
+            .flat_map(|w| {
+                w.review_reasons.iter().map(|reason| RiskFlagView {
+                    reason: reason.as_str().to_string(),
+                    withdrawal_id: w.withdrawal_id.to_string(),
+                    requested_at: w.created_at.to_rfc3339(),
+                })
+            })
+            .collect();
+        OpsPlayerView {
+            account: PlayerView::of(account, now),
+            wallet: WalletView::of(account),
+            open_withdrawals,
+            risk_flags,
+            actions: actions.iter().map(OperatorActionView::of).collect(),
         }
     }
 }

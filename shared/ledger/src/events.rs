@@ -102,6 +102,13 @@ pub enum EventKind {
         provider_reference: String,
         reason: Option<String>,
     },
+    /// An operator locked (`disabled`) or unlocked (`active`) the account.
+    PlayerStatusChanged {
+        previous_status: String,
+        status: String,
+        operator: String,
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -129,6 +136,7 @@ impl EventKind {
             EventKind::WithdrawalCancelled { .. } => "WithdrawalCancelled",
             EventKind::WithdrawalPaid { .. } => "WithdrawalPaid",
             EventKind::WithdrawalFailed { .. } => "WithdrawalFailed",
+            EventKind::PlayerStatusChanged { .. } => "PlayerStatusChanged",
         }
     }
 }

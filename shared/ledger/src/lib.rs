@@ -3,6 +3,7 @@
 //! answer to give — or a [`WalletError`] with a stable code. Nothing here does I/O.
 
 pub mod account;
+pub mod action;
 pub mod api;
 pub mod audit;
 pub mod bet;
@@ -19,6 +20,7 @@ pub mod invariant;
 pub mod json;
 pub mod limits;
 pub mod money;
+pub mod operator;
 pub mod outcome;
 pub mod reference;
 pub mod register;

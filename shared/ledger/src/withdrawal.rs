@@ -7,6 +7,7 @@
 //! the withdrawal's record and carries its entries and its events.
 
 use crate::account::{Account, RECENT_WITHDRAWALS};
+use crate::action::{ActionKind, Operator, OperatorAction};
 use crate::bonus::BonusChange;
 use crate::clock::{Timestamp, DAY_MS};
 use crate::entry::{EntryKind, LedgerEntry};
@@ -150,6 +151,21 @@ impl WithdrawalStatus {
         }
     }
 
+    pub const ALL: [WithdrawalStatus; 6] = [
+        WithdrawalStatus::PendingReview,
+        WithdrawalStatus::Approved,
+        WithdrawalStatus::Rejected,
+        WithdrawalStatus::Cancelled,
+        WithdrawalStatus::Paid,
+        WithdrawalStatus::Failed,
+    ];
+
+    pub fn parse(text: &str) -> Option<WithdrawalStatus> {
+        WithdrawalStatus::ALL
+            .into_iter()
+            .find(|s| s.as_str() == text)
+    }
+
     /// `paid`, `failed`, `rejected` and `cancelled` never change again.
     pub fn is_final(self) -> bool {
         !matches!(
@@ -257,6 +273,8 @@ pub struct WithdrawalDecision {
     pub entries: Vec<LedgerEntry>,
     pub events: Vec<WalletEvent>,
     pub bonus_change: Option<BonusChange>,
+    /// The operator's action it records (an operator's decision only).
+    pub action: Option<OperatorAction>,
 }
 
 impl WithdrawalDecision {
@@ -435,6 +453,7 @@ pub fn request(
         entries,
         events,
         bonus_change,
+        action: None,
     })
 }
 
@@ -505,6 +524,7 @@ fn returning(
         entries: vec![entry],
         events,
         bonus_change: None,
+        action: None,
     })
 }
 
@@ -540,41 +560,101 @@ pub enum Decision {
     Reject,
 }
 
+impl Decision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Approve => "approve",
+            Decision::Reject => "reject",
+        }
+    }
+}
+
+/// The body of `POST /ops/withdrawals/{withdrawal_id}/decision`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionRequest {
+    pub decision: String,
+    pub reason: String,
+}
+
+/// A valid decision: approve or reject, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecisionCommand {
+    pub decision: Decision,
+    pub reason: String,
+}
+
+impl DecisionCommand {
+    pub fn from_request(request: &DecisionRequest) -> Result<DecisionCommand, WalletError> {
+        let mut problems = Problems::new();
+        let decision = problems.check(match request.decision.as_str() {
+            "approve" => Ok(Decision::Approve),
+            "reject" => Ok(Decision::Reject),
+            _ => Err(crate::error::FieldError::new(
+                "/decision",
+                "must be approve or reject",
+            )),
+        });
+        let reason = problems.check(check_reason("/reason", &request.reason));
+        problems.into_result()?;
+        match (decision, reason) {
+            (Some(decision), Some(reason)) => Ok(DecisionCommand { decision, reason }),
+            _ => Err(WalletError::Internal(
+                "validation passed without values".into(),
+            )),
+        }
+    }
+}
+
 /// An operator approves (the payout may start; no money moves) or rejects (the amount
-/// returns to cash), with a reason; only while the withdrawal is in review.
+/// returns to cash), with a reason; only while the withdrawal is in review. The decision
+/// carries the operator's action, recorded with it.
 pub fn decide(
     account: &Account,
     record: &WithdrawalRecord,
-    decision: Decision,
-    operator: &str,
-    reason: &str,
+    command: &DecisionCommand,
+    operator: &Operator,
     correlation_id: &str,
     now: Timestamp,
 ) -> Result<WithdrawalDecision, WalletError> {
     let withdrawal = in_review(record, account)?;
     let now = now.max(account.updated_at);
+    let reason = command.reason.clone();
     let mut after = withdrawal.clone();
     after.decided_at = Some(now);
     after.decided_by = Some(operator.to_string());
-    after.decision_reason = Some(reason.to_string());
-    match decision {
+    after.decision_reason = Some(reason.clone());
+    let action = OperatorAction {
+        action_id: format!("decision:{}", withdrawal.withdrawal_id),
+        player_id: withdrawal.player_id.clone(),
+        operator: operator.clone(),
+        at: now,
+        kind: ActionKind::WithdrawalDecision {
+            withdrawal_id: withdrawal.withdrawal_id.to_string(),
+            decision: command.decision.as_str().to_string(),
+        },
+        reason: reason.clone(),
+        correlation_id: correlation_id.to_string(),
+    };
+    let mut decision = match command.decision {
         Decision::Approve => {
             after.status = WithdrawalStatus::Approved;
             let events = vec![approved_event(&after, correlation_id, now)];
-            Ok(WithdrawalDecision {
+            WithdrawalDecision {
                 account: None,
                 record: record.with(after),
                 entries: Vec::new(),
                 events,
                 bonus_change: None,
-            })
+                action: None,
+            }
         }
         Decision::Reject => {
             let kind = EventKind::WithdrawalRejected {
                 withdrawal_id: after.withdrawal_id.to_string(),
                 amount: after.payload.amount,
                 decided_by: operator.to_string(),
-                reason: reason.to_string(),
+                reason,
             };
             returning(
                 account,
@@ -584,9 +664,11 @@ pub fn decide(
                 kind,
                 correlation_id,
                 now,
-            )
+            )?
         }
-    }
+    };
+    decision.action = Some(action);
+    Ok(decision)
 }
 
 /// The payment provider's result of a payout.
@@ -738,6 +820,7 @@ pub fn result(
         entries: vec![entry],
         events,
         bonus_change: None,
+        action: None,
     })))
 }
 
@@ -958,13 +1041,21 @@ mod tests {
         let approved = decide(
             &b,
             &record,
-            Decision::Approve,
-            "staff-1",
-            "checked",
+            &decision(Decision::Approve, "checked"),
+            &staff("staff-1"),
             "c",
             later(),
         )
         .unwrap();
+        let action = approved.action.as_ref().unwrap();
+        assert_eq!(
+            (
+                action.action_id.as_str(),
+                action.operator.as_str(),
+                action.reason.as_str()
+            ),
+            ("decision:w1", "staff-1", "checked")
+        );
         assert!(approved.account.is_none() && approved.entries.is_empty());
         let w = approved.withdrawal().unwrap();
         assert_eq!(
@@ -982,9 +1073,8 @@ mod tests {
         let twice = decide(
             &b,
             &approved.record,
-            Decision::Reject,
-            "staff-2",
-            "late",
+            &decision(Decision::Reject, "late"),
+            &staff("staff-2"),
             "c",
             later(),
         );
@@ -993,19 +1083,53 @@ mod tests {
         let rejected = decide(
             &b,
             &record,
-            Decision::Reject,
-            "staff-1",
-            "fraud",
+            &decision(Decision::Reject, "fraud"),
+            &staff("staff-1"),
             "c",
             later(),
         )
         .unwrap();
+        assert!(matches!(
+            &rejected.action.as_ref().unwrap().kind,
+            ActionKind::WithdrawalDecision { decision, .. } if decision == "reject"
+        ));
         let c = applied(&rejected, &mut entries);
         assert_eq!((c.cash, c.pending_withdrawal), (5000, 0));
         assert_eq!(
             rejected.withdrawal().unwrap().status,
             WithdrawalStatus::Rejected
         );
+    }
+
+    fn decision(decision: Decision, reason: &str) -> DecisionCommand {
+        DecisionCommand {
+            decision,
+            reason: reason.into(),
+        }
+    }
+
+    fn staff(sub: &str) -> Operator {
+        Operator::new(sub).unwrap()
+    }
+
+    #[test]
+    fn decision_requests_are_checked() {
+        let ok = DecisionCommand::from_request(&DecisionRequest {
+            decision: "reject".into(),
+            reason: "  documents missing ".into(),
+        })
+        .unwrap();
+        assert_eq!(ok, decision(Decision::Reject, "documents missing"));
+        let bad = DecisionCommand::from_request(&DecisionRequest {
+            decision: "maybe".into(),
+            reason: " ".into(),
+        })
+        .unwrap_err();
+        let WalletError::Validation(fields) = bad else {
+            panic!("{bad:?}")
+        };
+        let named: Vec<&str> = fields.iter().map(|f| f.field.as_str()).collect();
+        assert_eq!(named, ["/decision", "/reason"]);
     }
 
     fn payout(paid: bool, reference: &str) -> PayoutResult {
@@ -1161,8 +1285,8 @@ mod tests {
                         }
                     }
                     Step::Cancel(i) if i < records.len() => (cancel(&wallet, &records[i], "c", at).ok(), i),
-                    Step::Approve(i) if i < records.len() => (decide(&wallet, &records[i], Decision::Approve, "s", "r", "c", at).ok(), i),
-                    Step::Reject(i) if i < records.len() => (decide(&wallet, &records[i], Decision::Reject, "s", "r", "c", at).ok(), i),
+                    Step::Approve(i) if i < records.len() => (decide(&wallet, &records[i], &decision(Decision::Approve, "r"), &staff("s"), "c", at).ok(), i),
+                    Step::Reject(i) if i < records.len() => (decide(&wallet, &records[i], &decision(Decision::Reject, "r"), &staff("s"), "c", at).ok(), i),
                     Step::Result(i, paid) if i < records.len() => match result(&wallet, &records[i], &payout(paid, "p"), "c", at) {
                         Ok(ResultOutcome::Applied(d)) => {
                             if paid { paid_out += records[i].payload.amount; }

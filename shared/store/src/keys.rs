@@ -13,12 +13,18 @@
 //! | bonus grant   | `BONUS#<player>#<campaign>` | `BONUS`    | `attribute_not_exists(pk)` (a campaign at most once) |
 //! | withdrawal id | `WITHDRAWAL#<id>`   | `WITHDRAWAL`       | create: `attribute_not_exists(pk)`; each transition: `version = :read_version` |
 //! | destination   | `DESTINATION#<kind>#<reference>` | `DESTINATION` | `attribute_not_exists(pk)`: the player who used it first |
+//! | operator action | `PLAYER#<player>` | `ACTION#<at:013>#<action id>` | `attribute_not_exists(pk)`: written once, never changed |
 //!
 //! The ledger has no items of its own: the item a change creates (its id record, a grant,
 //! a movement) carries the change's entries (`entries`) and, through `hpk`/`hsk`, sits in
 //! the `history` index by the player and the sequence of its first entry. A change's
 //! events ride on the wallet it writes (`events`, marked `publish`), or on its id record
 //! when the wallet does not change: the table's stream carries them to the publisher.
+//!
+//! An accepted withdrawal's record also carries `wstatus` (its status), `wpk` (its player's
+//! partition key) and `wsk` (its queue position: creation time, then id), which put it in
+//! two sparse indexes: `withdrawals-by-status` (the review queue, oldest first) and
+//! `withdrawals-by-player` (a player's withdrawals, for operators).
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use ledger::{ClientId, PlayerId};
@@ -41,6 +47,14 @@ pub const HISTORY_SK: &str = "hsk";
 pub const ENTRY_PREFIX: &str = "ENTRY#";
 /// The attribute holding the entries an item records, in sequence order.
 pub const ENTRIES: &str = "entries";
+
+/// The operators' indexes of withdrawals (see the module's notes).
+pub const WITHDRAWALS_BY_STATUS_INDEX: &str = "withdrawals-by-status";
+pub const WITHDRAWALS_BY_PLAYER_INDEX: &str = "withdrawals-by-player";
+pub const WITHDRAWAL_STATUS: &str = "wstatus";
+pub const WITHDRAWAL_PLAYER_PK: &str = "wpk";
+pub const WITHDRAWAL_POSITION: &str = "wsk";
+pub const ACTION_PREFIX: &str = "ACTION#";
 
 /// The attribute marking an item whose write carries events (`publish` = `events`), the
 /// value the publisher's stream filter matches, and the attribute holding them (a JSON
@@ -97,6 +111,18 @@ pub fn destination_pk(kind: &str, reference: &ClientId) -> String {
     format!("DESTINATION#{kind}#{reference}")
 }
 
+/// A withdrawal's place in the operators' indexes: its creation time (milliseconds, 13
+/// digits) then its id, which sorts oldest first (`wire::cursor` carries it in the review
+/// queue's cursor).
+pub fn queue_position(created_millis: i64, withdrawal_id: &ClientId) -> String {
+    format!("{created_millis:013}#{withdrawal_id}")
+}
+
+/// An operator action's sort key: newest last, unique by its id.
+pub fn action_sk(at_millis: i64, action_id: &str) -> String {
+    format!("{ACTION_PREFIX}{at_millis:013}#{action_id}")
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ItemType {
     Wallet,
@@ -109,6 +135,7 @@ pub enum ItemType {
     Bonus,
     Withdrawal,
     Destination,
+    Action,
 }
 
 impl ItemType {
@@ -124,6 +151,7 @@ impl ItemType {
             ItemType::Bonus => "bonus",
             ItemType::Withdrawal => "withdrawal",
             ItemType::Destination => "destination",
+            ItemType::Action => "action",
         }
     }
 
@@ -139,6 +167,7 @@ impl ItemType {
             ItemType::Bonus,
             ItemType::Withdrawal,
             ItemType::Destination,
+            ItemType::Action,
         ]
         .into_iter()
         .find(|t| t.as_str() == text)
@@ -158,6 +187,7 @@ impl ItemType {
             ItemType::Bonus => "BONUS",
             ItemType::Withdrawal => "WITHDRAWAL",
             ItemType::Destination => "DESTINATION",
+            ItemType::Action => ACTION_PREFIX,
         }
     }
 }
@@ -177,6 +207,17 @@ mod tests {
         assert_eq!(keys, sorted);
         assert_eq!(entry_sk(7), "ENTRY#000000000007");
         assert_eq!(movement_sk(7), "MOVE#000000000007");
+    }
+
+    #[test]
+    fn queue_positions_sort_oldest_first() {
+        let id = |s: &str| ClientId::new(s).unwrap();
+        assert_eq!(
+            queue_position(1_795_392_000_000, &id("w-1")),
+            "1795392000000#w-1"
+        );
+        assert!(queue_position(5, &id("z")) < queue_position(10, &id("a")));
+        assert!(action_sk(999, "b") < action_sk(1000, "a"));
     }
 
     #[test]

@@ -22,6 +22,7 @@ pub mod deposit;
 pub mod history;
 pub mod items;
 pub mod keys;
+pub mod operator;
 pub mod settlement;
 pub mod table;
 pub mod withdrawal;

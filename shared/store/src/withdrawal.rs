@@ -13,12 +13,15 @@ use crate::account::{account_keys, movement_item, take_account, unchanged, write
 use crate::apply::{apply_once, rejected, replayed, Applied, Attempt, Failed};
 use crate::items::{from_item, keep_entries, to_item, with_entries, with_events};
 use crate::keys::{self, ItemType};
+use crate::operator::action_item;
 use crate::table::{Role, Writes};
 use crate::{Commit, Item, Store, StoreError};
+use aws_sdk_dynamodb::types::AttributeValue;
+use ledger::action::Operator;
 use ledger::risk::RiskRules;
 use ledger::withdrawal::{
-    self, Destination, PayoutResult, RequestContext, ResultOutcome, Withdrawal, WithdrawalCommand,
-    WithdrawalDecision, WithdrawalRecord,
+    self, DecisionCommand, Destination, PayoutResult, RequestContext, ResultOutcome, Withdrawal,
+    WithdrawalCommand, WithdrawalDecision, WithdrawalRecord,
 };
 use ledger::{Account, ClientId, PlayerId, Timestamp, WalletError};
 use serde::{Deserialize, Serialize};
@@ -40,20 +43,38 @@ pub struct WithdrawalRead {
     pub destination: Option<DestinationClaim>,
 }
 
+/// The record's item; an accepted withdrawal's carries its status, player and queue
+/// position for the operators' indexes.
 fn record_item(
     record: &WithdrawalRecord,
     entries: &[&ledger::LedgerEntry],
 ) -> Result<Item, StoreError> {
-    with_entries(
-        to_item(
-            record,
-            keys::withdrawal_pk(&record.withdrawal_id),
-            ItemType::Withdrawal.sort_key().into(),
-            ItemType::Withdrawal,
-        )?,
-        &record.player_id,
-        entries,
-    )
+    let mut item = to_item(
+        record,
+        keys::withdrawal_pk(&record.withdrawal_id),
+        ItemType::Withdrawal.sort_key().into(),
+        ItemType::Withdrawal,
+    )?;
+    if let Some(withdrawal) = record.withdrawal() {
+        let indexed = [
+            (
+                keys::WITHDRAWAL_STATUS,
+                withdrawal.status.as_str().to_string(),
+            ),
+            (
+                keys::WITHDRAWAL_PLAYER_PK,
+                keys::player_pk(&record.player_id),
+            ),
+            (
+                keys::WITHDRAWAL_POSITION,
+                keys::queue_position(withdrawal.created_at.millis(), &record.withdrawal_id),
+            ),
+        ];
+        for (name, value) in indexed {
+            item.insert(name.to_string(), AttributeValue::S(value));
+        }
+    }
+    with_entries(item, &record.player_id, entries)
 }
 
 fn destination_key(destination: &Destination) -> String {
@@ -132,7 +153,8 @@ impl Store {
     }
 
     /// A transition: the record at the version read (carrying the events when the wallet
-    /// does not change), the account's change and each entry as a movement item.
+    /// does not change), the account's change, each entry as a movement item and the
+    /// operator's action, if any.
     pub async fn commit_withdrawal_transition(
         &self,
         read: &Account,
@@ -152,7 +174,27 @@ impl Store {
         for entry in &decision.entries {
             writes = writes.create(Role::New, movement_item(entry)?)?;
         }
+        if let Some(action) = &decision.action {
+            writes = writes.create(Role::New, action_item(action)?)?;
+        }
         self.commit(writes).await
+    }
+
+    /// The player whose withdrawal `withdrawal_id` is (`None`: no accepted withdrawal has
+    /// that id).
+    pub async fn withdrawal_owner(
+        &self,
+        withdrawal_id: &ClientId,
+    ) -> Result<Option<PlayerId>, StoreError> {
+        let key = (
+            keys::withdrawal_pk(withdrawal_id),
+            ItemType::Withdrawal.sort_key(),
+        );
+        let item = self.snapshot(vec![key]).await?.into_iter().next().flatten();
+        let record: Option<WithdrawalRecord> = item.map(from_item).transpose()?;
+        Ok(record
+            .filter(|r| r.withdrawal().is_some())
+            .map(|r| r.player_id))
     }
 }
 
@@ -284,6 +326,38 @@ pub async fn cancel_withdrawal(
     transition(store, player, withdrawal_id, now, &|account, record, at| {
         withdrawal::cancel(account, record, correlation_id, at).map(Some)
     })
+    .await
+}
+
+/// An operator's decision on a withdrawal in review, recorded with the operator's action.
+/// A withdrawal already decided (or cancelled) is `WITHDRAWAL_NOT_PENDING`: a decision is
+/// never overwritten.
+pub async fn decide_withdrawal(
+    store: &Store,
+    withdrawal_id: &ClientId,
+    command: &DecisionCommand,
+    operator: &Operator,
+    correlation_id: &str,
+    now: impl Fn() -> Timestamp,
+) -> Result<Applied<Withdrawal>, Failed> {
+    let player = store
+        .withdrawal_owner(withdrawal_id)
+        .await?
+        .ok_or_else(|| {
+            Failed::new(
+                WalletError::WithdrawalNotFound(format!("there is no withdrawal {withdrawal_id}")),
+                None,
+            )
+        })?;
+    transition(
+        store,
+        &player,
+        withdrawal_id,
+        now,
+        &|account, record, at| {
+            withdrawal::decide(account, record, command, operator, correlation_id, at).map(Some)
+        },
+    )
     .await
 }
 

@@ -43,12 +43,33 @@ struct Claims {
     nbf: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     iat: Option<i64>,
+    /// Space-separated scopes (OAuth 2.0); operator tokens carry `stakeline/ops`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    scope: Option<String>,
+}
+
+/// What a verified token says: its subject and its scopes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedToken {
+    pub sub: String,
+    pub scope: Option<String>,
 }
 
 /// Mints a local player token (the local suite's stand-in for the identity provider).
 pub fn mint_local_token(
     secret: &[u8],
     sub: &str,
+    issued_at: Timestamp,
+    ttl_seconds: i64,
+) -> String {
+    mint_local_scoped_token(secret, sub, None, issued_at, ttl_seconds)
+}
+
+/// Mints a local token carrying `scope` (an operator's: `stakeline/ops`).
+pub fn mint_local_scoped_token(
+    secret: &[u8],
+    sub: &str,
+    scope: Option<&str>,
     issued_at: Timestamp,
     ttl_seconds: i64,
 ) -> String {
@@ -60,6 +81,7 @@ pub fn mint_local_token(
         exp: issued_at.seconds().saturating_add(ttl_seconds),
         nbf: None,
         iat: Some(issued_at.seconds()),
+        scope: scope.map(str::to_string),
     };
     let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap_or_default());
     let signing_input = format!("{header}.{payload}");
@@ -77,6 +99,15 @@ pub fn verify_local_token(
     secret: &[u8],
     now: Timestamp,
 ) -> Result<String, WalletError> {
+    verify_local_claims(token, secret, now).map(|verified| verified.sub)
+}
+
+/// Verifies a local HS256 token and returns its subject and scopes.
+pub fn verify_local_claims(
+    token: &str,
+    secret: &[u8],
+    now: Timestamp,
+) -> Result<VerifiedToken, WalletError> {
     let invalid = |why: &str| unauthenticated(&format!("the bearer token is invalid: {why}"));
     let mut parts = token.split('.');
     let (Some(encoded_header), Some(payload), Some(signature), None) =
@@ -126,7 +157,10 @@ pub fn verify_local_token(
     if !audience_ok {
         return Err(invalid("wrong audience"));
     }
-    Ok(claims.sub)
+    Ok(VerifiedToken {
+        sub: claims.sub,
+        scope: claims.scope,
+    })
 }
 
 #[cfg(test)]
@@ -157,5 +191,23 @@ mod tests {
         );
         assert!(verify_local_token(&none_alg, secret, NOW).is_err());
         assert!(verify_local_token("garbage", secret, NOW).is_err());
+    }
+
+    #[test]
+    fn scopes_ride_in_the_signed_claims() {
+        let secret = b"stakeline-local-jwt-secret";
+        let token = mint_local_scoped_token(secret, "staff-7", Some("stakeline/ops"), NOW, 60);
+        assert_eq!(
+            verify_local_claims(&token, secret, NOW),
+            Ok(VerifiedToken {
+                sub: "staff-7".into(),
+                scope: Some("stakeline/ops".into())
+            })
+        );
+        let player = mint_local_token(secret, "p-1", NOW, 60);
+        assert_eq!(
+            verify_local_claims(&player, secret, NOW).map(|v| v.scope),
+            Ok(None)
+        );
     }
 }
