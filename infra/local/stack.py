@@ -5,11 +5,12 @@
   up            the whole local suite: emulator + cargo lambda watch
   check-routes  Cargo.toml's cargo-lambda router == the template's HttpApi routes
   local-template  print the template moto provisions (the SAM-free part)
-  token         a local player JWT
+  token         a local player JWT, or an operator's (--operator STAFF_ID)
   sign          X-Stakeline-Timestamp/-Signature headers for a request (method, path, body)
   sign-event    a sample API Gateway or SQS event with fresh signatures and token
   enqueue       send a message to a queue of the running local suite (settlements signed)
   audit         run the audit's reconcile binary against the running local suite's table
+  sandbox       the running local suite's sandbox payment provider: up, down or status
 """
 
 from __future__ import annotations
@@ -85,6 +86,15 @@ def cmd_local_template(args) -> int:
 
 
 def cmd_token(args) -> int:
+    if args.operator:
+        if args.player_id:
+            log("./dev token takes a PLAYER_ID or --operator STAFF_ID, not both")
+            return 2
+        print(auth.mint_token(args.operator, ttl=args.ttl, scope=auth.OPERATOR_SCOPE))
+        return 0
+    if not args.player_id:
+        log("./dev token needs a PLAYER_ID (or --operator STAFF_ID)")
+        return 2
     print(auth.mint_token(args.player_id, ttl=args.ttl))
     return 0
 
@@ -169,6 +179,25 @@ def cmd_audit(args) -> int:
     return 0  # not reached: exec replaces this process
 
 
+def cmd_sandbox(args) -> int:
+    from stakeline_local import running, sandbox_provider
+
+    try:
+        suite = _suite(args)
+    except running.NoSuite as error:
+        log(str(error))
+        return 2
+    url = suite.get("sandbox_provider")
+    if not url:
+        log("that suite runs no sandbox payment provider")
+        return 2
+    status = sandbox_provider.control(url, args.action)
+    print(json.dumps(status, indent=2))
+    if args.action != "status":
+        log(f"the sandbox payment provider at {url} is {'up' if status['up'] else 'down'}")
+    return 0
+
+
 def _add_suite_options(parser: argparse.ArgumentParser) -> None:
     from stakeline_local import STATE_DIR
 
@@ -194,6 +223,8 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--cargo-toml", type=Path, default=DEFAULT_CARGO_TOML)
     up.add_argument("--port", type=int, default=9000, help="API port (0 picks a free one)")
     up.add_argument("--emulator-port", type=int, default=4566)
+    up.add_argument("--provider-port", type=int, default=0,
+                    help="sandbox payment provider port (default 0: a free one)")
     up.add_argument("--ready-file", help="write {base_url, endpoint, table, …} here once serving")
     up.add_argument("--no-build", action="store_true", help="skip the pre-build")
     up.add_argument("--no-reload", action="store_true", help="do not rebuild on code changes")
@@ -210,8 +241,10 @@ def parser() -> argparse.ArgumentParser:
     local_template.add_argument("--template", type=Path, default=DEFAULT_TEMPLATE)
     local_template.set_defaults(run=cmd_local_template)
 
-    token = commands.add_parser("token", help="mint a local player JWT")
-    token.add_argument("player_id")
+    token = commands.add_parser("token", help="mint a local player JWT (or an operator's)")
+    token.add_argument("player_id", nargs="?")
+    token.add_argument("--operator", metavar="STAFF_ID",
+                       help=f"an operator's token for STAFF_ID, with the {auth.OPERATOR_SCOPE} scope")
     token.add_argument("--ttl", type=int, default=3600, help="seconds (default 3600)")
     token.set_defaults(run=cmd_token)
 
@@ -261,6 +294,16 @@ def parser() -> argparse.ArgumentParser:
     audit.add_argument("audit_args", nargs=argparse.REMAINDER,
                        help="after --: more arguments for reconcile")
     audit.set_defaults(run=cmd_audit)
+
+    sandbox = commands.add_parser(
+        "sandbox", help="the running suite's sandbox payment provider",
+        description="Takes the running suite's sandbox payment provider down (every payout gets "
+                    "503) or up, and prints its status: whether it is up, and the payouts it "
+                    "recorded with their outcome and where their result stands.",
+    )
+    sandbox.add_argument("action", choices=["up", "down", "status"])
+    _add_suite_options(sandbox)
+    sandbox.set_defaults(run=cmd_sandbox)
     return root
 
 

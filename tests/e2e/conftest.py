@@ -41,6 +41,15 @@ class Api:
         data = raw if raw is not None else (None if body is None else requests.compat.json.dumps(body))
         return self.http.request(method, self.base_url + path, data=data, headers=headers, timeout=60, **kwargs)
 
+    def as_operator(self, method: str, path: str, staff: str = "staff-e2e", body=None, **kwargs):
+        """An operator's request (a token with the stakeline/ops scope, `sub` = ``staff``)."""
+        headers = {
+            "content-type": "application/json",
+            "authorization": f"Bearer {auth.mint_token(staff, scope=auth.OPERATOR_SCOPE)}",
+        }
+        data = None if body is None else requests.compat.json.dumps(body)
+        return self.http.request(method, self.base_url + path, data=data, headers=headers, timeout=60, **kwargs)
+
     def as_provider(self, path: str, raw: str, *, signed: bool = True, timestamp: int | None = None):
         return self.as_integration("payment-provider", "POST", path, raw, signed=signed, timestamp=timestamp)
 

@@ -5,7 +5,8 @@ Loaded by the schemathesis CLI through ``SCHEMATHESIS_HOOKS=<path of this file>`
 - Credentials, computed on the request schemathesis actually sends: ``StakelineAuth`` is a
   ``requests`` auth, which ``requests`` calls on the prepared request after its body is encoded
   (and again on each retry), so a signature covers exactly the method, raw path and body bytes
-  on the wire. Player routes get a bearer token minted for the path's ``{player_id}``;
+  on the wire. Player routes get a bearer token minted for the path's ``{player_id}``, operator routes
+  (``/ops``) an operator's token (scope ``stakeline/ops``);
   deposits are signed with the payment provider's secret; bets and settlements with the
   aggregator's; ``GET .../bets/{bet_id}`` is read by the player for some bet paths and by the
   aggregator for the others (decided by the path, so that a replayed case is sent the same way).
@@ -72,7 +73,11 @@ _KEEP_GENERATED_OUT_OF_8 = 1
 _POOL_BY_PATH = {
     "/players/{player_id}/exclusions": "exclusions",
     "/players/{player_id}/limits": "limits",
+    # An operator's lock blocks deposits and bets: locked players are players of their own.
+    "/ops/players/{player_id}/status": "locks",
 }
+# The staff member the operator routes are called as.
+FUZZ_OPERATOR = "staff-fuzz"
 
 # 422 codes a schema-valid request may get: rules about the wallet and the player, not the shape.
 BUSINESS_RULE_CODES = frozenset(
@@ -112,8 +117,11 @@ def body_bytes(body: object) -> bytes:
 def caller_for(method: str, raw_path: str) -> tuple[str, str | None]:
     """Who calls ``method raw_path``: ``("player", player_id)``, ``("new-player", None)``,
     ``(integration, None)`` for a signed route, ``("bet-reader", player_id)`` for a bet read
-    (player or aggregator), or ``("nobody", None)`` for a path of no route."""
+    (player or aggregator), ``("operator", None)`` for an ``/ops`` route, or
+    ``("nobody", None)`` for a path of no route."""
     segments = raw_path.split("/")
+    if segments[:2] == ["", "ops"]:
+        return "operator", None
     if segments[:1] != [""] or len(segments) < 2 or segments[1] != "players":
         return "nobody", None
     if len(segments) == 2:
@@ -205,6 +213,10 @@ class StakelineAuth(requests.auth.AuthBase):
                 auth.signed_headers(body, method=method, path=raw_path, integration=caller,
                                     timestamp=int(self.clock()))
             )
+        elif caller == "operator":
+            _drop(headers, auth.TIMESTAMP_HEADER, auth.SIGNATURE_HEADER)
+            token = auth.mint_token(FUZZ_OPERATOR, now=int(self.clock()), scope=auth.OPERATOR_SCOPE)
+            headers[AUTHORIZATION] = f"Bearer {token}"
         elif caller in ("player", "new-player"):
             subject = player_id if caller == "player" else f"fuzz-{uuid.uuid4().hex}"
             _drop(headers, auth.TIMESTAMP_HEADER, auth.SIGNATURE_HEADER)

@@ -61,7 +61,7 @@ HANG_SECONDS = MAX_TIME + 300
 EXCLUDED_CHECKS = ("unsupported_method", "allow_header_conformance")
 
 # How many players each pool of schemathesis_hooks gets, and what the main ones hold.
-POOL_SIZES = {"main": 3, "exclusions": 2, "limits": 2}
+POOL_SIZES = {"main": 3, "exclusions": 2, "limits": 2, "locks": 2}
 DEPOSIT = 200_000
 OPEN_BETS = 2
 STAKE = 100
@@ -86,6 +86,7 @@ def seed_players(api: Api) -> dict:
         _expect(api.as_player("GET", f"/players/{player}/wallet", player), 200)
         _expect(api.as_aggregator("GET", f"/players/{player}/bets/{placed[0]}"), 200)
         bets[player] = placed
+    _expect(api.as_operator("GET", f"/ops/players/{pools['main'][0]}"), 200)
     return {"pools": pools, "bets": bets}
 
 

@@ -399,6 +399,7 @@ def routes(view: View) -> dict[str, dict]:
                     "api": view.role(api) if api else "implicit HTTP API",
                     "function": binary,
                     "authorizer": None if authorizer in (None, "NONE") else authorizer,
+                    "scopes": sorted((properties.get("Auth") or {}).get("AuthorizationScopes") or []),
                     "payload format": str(properties.get("PayloadFormatVersion", "2.0")),
                 }
         return found
@@ -418,6 +419,7 @@ def routes(view: View) -> dict[str, dict]:
             "function": view.binaries.get(function, f"<not a function: {function}>"),
             "authorizer": None if authorization == "NONE" else
             (authorizers.get(authorizer_id, {}).get("Properties", {}).get("Name") or f"<{authorization}>"),
+            "scopes": sorted(properties.get("AuthorizationScopes") or []),
             "payload format": str(integration.get("PayloadFormatVersion", "1.0")),
         }
     return found

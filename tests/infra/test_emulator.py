@@ -33,7 +33,16 @@ def test_table_has_the_wallet_schema_and_stream(emulator, aws):
         ("hsk", "S"),
         ("pk", "S"),
         ("sk", "S"),
+        ("wpk", "S"),
+        ("wsk", "S"),
+        ("wstatus", "S"),
     ]
+    indexes = {i["IndexName"]: [k["AttributeName"] for k in i["KeySchema"]] for i in table["GlobalSecondaryIndexes"]}
+    assert indexes == {
+        "history": ["hpk", "hsk"],
+        "withdrawals-by-status": ["wstatus", "wsk"],
+        "withdrawals-by-player": ["wpk", "wsk"],
+    }
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     assert table["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
 
@@ -203,10 +212,24 @@ ENVELOPE_KEYS = ["version", "id", "detail-type", "source", "account", "time", "r
 
 def test_the_table_has_its_history_index(emulator, aws):
     table = aws("dynamodb").describe_table(TableName=emulator["outputs"]["WalletTableName"])["Table"]
-    [index] = table["GlobalSecondaryIndexes"]
-    assert index["IndexName"] == "history"
+    [index] = [i for i in table["GlobalSecondaryIndexes"] if i["IndexName"] == "history"]
     assert index["KeySchema"] == [{"AttributeName": "hpk", "KeyType": "HASH"}, {"AttributeName": "hsk", "KeyType": "RANGE"}]
     assert index["Projection"] == {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["entries"]}
+
+
+def test_the_table_has_the_operators_withdrawal_indexes(emulator, aws):
+    table = aws("dynamodb").describe_table(TableName=emulator["outputs"]["WalletTableName"])["Table"]
+    by_name = {i["IndexName"]: i for i in table["GlobalSecondaryIndexes"]}
+    for name, partition in (("withdrawals-by-status", "wstatus"), ("withdrawals-by-player", "wpk")):
+        index = by_name[name]
+        assert index["KeySchema"] == [
+            {"AttributeName": partition, "KeyType": "HASH"},
+            {"AttributeName": "wsk", "KeyType": "RANGE"},
+        ]
+        assert index["Projection"]["ProjectionType"] == "INCLUDE"
+        assert set(index["Projection"]["NonKeyAttributes"]) == {
+            "withdrawal_id", "player_id", "version", "payload", "recorded",
+        }
 
 
 def test_the_bus_the_rule_and_the_bonus_queues_are_provisioned(emulator, aws):

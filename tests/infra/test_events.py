@@ -19,6 +19,8 @@ from stakeline_local.pollers import filter_matches, sqs_record, stream_record
 from stakeline_local.template import http_routes, sqs_event_sources, stream_event_sources
 
 PLAYER = "5f0c3e2a-8b1d-4c7e-9a6f-2d4b8e1c7a90"
+# The staff member of the operator events (events/ops).
+STAFF = "staff-0042"
 SIGNED_AT = 1795392000
 EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
 EVENTS = sorted(EVENTS_DIR.rglob("*.json"))
@@ -76,13 +78,18 @@ def test_event_is_a_consistent_payload_2_0_request(path, template):
     for name, value in (event.get("pathParameters") or {}).items():
         expected_path = expected_path.replace("{" + name + "}", value)
     assert "{" not in expected_path and event["rawPath"] == expected_path == context["http"]["path"]
-    if event.get("pathParameters"):
+    if "player_id" in (event.get("pathParameters") or {}):
         assert event["pathParameters"]["player_id"] == PLAYER
     if "body" in event:
         assert isinstance(event["body"], str) and isinstance(json.loads(event["body"]), dict)
         assert header(event, "content-length") == str(len(raw_body(event)))
     if header(event, auth.SIGNATURE_HEADER):
         assert "authorizer" not in context
+    elif route.startswith("/ops/"):
+        claims = context["authorizer"]["jwt"]["claims"]
+        assert (claims["sub"], claims["scope"]) == (STAFF, auth.OPERATOR_SCOPE)
+        token = auth.verify_token(header(event, "Authorization").removeprefix("Bearer "), now=SIGNED_AT)
+        assert (token["sub"], token["scope"]) == (STAFF, auth.OPERATOR_SCOPE)
     else:
         assert context["authorizer"]["jwt"]["claims"]["sub"] == PLAYER
 
@@ -215,7 +222,7 @@ def test_sign_event_refreshes_signature_and_token(repo_root):
         "events/place-bet/bet.json": auth.INTEGRATION_SECRETS["aggregator"],
         "events/settle/win.json": auth.INTEGRATION_SECRETS["aggregator"],
     }
-    for relative in (*secrets, "events/register/limits.json", "events/wallet-read/bet.json"):
+    for relative in (*secrets, "events/register/limits.json", "events/wallet-read/bet.json", "events/ops/status.json"):
         event = json.loads(sign_event(repo_root / relative).stdout)
         original = load(repo_root / relative)
         assert event.get("body") == original.get("body")
@@ -225,8 +232,11 @@ def test_sign_event_refreshes_signature_and_token(repo_root):
             assert abs(stamp - now) < 60
             assert header(event, auth.SIGNATURE_HEADER) == auth.signature(secrets[relative], stamp, *signed_over(event))
         else:
-            token = header(event, "Authorization").removeprefix("Bearer ")
-            assert auth.verify_token(token)["sub"] == PLAYER
+            token = auth.verify_token(header(event, "Authorization").removeprefix("Bearer "))
+            if relative.startswith("events/ops/"):
+                assert (token["sub"], token["scope"]) == (STAFF, auth.OPERATOR_SCOPE)
+            else:
+                assert token["sub"] == PLAYER and "scope" not in token
             claims = event["requestContext"]["authorizer"]["jwt"]["claims"]
             assert int(claims["exp"]) > now
 

@@ -301,6 +301,7 @@ INTEGRATIONS_SERVED = {
     "publisher": set(),
     "bonus-award": set(),
     "withdraw": {"PAYMENT_PROVIDER_SECRET_ARN"},  # the payment provider's payout results
+    "ops": set(),
 }
 # Functions that serve both integrations and so may hold both secrets: none.
 SERVES_BOTH: set[str] = set()

@@ -54,6 +54,7 @@ ERROR_CODES = {
 PLAYER = [{"playerJwt"}]
 PROVIDER = [{"providerTimestamp", "providerSignature"}]
 AGGREGATOR = [{"aggregatorTimestamp", "aggregatorSignature"}]
+OPERATOR = [{"operatorJwt"}]
 
 # (method, path) -> function, served in this release, security requirements (alternatives).
 ROUTES = {
@@ -71,6 +72,10 @@ ROUTES = {
     ("GET", "/players/{player_id}/withdrawals/{withdrawal_id}"): ("wallet-read", True, PLAYER),
     ("POST", "/players/{player_id}/withdrawals/{withdrawal_id}/cancel"): ("withdraw", True, PLAYER),
     ("POST", "/players/{player_id}/withdrawals/{withdrawal_id}/result"): ("withdraw", True, PROVIDER),
+    ("GET", "/ops/withdrawals"): ("ops", True, OPERATOR),
+    ("POST", "/ops/withdrawals/{withdrawal_id}/decision"): ("ops", True, OPERATOR),
+    ("GET", "/ops/players/{player_id}"): ("ops", True, OPERATOR),
+    ("PUT", "/ops/players/{player_id}/status"): ("ops", True, OPERATOR),
 }
 
 # Routes that move money: their errors carry the wallet when the player exists (except 401).
@@ -81,7 +86,12 @@ MONEY_ROUTES = {
     ("POST", "/players/{player_id}/withdrawals"),
     ("POST", "/players/{player_id}/withdrawals/{withdrawal_id}/cancel"),
     ("POST", "/players/{player_id}/withdrawals/{withdrawal_id}/result"),
+    # Its errors carry the withdrawal's player's wallet once that player is known.
+    ("POST", "/ops/withdrawals/{withdrawal_id}/decision"),
 }
+
+# Errors of a money route that no player is known for.
+NO_PLAYER_KNOWN = {(("POST", "/ops/withdrawals/{withdrawal_id}/decision"), "WITHDRAWAL_NOT_FOUND")}
 
 SUCCESS = {
     ("POST", "/players"): {"201", "200"},
@@ -98,6 +108,10 @@ SUCCESS = {
     ("GET", "/players/{player_id}/withdrawals/{withdrawal_id}"): {"200"},
     ("POST", "/players/{player_id}/withdrawals/{withdrawal_id}/cancel"): {"200"},
     ("POST", "/players/{player_id}/withdrawals/{withdrawal_id}/result"): {"200"},
+    ("GET", "/ops/withdrawals"): {"200"},
+    ("POST", "/ops/withdrawals/{withdrawal_id}/decision"): {"200"},
+    ("GET", "/ops/players/{player_id}"): {"200"},
+    ("PUT", "/ops/players/{player_id}/status"): {"200"},
 }
 
 _PLAYER_ERRORS = {
@@ -186,6 +200,15 @@ ERRORS = {
         "500": {"INTERNAL"},
         "503": {"UNAVAILABLE"},
     },
+    # Operator routes: a player's token is 403 FORBIDDEN.
+    ("GET", "/ops/withdrawals"): {k: v for k, v in _PLAYER_ERRORS.items() if k != "404"},
+    ("POST", "/ops/withdrawals/{withdrawal_id}/decision"): {
+        **{k: v for k, v in _PLAYER_ERRORS.items() if k != "404"},
+        "404": {"WITHDRAWAL_NOT_FOUND"},
+        "409": {"WITHDRAWAL_NOT_PENDING"},
+    },
+    ("GET", "/ops/players/{player_id}"): _PLAYER_ERRORS,
+    ("PUT", "/ops/players/{player_id}/status"): _PLAYER_ERRORS,
 }
 
 # Routes whose body may be left out (an empty body is the same as `{}`).
@@ -440,6 +463,8 @@ def test_wallet_in_errors_only_on_money_routes(route):
             with_wallet = _problem(code, wallet=WALLET)
             # A token for another player (FORBIDDEN) must not learn that player's balance.
             allowed = route in MONEY_ROUTES and code not in ("UNAUTHENTICATED", "PLAYER_NOT_FOUND", "FORBIDDEN")
+            # A decision on an unknown withdrawal knows no player, so no wallet.
+            allowed = allowed and (route, code) not in NO_PLAYER_KNOWN
             errors = list(validator.iter_errors(with_wallet))
             assert (not errors) is allowed, f"{route} {status} {code}: wallet allowed={allowed}"
 
@@ -712,6 +737,11 @@ VIEWS = [
     (LEDGER + "api.rs", "BetView", "Bet"),
     (LEDGER + "api.rs", "WithdrawalView", "WithdrawalResult"),
     (LEDGER + "api.rs", "DestinationView", "Destination"),
+    (LEDGER + "api.rs", "OpsWithdrawalView", "OpsWithdrawal"),
+    (LEDGER + "api.rs", "OpsWithdrawalPage", "OpsWithdrawalPage"),
+    (LEDGER + "api.rs", "OperatorActionView", "OperatorAction"),
+    (LEDGER + "api.rs", "RiskFlagView", "RiskFlag"),
+    (LEDGER + "api.rs", "OpsPlayerView", "OpsPlayer"),
     (REGISTER_FUNCTION, "ForfeitView", "ForfeitResult"),
     (REGISTER_FUNCTION, "Forfeited", "ForfeitedBonus"),
     ("shared/edge/src/http.rs", "Problem", "Problem"),
@@ -726,6 +756,8 @@ REQUESTS = [
     (LEDGER + "withdrawal.rs", "WithdrawalRequest", ["WithdrawalRequest"]),
     (LEDGER + "withdrawal.rs", "DestinationRequest", ["Destination"]),
     (LEDGER + "withdrawal.rs", "PayoutResultRequest", ["PayoutResultRequest"]),
+    (LEDGER + "withdrawal.rs", "DecisionRequest", ["DecisionRequest"]),
+    (LEDGER + "operator.rs", "StatusRequest", ["PlayerStatusRequest"]),
 ]
 ENUMS = [
     (LEDGER + "account.rs", "AccountStatus", "/components/schemas/PlayerStatus"),

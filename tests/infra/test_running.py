@@ -188,6 +188,11 @@ def test_up_polls_the_settlement_queue_and_enqueue_feeds_it(tmp_path, fakes):
         assert [(s["table"], s["table_name"], s["function"]) for s in ready["stream_sources"]] == [
             ("WalletTable", ready["table"], "publisher")]
         assert ready["event_buses"] == {"WalletEventBus": f"up-test-{os.getpid()}-wallet"}
+        # The sandbox payment provider serves, and `sandbox` reaches it.
+        assert ready["sandbox_provider"].startswith("http://127.0.0.1:")
+        sandbox = stack("sandbox", "status", "--ready-file", str(ready_file), env=fakes["env"])
+        assert sandbox.returncode == 0, sandbox.stderr
+        assert json.loads(sandbox.stdout) == {"up": True, "payouts": []}
 
         sent = {}
         for body in ('{"player_id":"p","bet_id":"b1","settlement_id":"s1","kind":"win","amount":5}',
@@ -273,5 +278,6 @@ def test_up_polls_the_settlement_queue_and_enqueue_feeds_it(tmp_path, fakes):
     assert "BonusQueue -> bonus-award: batch of 1" in stderr
     assert f"up-test-{os.getpid()}-wallet" in stdout, "the banner names the bus"
     assert "WalletTable stream -> publisher (" in stdout
+    assert f"Payouts      {ready['sandbox_provider']}" in stdout, "the banner names the sandbox provider"
     assert not ready_file.exists(), "the ready file goes with the suite"
     assert not running.running_suites() or all(s.get("up_pid") != up.pid for s in running.running_suites())

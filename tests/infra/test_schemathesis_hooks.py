@@ -208,6 +208,20 @@ def test_a_bet_is_read_by_the_player_or_the_aggregator_always_the_same_for_one_p
     assert_player_token(send("GET", f"{BASE}/players/p-1/bets/b-1", bet_reader="player"), "p-1")
 
 
+@pytest.mark.parametrize("method,path", [
+    ("GET", "/ops/withdrawals"),
+    ("POST", "/ops/withdrawals/w-1/decision"),
+    ("GET", "/ops/players/p-1"),
+    ("PUT", "/ops/players/p-1/status"),
+])
+def test_operator_routes_carry_an_operator_token(method, path):
+    sent = send(method, BASE + path, data=b"{}", headers={auth.SIGNATURE_HEADER: "0" * 64})
+    token = sent.headers["Authorization"].removeprefix("Bearer ")
+    claims = auth.verify_token(token, now=NOW)
+    assert (claims["sub"], claims["scope"]) == (hooks.FUZZ_OPERATOR, auth.OPERATOR_SCOPE)
+    assert auth.SIGNATURE_HEADER not in sent.headers
+
+
 def test_paths_of_no_route_get_no_credentials():
     sent = send("GET", f"{BASE}/health")
     assert "Authorization" not in sent.headers and auth.SIGNATURE_HEADER not in sent.headers

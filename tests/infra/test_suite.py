@@ -5,9 +5,9 @@ import re
 
 import pytest
 
-from stakeline_local import auth, pollers, suite
+from stakeline_local import auth, pollers, sandbox_provider, suite
 from stakeline_local import emulator as local_emulator
-from stakeline_local.template import http_routes
+from stakeline_local.template import functions, http_routes
 
 
 @pytest.fixture(scope="module")
@@ -91,6 +91,48 @@ def test_queues_and_pollers_come_from_the_template(provisioned, template):
     # The banner's example message is what the rule delivers.
     envelope = json.loads(suite.EXAMPLE_MESSAGES["bonus-award"])
     assert envelope["detail"]["first_deposit"] is True and envelope["detail-type"] == "DepositCompleted"
+
+
+def test_the_payout_function_sends_to_the_sandbox_provider(provisioned, template):
+    """A function that declares PAYOUT_API_URL (a template parameter on AWS) gets the sandbox
+    payment provider's URL; the other functions do not get the variable."""
+    with_payout = {**template, "Resources": dict(template["Resources"])}
+    function = dict(with_payout["Resources"]["WithdrawFunction"])
+    variables = dict(function["Properties"]["Environment"]["Variables"])
+    variables[sandbox_provider.URL_VARIABLE] = {"Ref": "PayoutApiUrl"}
+    function["Properties"] = {**function["Properties"], "Environment": {"Variables": variables}}
+    with_payout["Resources"]["WithdrawFunction"] = function
+    sandbox = sandbox_provider.SandboxProvider(0, None)
+    try:
+        environments = suite.function_environments(
+            with_payout, provisioned, {sandbox_provider.URL_VARIABLE: sandbox.url})
+    finally:
+        sandbox.server.server_close()
+    assert environments["withdraw"]["PAYOUT_API_URL"] == sandbox.url == f"http://127.0.0.1:{sandbox.port}"
+    assert environments["withdraw"]["PLAYER_AUTH"] == "local-hs256", "LOCAL_OVERRIDES still apply"
+    declaring = {f.binary for f in functions(with_payout) if "PAYOUT_API_URL" in f.environment}
+    assert "withdraw" in declaring
+    assert {b for b, e in environments.items() if "PAYOUT_API_URL" in e} == declaring
+    assert suite.shared_environment(environments)["PAYOUT_API_URL"] == sandbox.url
+    # Without the sandbox's URL the variable has no local value.
+    with pytest.raises(ValueError, match="PAYOUT_API_URL cannot be resolved locally"):
+        suite.function_environments(with_payout, provisioned)
+    # Overrides leave functions that do not declare the variable as they were.
+    as_written = suite.function_environments(template, provisioned, {"PAYOUT_API_URL": sandbox.url})
+    if "PAYOUT_API_URL" not in as_written["withdraw"]:
+        environments["withdraw"].pop("PAYOUT_API_URL")
+    assert environments == as_written
+
+
+def test_the_banner_names_the_sandbox_provider_and_its_test_amounts(provisioned, template):
+    url = "http://127.0.0.1:5055"
+    text = suite.banner("http://127.0.0.1:9000", provisioned, "table", http_routes(template), sandbox=url)
+    assert f"Payouts      {url}" in text
+    assert f"PAYOUT_API_URL={url}" in text
+    for ending in sandbox_provider.TEST_AMOUNTS:
+        assert f"amount ending in {ending}: " in text
+    assert "./dev sandbox down" in text
+    assert "sandbox" not in suite.banner("http://127.0.0.1:9000", provisioned, "table", http_routes(template))
 
 
 def test_one_shared_environment_refuses_conflicts():

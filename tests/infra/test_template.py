@@ -149,10 +149,14 @@ def test_template_routes_and_functions(template):
         ("GET", "/players/{player_id}/withdrawals/{withdrawal_id}"): "wallet-read",
         ("POST", "/players/{player_id}/withdrawals/{withdrawal_id}/cancel"): "withdraw",
         ("POST", "/players/{player_id}/withdrawals/{withdrawal_id}/result"): "withdraw",
+        ("GET", "/ops/withdrawals"): "ops",
+        ("POST", "/ops/withdrawals/{withdrawal_id}/decision"): "ops",
+        ("GET", "/ops/players/{player_id}"): "ops",
+        ("PUT", "/ops/players/{player_id}/status"): "ops",
     }
     by_binary = {f.binary: f for f in functions(template)}
     assert set(by_binary) == {"register", "wallet-read", "deposit", "place-bet", "settle", "settle-queue",
-                              "publisher", "bonus-award", "withdraw"}
+                              "publisher", "bonus-award", "withdraw", "ops"}
     assert by_binary["settle-queue"].routes == [], "settle-queue is fed by SQS only"
     assert by_binary["bonus-award"].routes == [], "bonus-award is fed by SQS only"
     assert by_binary["publisher"].routes == [], "the publisher is fed by the table's stream only"
@@ -171,8 +175,9 @@ def test_template_routes_and_functions(template):
     for binary in ("place-bet", "settle", "settle-queue", "wallet-read"):
         assert written[binary]["AGGREGATOR_SECRET_ARN"] == {"Ref": "AggregatorSecretArn"}, binary
         assert "PAYMENT_PROVIDER_SECRET_ARN" not in written[binary], binary
-    for binary in ("register", "deposit", "publisher", "bonus-award", "withdraw"):
+    for binary in ("register", "deposit", "publisher", "bonus-award", "withdraw", "ops"):
         assert "AGGREGATOR_SECRET_ARN" not in written[binary], binary
+    assert not {v for v in written["ops"] if v.endswith("_SECRET_ARN")}, "ops verifies no signature"
     for binary in ("publisher", "bonus-award"):
         assert "PAYMENT_PROVIDER_SECRET_ARN" not in written[binary], binary
     for binary, variables in written.items():
@@ -203,9 +208,24 @@ def test_only_signed_routes_skip_the_player_authorizer(template):
     assert jwt["IdentitySource"] == "$request.header.Authorization"
     assert jwt["JwtConfiguration"] == {"issuer": {"Ref": "JwtIssuer"}, "audience": [{"Ref": "JwtAudience"}]}
 
+    operator = api["Auth"]["Authorizers"]["OperatorJwt"]
+    assert operator["IdentitySource"] == "$request.header.Authorization"
+    assert operator["JwtConfiguration"] == {
+        "issuer": {"Fn::If": ["HasOperatorIssuer", {"Ref": "OperatorJwtIssuer"}, {"Ref": "JwtIssuer"}]},
+        "audience": [{"Fn::If": ["HasOperatorAudience", {"Ref": "OperatorJwtAudience"}, {"Ref": "JwtAudience"}]}],
+    }
+
     for logical_id, resource in _serverless_functions(template).items():
         for name, event in resource["Properties"].get("Events", {}).items():
-            authorizer = event["Properties"].get("Auth", {}).get("Authorizer")
+            auth = event["Properties"].get("Auth", {})
+            authorizer = auth.get("Authorizer")
+            path = event["Properties"].get("Path", "")
+            if path.startswith("/ops/"):
+                # Operator routes: the operator authorizer and its scope, nothing else.
+                assert auth == {"Authorizer": "OperatorJwt", "AuthorizationScopes": ["stakeline/ops"]}, (
+                    f"{logical_id}.{name}"
+                )
+                continue
             if authorizer == "NONE":
                 # The function must then check an HMAC itself, with the secret it names.
                 assert {"PAYMENT_PROVIDER_SECRET_ARN", "AGGREGATOR_SECRET_ARN"} & set(
@@ -236,6 +256,16 @@ def test_function_policies_are_least_privilege(template):
         # Plus what SAM adds for its SQS event (AWSLambdaSQSQueueExecutionRole), nothing of ours.
         "settle-queue": [(table, writer), (aggregator, read_secret)],
         "bonus-award": [(table, writer)],
+        "ops": [
+            (
+                [
+                    table,
+                    {"Fn::Sub": "${WalletTable.Arn}/index/withdrawals-by-status"},
+                    {"Fn::Sub": "${WalletTable.Arn}/index/withdrawals-by-player"},
+                ],
+                writer | {"dynamodb:Query"},
+            ),
+        ],
         "wallet-read": [
             ([table, {"Fn::Sub": "${WalletTable.Arn}/index/history"}], {"dynamodb:GetItem", "dynamodb:Query"}),
             (aggregator, read_secret),
@@ -269,7 +299,7 @@ def test_the_ledger_is_served_from_the_history_index(template):
     """Items that record entries sit in `history` by player and first sequence; only the
     entries are projected. Nothing expires: no item needs a TTL."""
     properties = template["Resources"]["WalletTable"]["Properties"]
-    [index] = properties["GlobalSecondaryIndexes"]
+    [index] = [i for i in properties["GlobalSecondaryIndexes"] if i["IndexName"] == "history"]
     assert index == {
         "IndexName": "history",
         "KeySchema": [{"AttributeName": "hpk", "KeyType": "HASH"}, {"AttributeName": "hsk", "KeyType": "RANGE"}],

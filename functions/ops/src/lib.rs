@@ -174,7 +174,9 @@ async fn change_status(
         &correlation_id(request),
         || state.clock.now(),
     )
-    .await?;
+    .await
+    // Not a money route: its errors carry no wallet.
+    .map_err(|failed| invalid(failed.error))?;
     Ok(json(200, &account_view(state, &applied.account)))
 }
 

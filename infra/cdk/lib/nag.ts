@@ -15,6 +15,7 @@ const FUNCTIONS = [
   'PublisherFunction',
   'BonusAwardFunction',
   'WithdrawFunction',
+  'OpsFunction',
 ];
 
 const QUEUES = [

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import {
   Aws,
   CfnOutput,
+  CfnCondition,
   CfnParameter,
   CfnResource,
   CfnRule,
@@ -81,7 +82,12 @@ interface Route {
   readonly path: string;
   /** false: called by an integration that signs its requests (the function checks the HMAC). */
   readonly playerJwt: boolean;
+  /** An operator route: the operator authorizer with the `stakeline/ops` scope. */
+  readonly operator?: boolean;
 }
+
+/** The scope the operator routes require (template.yaml's AuthorizationScopes). */
+const OPERATOR_SCOPE = 'stakeline/ops';
 
 interface WalletFunctionSpec {
   /** Logical id, as in template.yaml (e.g. RegisterFunction); its role is `<id>Role`. */
@@ -124,6 +130,25 @@ export class StakelineStack extends Stack {
       type: 'String',
       description: 'Audience (aud) the player tokens must carry (a Cognito app client id, or an OIDC audience).',
       minLength: 1,
+    });
+    const operatorJwtIssuer = new CfnParameter(this, 'OperatorJwtIssuer', {
+      type: 'String',
+      description:
+        "Issuer (iss) of the operator staff's tokens, when staff sign in with another identity " +
+        "provider than players; empty: the players' JwtIssuer. The /ops routes also require the " +
+        'stakeline/ops scope in the token.',
+      default: '',
+    });
+    const operatorJwtAudience = new CfnParameter(this, 'OperatorJwtAudience', {
+      type: 'String',
+      description: "Audience (aud) the operator staff's tokens must carry; empty: the players' JwtAudience.",
+      default: '',
+    });
+    const hasOperatorIssuer = new CfnCondition(this, 'HasOperatorIssuer', {
+      expression: Fn.conditionNot(Fn.conditionEquals(operatorJwtIssuer.valueAsString, '')),
+    });
+    const hasOperatorAudience = new CfnCondition(this, 'HasOperatorAudience', {
+      expression: Fn.conditionNot(Fn.conditionEquals(operatorJwtAudience.valueAsString, '')),
     });
     const paymentProviderSecretArn = new CfnParameter(this, 'PaymentProviderSecretArn', {
       type: 'String',
@@ -246,6 +271,23 @@ export class StakelineStack extends Stack {
       sortKey: { name: 'hsk', type: dynamodb.AttributeType.STRING },
       projectionType: dynamodb.ProjectionType.INCLUDE,
       nonKeyAttributes: ['entries'],
+    });
+    // The operators' views of withdrawals: by status (the review queue, oldest first) and by
+    // player, on the attributes an accepted withdrawal's record carries (see template.yaml).
+    const withdrawalAttributes = ['withdrawal_id', 'player_id', 'version', 'payload', 'recorded'];
+    table.addGlobalSecondaryIndex({
+      indexName: 'withdrawals-by-status',
+      partitionKey: { name: 'wstatus', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'wsk', type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.INCLUDE,
+      nonKeyAttributes: withdrawalAttributes,
+    });
+    table.addGlobalSecondaryIndex({
+      indexName: 'withdrawals-by-player',
+      partitionKey: { name: 'wpk', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'wsk', type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.INCLUDE,
+      nonKeyAttributes: withdrawalAttributes,
     });
 
     // --- Queues, the event bus and the rule ---------------------------------------------------
@@ -376,6 +418,22 @@ export class StakelineStack extends Stack {
       jwtAudience: [jwtAudience.valueAsString],
       identitySource: ['$request.header.Authorization'],
     });
+    // The operator's staff: the /ops routes also require the stakeline/ops scope.
+    const operatorJwt = new HttpJwtAuthorizer(
+      'OperatorJwt',
+      Fn.conditionIf(hasOperatorIssuer.logicalId, operatorJwtIssuer.valueAsString, jwtIssuer.valueAsString).toString(),
+      {
+        authorizerName: 'OperatorJwt',
+        jwtAudience: [
+          Fn.conditionIf(
+            hasOperatorAudience.logicalId,
+            operatorJwtAudience.valueAsString,
+            jwtAudience.valueAsString,
+          ).toString(),
+        ],
+        identitySource: ['$request.header.Authorization'],
+      },
+    );
     const noAuthorizer = new apigwv2.HttpNoneAuthorizer();
     const api = pin(
       new apigwv2.HttpApi(this, 'WalletHttpApi', {
@@ -468,7 +526,8 @@ export class StakelineStack extends Stack {
           path: route.path,
           methods: [route.method],
           integration: new HttpLambdaIntegration(`${spec.id}${route.method}${route.path}`, fn),
-          authorizer: route.playerJwt ? playerJwt : noAuthorizer,
+          authorizer: route.operator ? operatorJwt : route.playerJwt ? playerJwt : noAuthorizer,
+          authorizationScopes: route.operator ? [OPERATOR_SCOPE] : undefined,
         });
       }
       return fn;
@@ -536,6 +595,30 @@ export class StakelineStack extends Stack {
         { method: POST, path: '/players/{player_id}/withdrawals', playerJwt: true },
         { method: POST, path: '/players/{player_id}/withdrawals/{withdrawal_id}/cancel', playerJwt: true },
         { method: POST, path: '/players/{player_id}/withdrawals/{withdrawal_id}/result', playerJwt: false },
+      ],
+    });
+
+    // The operator's back office: the review queue and decisions, the player view and the lock.
+    walletFunction({
+      id: 'OpsFunction',
+      logGroupId: 'OpsLogGroup',
+      binary: 'ops',
+      description: 'Operator routes (withdrawal review queue and decisions, player view, account lock).',
+      statements: [
+        allow(
+          ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:ConditionCheckItem', 'dynamodb:Query'],
+          [
+            table.tableArn,
+            `${table.tableArn}/index/withdrawals-by-status`,
+            `${table.tableArn}/index/withdrawals-by-player`,
+          ],
+        ),
+      ],
+      routes: [
+        { method: GET, path: '/ops/withdrawals', playerJwt: false, operator: true },
+        { method: POST, path: '/ops/withdrawals/{withdrawal_id}/decision', playerJwt: false, operator: true },
+        { method: GET, path: '/ops/players/{player_id}', playerJwt: false, operator: true },
+        { method: PUT, path: '/ops/players/{player_id}/status', playerJwt: false, operator: true },
       ],
     });
 

@@ -12,6 +12,8 @@ deployed. Modules:
 - ``pollers``: Lambda's event source mappings, emulated: SQS (``SqsEventSource``) and
   DynamoDB streams (``StreamEventSource``).
 - ``running``: finding a running suite, sending to its queues, auditing its table.
+- ``sandbox_provider``: the payment provider's payout API, emulated with documented test
+  amounts; it reports each payout's result back to the API, signed.
 - ``events``: re-signing the sample API Gateway events under events/.
 """
 

@@ -16,6 +16,8 @@ import time
 LOCAL_JWT_SECRET = "stakeline-local-jwt-secret"
 LOCAL_JWT_ISSUER = "stakeline-local"
 LOCAL_JWT_AUDIENCE = "stakeline"
+# The scope an operator's token carries (the /ops routes require it).
+OPERATOR_SCOPE = "stakeline/ops"
 
 # Integration name -> local HMAC secret.
 INTEGRATION_SECRETS = {
@@ -66,8 +68,10 @@ def mint_token(
     secret: str = LOCAL_JWT_SECRET,
     issuer: str = LOCAL_JWT_ISSUER,
     audience: str = LOCAL_JWT_AUDIENCE,
+    scope: str | None = None,
 ) -> str:
-    """A player token as the local suite's functions accept it (PLAYER_AUTH=local-hs256)."""
+    """A player token as the local suite's functions accept it (PLAYER_AUTH=local-hs256);
+    with ``scope`` (``OPERATOR_SCOPE``), an operator's."""
     issued_at = int(time.time()) if now is None else now
     header = {"alg": "HS256", "typ": "JWT"}
     claims = {
@@ -77,6 +81,8 @@ def mint_token(
         "iat": issued_at,
         "exp": issued_at + ttl,
     }
+    if scope is not None:
+        claims["scope"] = scope
     signing_input = f"{_b64url(_compact_json(header))}.{_b64url(_compact_json(claims))}"
     mac = hmac.new(secret.encode("utf-8"), signing_input.encode("ascii"), hashlib.sha256)
     return f"{signing_input}.{_b64url(mac.digest())}"

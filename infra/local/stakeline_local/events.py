@@ -179,7 +179,8 @@ def resign_event(
         player_id = claims.get("sub") or (event.get("pathParameters") or {}).get("player_id")
         if not player_id:
             raise ValueError("the event has a bearer token but no sub claim or player_id to mint one for")
-        headers[authorization] = f"Bearer {auth.mint_token(player_id, ttl=TOKEN_TTL_SECONDS, now=stamp)}"
+        token = auth.mint_token(player_id, ttl=TOKEN_TTL_SECONDS, now=stamp, scope=claims.get("scope"))
+        headers[authorization] = f"Bearer {token}"
         if "iat" in claims:
             claims["iat"] = str(stamp)
         if "exp" in claims:

@@ -4,7 +4,8 @@ Each function gets the environment the template gives it on AWS, with the table,
 names moto provisioned, and the local credentials of ``auth`` where AWS would use the JWT
 authorizer or Secrets Manager. Every SQS event of the template gets a queue poller and every
 DynamoDB event a stream reader (``pollers``); EventBridge rules deliver to their SQS targets
-inside moto, at PutEvents time.
+inside moto, at PutEvents time. The payout function's payment provider is the sandbox of
+``sandbox_provider``, whose results come back to the API front signed.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import time
 from pathlib import Path
 
 from . import REPO_ROOT, STATE_DIR, log
-from . import auth, emulator, gateway, pollers, routes
+from . import auth, emulator, gateway, pollers, routes, sandbox_provider
 from .template import functions, http_routes, load_template
 
 # Variables the local suite sets instead of the template's value.
@@ -67,14 +68,19 @@ def aws_environment(provisioned: emulator.Provisioned) -> dict[str, str]:
     }
 
 
-def function_environments(template: dict, provisioned: emulator.Provisioned) -> dict[str, dict[str, str]]:
-    """binary -> the environment it runs with locally."""
+def function_environments(
+    template: dict, provisioned: emulator.Provisioned, overrides: dict[str, str] | None = None
+) -> dict[str, dict[str, str]]:
+    """binary -> the environment it runs with locally. ``overrides`` are more variables the local
+    suite sets instead of the template's value, known only once it runs (the sandbox payment
+    provider's URL), for the functions that declare them."""
+    local = {**LOCAL_OVERRIDES, **(overrides or {})}
     environments = {}
     for function in functions(template):
         environment = {}
         for variable, value in function.environment.items():
-            if variable in LOCAL_OVERRIDES:
-                environment[variable] = LOCAL_OVERRIDES[variable]
+            if variable in local:
+                environment[variable] = local[variable]
             elif isinstance(value, (str, int, float, bool)):
                 environment[variable] = str(value).lower() if isinstance(value, bool) else str(value)
             elif (function.logical_id, variable) in provisioned.environment:
@@ -287,6 +293,22 @@ def _stream_section(stream_specs: list[pollers.StreamSourceSpec]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _sandbox_section(url: str | None) -> str:
+    if not url:
+        return ""
+    amounts = "\n".join(
+        f"  amount ending in {ending:02d}: {sandbox_provider.TEST_AMOUNT_EFFECTS[outcome]}"
+        for ending, outcome in sorted(sandbox_provider.TEST_AMOUNTS.items())
+    )
+    return f"""
+Payouts go to the sandbox payment provider ({sandbox_provider.URL_VARIABLE}={url}), which reports
+each result to the API, signed. By the last two digits of the amount in minor units:
+{amounts}
+  any other amount: {sandbox_provider.TEST_AMOUNT_EFFECTS[sandbox_provider.PAID]}
+  ./dev sandbox down   (every payout gets 503)    ./dev sandbox up    ./dev sandbox status
+"""
+
+
 def _queue_section(queues: dict[str, str], specs: list[pollers.EventSourceSpec]) -> str:
     if not queues:
         return ""
@@ -315,6 +337,7 @@ def banner(
     template: dict | None = None,
     buses: dict[str, str] | None = None,
     stream_specs: list[pollers.StreamSourceSpec] | None = None,
+    sandbox: str | None = None,
 ) -> str:
     player = EXAMPLE_PLAYER
     port = base_url.rstrip("/").rsplit(":", 1)[-1]
@@ -325,11 +348,12 @@ def banner(
     queue_section = _queue_section(queues or {}, specs or [])
     bus_section = _bus_section(template or {"Resources": {}}, buses or {})
     stream_section = _stream_section(stream_specs or [])
+    sandbox_line = f"\n  Payouts      {sandbox}  (sandbox payment provider)" if sandbox else ""
     return f"""
 Stakeline local suite is up.
   API          {base_url}
   AWS (moto)   {provisioned.endpoint}  region {provisioned.region}  stack {provisioned.stack}
-  Table        {table}
+  Table        {table}{sandbox_line}
 Routes:
 {route_lines}
 {stream_section}{bus_section}{queue_section}
@@ -350,7 +374,7 @@ Bets and settlements are signed by the game aggregator (`./dev sign --secret agg
   BODY='{{"bet_id":"bet-0001","round_id":"round-1","game_id":"starburst","amount":1000,"currency":"EUR"}}'
   ./dev sign --secret aggregator --method POST --path /players/$PLAYER/bets --body "$BODY" | curl -s -X POST {base_url}/players/$PLAYER/bets \\
     -H @- -H 'Content-Type: application/json' --data-binary "$BODY"
-
+{_sandbox_section(sandbox)}
 Replay a sample event: ./dev sign-event events/deposit/deposit.json > /tmp/deposit.json
   then: .venv/bin/cargo-lambda lambda invoke deposit -A 127.0.0.1 -P {port} --data-file /tmp/deposit.json
 Audit the table: ./dev audit
@@ -396,6 +420,7 @@ def run(args) -> int:
     server = None
     watch = None
     front = None
+    sandbox = None
     sources: list[pollers.SqsEventSource | pollers.StreamEventSource] = []
     try:
         server, provisioned = emulator.start(
@@ -405,7 +430,14 @@ def run(args) -> int:
             template_path=args.template,
             parameters=args.parameters,
         )
-        environment = shared_environment(function_environments(template, provisioned))
+        # The payment provider the payout function sends to; it reports results to the API
+        # front once that serves.
+        provider_port = getattr(args, "provider_port", 0) or 0
+        sandbox = sandbox_provider.SandboxProvider(
+            emulator.usable_port("127.0.0.1", provider_port, "the sandbox payment provider"), None
+        ).start()
+        overrides = {sandbox_provider.URL_VARIABLE: sandbox.url}
+        environment = shared_environment(function_environments(template, provisioned, overrides))
         write_env_file(ENV_FILE, environment)
         table = provisioned.outputs.get("WalletTableName") or environment.get("TABLE_NAME", "")
         queues = local_queues(template, provisioned)
@@ -421,6 +453,7 @@ def run(args) -> int:
             "table": table,
             "queues": queues,
             "event_buses": buses,
+            "sandbox_provider": sandbox.url,
         }
         state = {"up_pid": os.getpid(), **emulated}
         _write_json_atomically(STATE_FILE, state)
@@ -464,12 +497,13 @@ def run(args) -> int:
         front = gateway.Gateway(port, watch_port).start()
 
         base_url = f"http://127.0.0.1:{port}"
+        sandbox.api_base_url = base_url
         # Lambda's event source mappings: one poller per SQS event and one stream reader per
         # DynamoDB event of the template.
         sources = pollers.start_event_sources(specs, provisioned.endpoint, provisioned.region, base_url)
         sources += pollers.start_stream_sources(stream_specs, provisioned.endpoint, provisioned.region, base_url)
         print(banner(base_url, provisioned, table, route_table, queues, specs, template=template,
-                     buses=buses, stream_specs=stream_specs), flush=True)
+                     buses=buses, stream_specs=stream_specs, sandbox=sandbox.url), flush=True)
         ready = {
             "base_url": base_url,
             **emulated,
@@ -491,10 +525,13 @@ def run(args) -> int:
         log(f"error: {error}")
         return 1
     finally:
-        # Pollers first (no new batch starts), then the functions (an invocation in flight
-        # fails, so its batch is not deleted), then moto (which also ends pending long polls).
+        # Pollers and the payment provider first (no new batch or result starts), then the
+        # functions (an invocation in flight fails, so its batch is not deleted), then moto
+        # (which also ends pending long polls).
         for source in sources:
             source.request_stop()
+        if sandbox is not None:
+            sandbox.stop()
         if front is not None:
             front.stop()
         if watch is not None:
