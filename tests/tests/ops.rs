@@ -55,6 +55,32 @@ async fn player_view(state: &edge::State, player: &str) -> Value {
     view
 }
 
+/// Each of `bodies` sent to `method path` is refused as `422 VALIDATION_FAILED`.
+async fn assert_all_invalid(
+    state: &edge::State,
+    method: Method,
+    path: &str,
+    param: (&str, &str),
+    bodies: &[Value],
+) {
+    for body in bodies {
+        let request = ops_request(
+            method.clone(),
+            path,
+            &[param],
+            &[],
+            &body.to_string(),
+            "staff-1",
+        );
+        let (status, answer) = ops(state, request).await;
+        assert_eq!(
+            (status, answer["code"].as_str()),
+            (422, Some("VALIDATION_FAILED")),
+            "{body}"
+        );
+    }
+}
+
 /// A funded player's withdrawal sent to review; returns (player, withdrawal id).
 async fn in_review(state: &edge::State, amount: i64) -> (String, String) {
     let player = funded_player(state, 5000).await;
@@ -334,28 +360,14 @@ async fn a_rejection_returns_the_money_in_one_entry() {
 async fn bad_decisions_are_refused_and_write_nothing() {
     let state = state_with_rules(ALWAYS_REVIEW).await;
     let (player, id) = in_review(&state, 1000).await;
-    for body in [
+    let path = format!("/ops/withdrawals/{id}/decision");
+    let bodies = [
         json!({"decision": "maybe", "reason": "x"}),
         json!({"decision": "approve", "reason": ""}),
         json!({"decision": "approve"}),
         json!({"decision": "approve", "reason": "ok", "amount": 5}),
-    ] {
-        let path = format!("/ops/withdrawals/{id}/decision");
-        let request = ops_request(
-            Method::POST,
-            &path,
-            &[("withdrawal_id", id.as_str())],
-            &[],
-            &body.to_string(),
-            "staff-1",
-        );
-        let (status, answer) = ops(&state, request).await;
-        assert_eq!(
-            (status, answer["code"].as_str()),
-            (422, Some("VALIDATION_FAILED")),
-            "{body}"
-        );
-    }
+    ];
+    assert_all_invalid(&state, Method::POST, &path, ("withdrawal_id", &id), &bodies).await;
     let (status, answer) = decide(&state, &unique("nope"), "approve", "ok", "staff-1").await;
     assert_eq!(
         (status, answer["code"].as_str()),
@@ -457,28 +469,14 @@ async fn bad_status_changes_are_refused_and_write_nothing() {
     let state = state().await;
     let player = new_player(&state).await;
     let before = account(&state, &player).await.expect("account");
-    for body in [
+    let path = format!("/ops/players/{player}/status");
+    let bodies = [
         json!({"status": "excluded", "reason": "x"}),
         json!({"status": "disabled", "reason": " "}),
         json!({"status": "disabled"}),
         json!({"status": "disabled", "reason": "x", "until": "never"}),
-    ] {
-        let path = format!("/ops/players/{player}/status");
-        let request = ops_request(
-            Method::PUT,
-            &path,
-            &[("player_id", player.as_str())],
-            &[],
-            &body.to_string(),
-            "staff-1",
-        );
-        let (status, answer) = ops(&state, request).await;
-        assert_eq!(
-            (status, answer["code"].as_str()),
-            (422, Some("VALIDATION_FAILED")),
-            "{body}"
-        );
-    }
+    ];
+    assert_all_invalid(&state, Method::PUT, &path, ("player_id", &player), &bodies).await;
     assert_eq!(account(&state, &player).await.expect("account"), before);
     let (status, answer) = set_status(&state, &unique("ghost"), "disabled", "staff-1").await;
     assert_eq!(

@@ -7,7 +7,7 @@
 //! - `PUT /ops/players/{player_id}/status`: lock (`disabled`) or unlock (`active`)
 
 use edge::http::{
-    correlation_id, instance, json, path_param, problem, query_param, route_key,
+    correlation_id, instance, json, parse_limit, path_param, problem, query_param, route_key,
     unknown_query_params, unrouted,
 };
 use edge::State;
@@ -18,12 +18,9 @@ use ledger::api::{
 };
 use ledger::operator::{StatusCommand, StatusRequest};
 use ledger::withdrawal::{DecisionCommand, DecisionRequest, WithdrawalStatus};
-use ledger::{Account, ClientId, FieldError, PlayerId, WalletError};
+use ledger::{ClientId, FieldError, PlayerId, WalletError};
 use store::Failed;
 use wire::cursor::{decode_queue_cursor, encode_queue_cursor};
-
-pub const DEFAULT_PAGE: usize = 50;
-pub const MAX_PAGE: usize = 100;
 
 /// The routes this function serves.
 pub const ROUTES: [&str; 4] = [
@@ -60,18 +57,6 @@ fn invalid(error: WalletError) -> Failed {
 
 fn field(error: FieldError) -> Failed {
     invalid(WalletError::Validation(vec![error]))
-}
-
-/// `limit`: 1 to 100, default 50.
-pub fn parse_limit(value: Option<&str>) -> Result<usize, FieldError> {
-    let Some(value) = value else {
-        return Ok(DEFAULT_PAGE);
-    };
-    value
-        .parse::<usize>()
-        .ok()
-        .filter(|n| (1..=MAX_PAGE).contains(n) && value.bytes().all(|b| b.is_ascii_digit()))
-        .ok_or_else(|| FieldError::new("limit", format!("must be an integer from 1 to {MAX_PAGE}")))
 }
 
 /// `status`: any withdrawal status, `pending_review` (the review queue) by default.
@@ -177,11 +162,10 @@ async fn change_status(
     .await
     // Not a money route: its errors carry no wallet.
     .map_err(|failed| invalid(failed.error))?;
-    Ok(json(200, &account_view(state, &applied.account)))
-}
-
-fn account_view(state: &State, account: &Account) -> PlayerView {
-    PlayerView::of(account, state.clock.now())
+    Ok(json(
+        200,
+        &PlayerView::of(&applied.account, state.clock.now()),
+    ))
 }
 
 #[cfg(test)]
@@ -189,12 +173,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn query_parameters_are_bounded() {
-        assert_eq!(parse_limit(None), Ok(DEFAULT_PAGE));
-        assert_eq!(parse_limit(Some("100")), Ok(100));
-        for bad in ["0", "101", "-1", "+5", "ten", ""] {
-            assert!(parse_limit(Some(bad)).is_err(), "{bad}");
-        }
+    fn the_status_filter_is_a_withdrawal_status() {
         assert_eq!(parse_status(None), Ok(WithdrawalStatus::PendingReview));
         assert_eq!(
             parse_status(Some("approved")),

@@ -5,7 +5,8 @@
 //!   empty body)
 
 use edge::http::{
-    instance, json, path_param, problem, query_param, route_key, unknown_query_params, unrouted,
+    instance, json, parse_limit, path_param, problem, query_param, route_key, unknown_query_params,
+    unrouted,
 };
 use edge::money_route::signed_player;
 use edge::signature::SIGNATURE_HEADER;
@@ -13,11 +14,8 @@ use edge::Integration;
 use edge::State;
 use lambda_http::{Body, Request, Response};
 use ledger::api::{BetView, EntriesPage, EntryView, WalletView, WithdrawalView};
-use ledger::{ClientId, FieldError, WalletError};
+use ledger::{ClientId, WalletError};
 use wire::cursor::{decode_cursor, encode_cursor};
-
-pub const DEFAULT_PAGE: usize = 50;
-pub const MAX_PAGE: usize = 100;
 
 /// The routes this function serves.
 pub const ROUTES: [&str; 4] = [
@@ -126,31 +124,4 @@ async fn withdrawal(state: &State, request: &Request) -> Result<Response<Body>, 
         .and_then(|record| record.withdrawal().cloned())
         .ok_or_else(not_found)?;
     Ok(json(200, &WithdrawalView::of(&withdrawal, &account)))
-}
-
-/// `limit`: 1 to 100, default 50.
-pub fn parse_limit(value: Option<&str>) -> Result<usize, FieldError> {
-    let Some(value) = value else {
-        return Ok(DEFAULT_PAGE);
-    };
-    value
-        .parse::<usize>()
-        .ok()
-        .filter(|n| (1..=MAX_PAGE).contains(n) && value.bytes().all(|b| b.is_ascii_digit()))
-        .ok_or_else(|| FieldError::new("limit", format!("must be an integer from 1 to {MAX_PAGE}")))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn limits_are_bounded() {
-        assert_eq!(parse_limit(None), Ok(50));
-        assert_eq!(parse_limit(Some("1")), Ok(1));
-        assert_eq!(parse_limit(Some("100")), Ok(100));
-        for bad in ["0", "101", "-1", "+5", "ten", "", "1.5"] {
-            assert!(parse_limit(Some(bad)).is_err(), "{bad}");
-        }
-    }
 }

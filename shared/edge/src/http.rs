@@ -224,9 +224,37 @@ pub fn unrouted(request: &Request, function: &str) -> WalletError {
     ))
 }
 
+/// The default and largest page of a paged route (`limit`).
+pub const DEFAULT_PAGE: usize = 50;
+pub const MAX_PAGE: usize = 100;
+
+/// A paged route's `limit`: 1 to [`MAX_PAGE`] in decimal digits, [`DEFAULT_PAGE`] when absent.
+pub fn parse_limit(value: Option<&str>) -> Result<usize, ledger::FieldError> {
+    let Some(value) = value else {
+        return Ok(DEFAULT_PAGE);
+    };
+    value
+        .parse::<usize>()
+        .ok()
+        .filter(|n| (1..=MAX_PAGE).contains(n) && value.bytes().all(|b| b.is_ascii_digit()))
+        .ok_or_else(|| {
+            ledger::FieldError::new("limit", format!("must be an integer from 1 to {MAX_PAGE}"))
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn page_limits_are_bounded() {
+        assert_eq!(parse_limit(None), Ok(50));
+        assert_eq!(parse_limit(Some("1")), Ok(1));
+        assert_eq!(parse_limit(Some("100")), Ok(100));
+        for bad in ["0", "101", "-1", "+5", "ten", "", "1.5"] {
+            assert!(parse_limit(Some(bad)).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn route_keys_match_method_and_path() {

@@ -6,7 +6,7 @@ use crate::account::{account_keys, take_account, write_account};
 use crate::apply::{apply_once, rejected, replayed, Applied, Attempt, Failed};
 use crate::items::{from_item, to_item, with_entries};
 use crate::keys::{self, ItemType};
-use crate::table::{call_failed, Role, Writes};
+use crate::table::{Role, Writes};
 use crate::{Commit, Item, Store, StoreError};
 use ledger::bet::{self, BetCommand, BetDecision, BetOutcome, BetRecord};
 use ledger::events::WalletEvent;
@@ -51,19 +51,10 @@ impl Store {
 
     /// A bet's record (consistent read).
     pub async fn bet(&self, bet_id: &ClientId) -> Result<Option<BetRecord>, StoreError> {
-        let out = self
-            .client()
-            .get_item()
-            .table_name(self.table())
-            .set_key(Some(crate::items::key(
-                keys::bet_pk(bet_id),
-                ItemType::Bet.sort_key(),
-            )))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| call_failed("GetItem", e))?;
-        out.item.map(from_item).transpose()
+        self.item(keys::bet_pk(bet_id), ItemType::Bet.sort_key())
+            .await?
+            .map(from_item)
+            .transpose()
     }
 
     /// A placed bet: the account's change and the bet record with its entries, all or

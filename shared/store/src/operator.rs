@@ -5,7 +5,7 @@
 //! withdrawal indexes (eventually consistent, like every index), and a player's recent
 //! actions (read consistently from the table).
 
-use crate::account::{account_keys, take_account, write_account};
+use crate::account::write_account;
 use crate::apply::{apply_once, Applied, Attempt, Failed};
 use crate::items::{from_item, to_item};
 use crate::keys::{self, ItemType, PK, SK};
@@ -201,12 +201,8 @@ impl Store {
         &self,
         player: &PlayerId,
     ) -> Result<Option<(Account, Vec<Withdrawal>, Vec<OperatorAction>)>, StoreError> {
-        let account = async {
-            let mut items = self.snapshot(account_keys(player)).await?.into_iter();
-            take_account(&mut items)
-        };
         let (account, withdrawals, actions) = tokio::join!(
-            account,
+            self.account(player),
             self.player_withdrawals(player),
             self.recent_actions(player, RECENT_ACTIONS)
         );

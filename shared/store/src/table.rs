@@ -259,6 +259,20 @@ impl Store {
         }
     }
 
+    /// One item, read consistently (`GetItem`).
+    pub async fn item(&self, pk: String, sk: &str) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client()
+            .get_item()
+            .table_name(self.table())
+            .set_key(Some(key(pk, sk)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| call_failed("GetItem", e))?;
+        Ok(out.item)
+    }
+
     /// Several items read together in one consistent snapshot (`TransactGetItems`), in
     /// the order of `keys`.
     pub async fn snapshot(

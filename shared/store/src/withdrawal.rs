@@ -186,11 +186,12 @@ impl Store {
         &self,
         withdrawal_id: &ClientId,
     ) -> Result<Option<PlayerId>, StoreError> {
-        let key = (
-            keys::withdrawal_pk(withdrawal_id),
-            ItemType::Withdrawal.sort_key(),
-        );
-        let item = self.snapshot(vec![key]).await?.into_iter().next().flatten();
+        let item = self
+            .item(
+                keys::withdrawal_pk(withdrawal_id),
+                ItemType::Withdrawal.sort_key(),
+            )
+            .await?;
         let record: Option<WithdrawalRecord> = item.map(from_item).transpose()?;
         Ok(record
             .filter(|r| r.withdrawal().is_some())
