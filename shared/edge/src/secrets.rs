@@ -149,6 +149,13 @@ impl Keyring {
         }
     }
 
+    /// The secret outbound requests are signed with (a payout to the payment provider): the
+    /// first of the list. During a rotation put the new secret first once the provider
+    /// accepts it.
+    pub fn signing_secret(&self) -> Vec<u8> {
+        self.current().secrets.first().to_vec()
+    }
+
     /// Verifies a signature with the current secrets. On a mismatch, when the secrets come
     /// from Secrets Manager and were last read over a minute ago, reads them again (a
     /// rotation may have happened) and verifies once more.

@@ -41,6 +41,11 @@ impl HmacSecrets {
         }
         Ok(HmacSecrets(secrets))
     }
+
+    /// The first secret of the list (a list is never empty).
+    pub fn first(&self) -> &[u8] {
+        self.0.first().map(Vec::as_slice).unwrap_or_default()
+    }
 }
 
 pub(crate) fn mac(secret: &[u8]) -> HmacSha256 {
