@@ -961,7 +961,7 @@ def test_self_test_queue_policy_and_rule_drift_is_reported(sam_template, cdk_tem
                    or "SettlementQueue" in json.dumps(r["Properties"]["Queues"]))
     statements = mutated["Resources"][policy]["Properties"]["PolicyDocument"]["Statement"]
     statements[:] = [s for s in statements if s["Effect"] != "Deny"]
-    rule = _find(mutated, "AWS::Events::Rule", lambda r: True)
+    rule = _find(mutated, "AWS::Events::Rule", lambda r: "DepositCompleted" in json.dumps(r["Properties"]))
     mutated["Resources"][rule]["Properties"]["Targets"][0]["RetryPolicy"]["MaximumRetryAttempts"] = 3
     lines = differences(sam_template, mutated)
     assert any(line.startswith("queue policies: queue feeding settle-queue: only in template.yaml [{")

@@ -239,8 +239,10 @@ def test_the_bus_the_rule_and_the_bonus_queues_are_provisioned(emulator, aws):
     events, sqs = aws("events"), aws("sqs")
     assert events.describe_event_bus(Name=bus)["Name"] == bus
 
-    [rule] = events.list_rules(EventBusName=bus)["Rules"]
-    assert rule["Name"] == resources["FirstDepositBonusRule"] and rule["State"] == "ENABLED"
+    rules = {r["Name"]: r for r in events.list_rules(EventBusName=bus)["Rules"]}
+    assert set(rules) == {resources["FirstDepositBonusRule"], resources["WithdrawalApprovedRule"]}
+    rule = rules[resources["FirstDepositBonusRule"]]
+    assert rule["State"] == "ENABLED"
     assert json.loads(rule["EventPattern"]) == {
         "source": ["stakeline.wallet"], "detail-type": ["DepositCompleted"], "detail": {"first_deposit": [True]},
     }
@@ -266,6 +268,33 @@ def test_the_bus_the_rule_and_the_bonus_queues_are_provisioned(emulator, aws):
     assert outputs["BonusDeadLetterQueueName"] == attributes["BonusDeadLetterQueue"]["QueueArn"].rsplit(":", 1)[1]
     # moto's CloudFormation cannot create queue policies: left out, not half-made.
     assert "BonusQueuePolicy" not in resources and "BonusRuleDeadLetterQueuePolicy" not in resources
+
+
+def test_approved_withdrawals_are_routed_to_the_payout_queue(emulator, aws):
+    resources, outputs = emulator["resources"], emulator["outputs"]
+    events, sqs = aws("events"), aws("sqs")
+    bus = outputs["EventBusName"]
+    rule = resources["WithdrawalApprovedRule"]
+    assert json.loads(events.describe_rule(Name=rule, EventBusName=bus)["EventPattern"]) == {
+        "source": ["stakeline.wallet"], "detail-type": ["WithdrawalApproved"],
+    }
+    attributes = {
+        logical_id: sqs.get_queue_attributes(QueueUrl=resources[logical_id], AttributeNames=["All"])["Attributes"]
+        for logical_id in ("PayoutQueue", "PayoutDeadLetterQueue", "PayoutRuleDeadLetterQueue")
+    }
+    [target] = events.list_targets_by_rule(Rule=rule, EventBusName=bus)["Targets"]
+    assert target["Arn"] == attributes["PayoutQueue"]["QueueArn"]
+    assert target["DeadLetterConfig"] == {"Arn": attributes["PayoutRuleDeadLetterQueue"]["QueueArn"]}
+    assert target["RetryPolicy"] == {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400}
+    queue = attributes["PayoutQueue"]
+    assert json.loads(queue["RedrivePolicy"]) == {
+        "deadLetterTargetArn": attributes["PayoutDeadLetterQueue"]["QueueArn"], "maxReceiveCount": 5,
+    }
+    assert queue["VisibilityTimeout"] == "180"
+    for logical_id, queue_attributes in attributes.items():
+        assert queue_attributes["MessageRetentionPeriod"] == "1209600", logical_id
+        assert queue_attributes["SqsManagedSseEnabled"] == "true", logical_id
+    assert outputs["PayoutQueueName"] == queue["QueueArn"].rsplit(":", 1)[1]
 
 
 def _drain(sqs, url: str) -> list[dict]:

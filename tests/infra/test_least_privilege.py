@@ -302,6 +302,7 @@ INTEGRATIONS_SERVED = {
     "bonus-award": set(),
     "withdraw": {"PAYMENT_PROVIDER_SECRET_ARN"},  # the payment provider's payout results
     "ops": set(),
+    "payout": {"PAYMENT_PROVIDER_SECRET_ARN"},  # it signs the payout requests
 }
 # Functions that serve both integrations and so may hold both secrets: none.
 SERVES_BOTH: set[str] = set()

@@ -357,6 +357,7 @@ def test_the_template_queue_is_polled_for_settle_queue(emulator, aws, template, 
     assert sorted((s.event.queue, s.function, s.event.batch_size, s.event.maximum_batching_window,
                    s.event.report_batch_item_failures) for s in specs) == [
         ("BonusQueue", "bonus-award", 10, 1.0, True),
+        ("PayoutQueue", "payout", 1, 0.0, True),
         ("SettlementQueue", "settle-queue", 10, 1.0, True)]
     for spec in specs:
         assert spec.queue_url == emulator["resources"][spec.event.queue]

@@ -181,10 +181,11 @@ def test_up_polls_the_settlement_queue_and_enqueue_feeds_it(tmp_path, fakes):
         assert up.poll() is None, up.stderr.read()
         ready = json.loads(ready_file.read_text())
         assert set(ready["queues"]) == {"SettlementQueue", "SettlementDeadLetterQueue", "BonusQueue",
-                                        "BonusDeadLetterQueue", "BonusRuleDeadLetterQueue", "OutboxFailureQueue"}
+                                        "BonusDeadLetterQueue", "BonusRuleDeadLetterQueue", "OutboxFailureQueue",
+                                        "PayoutQueue", "PayoutDeadLetterQueue", "PayoutRuleDeadLetterQueue"}
         assert all(url.startswith(ready["endpoint"] + "/") for url in ready["queues"].values())
         assert sorted((s["queue"], s["function"]) for s in ready["event_sources"]) == [
-            ("BonusQueue", "bonus-award"), ("SettlementQueue", "settle-queue")]
+            ("BonusQueue", "bonus-award"), ("PayoutQueue", "payout"), ("SettlementQueue", "settle-queue")]
         assert [(s["table"], s["table_name"], s["function"]) for s in ready["stream_sources"]] == [
             ("WalletTable", ready["table"], "publisher")]
         assert ready["event_buses"] == {"WalletEventBus": f"up-test-{os.getpid()}-wallet"}

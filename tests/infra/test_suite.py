@@ -49,11 +49,12 @@ def test_each_function_gets_the_provisioned_table_and_local_credentials(provisio
 def test_queues_and_pollers_come_from_the_template(provisioned, template):
     queues = suite.local_queues(template, provisioned)
     assert set(queues) == {"SettlementQueue", "SettlementDeadLetterQueue", "BonusQueue", "BonusDeadLetterQueue",
-                           "BonusRuleDeadLetterQueue", "OutboxFailureQueue"}
+                           "BonusRuleDeadLetterQueue", "OutboxFailureQueue",
+                           "PayoutQueue", "PayoutDeadLetterQueue", "PayoutRuleDeadLetterQueue"}
     assert all(url.startswith(provisioned.endpoint + "/") for url in queues.values())
     specs = pollers.event_source_specs(template, provisioned.resources)
     assert sorted((s.event.queue, s.function) for s in specs) == [
-        ("BonusQueue", "bonus-award"), ("SettlementQueue", "settle-queue")]
+        ("BonusQueue", "bonus-award"), ("PayoutQueue", "payout"), ("SettlementQueue", "settle-queue")]
     by_queue = {s.event.queue: s for s in specs}
     assert by_queue["SettlementQueue"].describe() == {
         "queue": "SettlementQueue",

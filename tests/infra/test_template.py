@@ -156,10 +156,11 @@ def test_template_routes_and_functions(template):
     }
     by_binary = {f.binary: f for f in functions(template)}
     assert set(by_binary) == {"register", "wallet-read", "deposit", "place-bet", "settle", "settle-queue",
-                              "publisher", "bonus-award", "withdraw", "ops"}
+                              "publisher", "bonus-award", "withdraw", "ops", "payout"}
     assert by_binary["settle-queue"].routes == [], "settle-queue is fed by SQS only"
     assert by_binary["bonus-award"].routes == [], "bonus-award is fed by SQS only"
     assert by_binary["publisher"].routes == [], "the publisher is fed by the table's stream only"
+    assert by_binary["payout"].routes == [], "payout is fed by SQS only"
     for function in by_binary.values():
         assert function.environment["TABLE_NAME"] == {"Ref": "WalletTable"}
         assert function.environment["PLAYER_AUTH"] == "apigateway"
@@ -168,14 +169,15 @@ def test_template_routes_and_functions(template):
         resource["Metadata"]["BuildProperties"]["Binary"]: template_environment(template, resource)
         for resource in _serverless_functions(template).values()
     }
-    for binary in ("deposit", "withdraw"):
+    for binary in ("deposit", "withdraw", "payout"):
         assert written[binary]["PAYMENT_PROVIDER_SECRET_ARN"] == {"Ref": "PaymentProviderSecretArn"}, binary
     assert written["withdraw"]["RISK_RULES"] == {"Ref": "RiskRules"}
+    assert written["payout"]["PAYOUT_API_URL"] == {"Ref": "PayoutApiUrl"}
     assert "PAYMENT_PROVIDER_SECRET_ARN" not in written["register"]
     for binary in ("place-bet", "settle", "settle-queue", "wallet-read"):
         assert written[binary]["AGGREGATOR_SECRET_ARN"] == {"Ref": "AggregatorSecretArn"}, binary
         assert "PAYMENT_PROVIDER_SECRET_ARN" not in written[binary], binary
-    for binary in ("register", "deposit", "publisher", "bonus-award", "withdraw", "ops"):
+    for binary in ("register", "deposit", "publisher", "bonus-award", "withdraw", "ops", "payout"):
         assert "AGGREGATOR_SECRET_ARN" not in written[binary], binary
     assert not {v for v in written["ops"] if v.endswith("_SECRET_ARN")}, "ops verifies no signature"
     for binary in ("publisher", "bonus-award"):
@@ -256,6 +258,8 @@ def test_function_policies_are_least_privilege(template):
         # Plus what SAM adds for its SQS event (AWSLambdaSQSQueueExecutionRole), nothing of ours.
         "settle-queue": [(table, writer), (aggregator, read_secret)],
         "bonus-award": [(table, writer)],
+        # Plus what SAM adds for its SQS event; it signs payouts with the provider's secret.
+        "payout": [(table, writer), (payment_provider, read_secret)],
         "ops": [
             (
                 [
@@ -432,7 +436,10 @@ def test_the_local_template_keeps_both_queues_and_leaves_out_what_moto_cannot_cr
     assert resources["SettlementQueue"]["Properties"]["RedrivePolicy"]["maxReceiveCount"] == 5
     # moto 5.2.5's CloudFormation skips AWS::SQS::QueuePolicy (and lists it with an empty id).
     if not moto_can_create("AWS::SQS::QueuePolicy"):
-        assert local.unsupported == ["BonusQueuePolicy", "BonusRuleDeadLetterQueuePolicy", "SettlementQueuePolicy"]
+        assert local.unsupported == [
+            "BonusQueuePolicy", "BonusRuleDeadLetterQueuePolicy", "PayoutQueuePolicy",
+            "PayoutRuleDeadLetterQueuePolicy", "SettlementQueuePolicy",
+        ]
         assert "SettlementSenderArn" not in local.body.get("Parameters", {})
     assert {"SettlementQueueName", "SettlementQueueUrl", "SettlementDeadLetterQueueName"} <= set(
         local.body["Outputs"]

@@ -75,7 +75,10 @@ impl PayoutOrder {
 pub enum Answer {
     Accepted,
     /// A definitive refusal: the withdrawal fails and its amount returns.
-    Refused { status: u16, text: String },
+    Refused {
+        status: u16,
+        text: String,
+    },
     /// Try again later (5xx, 408, 429, no answer).
     Later(String),
 }
@@ -124,18 +127,9 @@ impl Payout {
         Payout::new(state, &url).map_err(Into::into)
     }
 
-    /// `base_url` must be `https://…` (or `http://` to a loopback address, for the local
-    /// sandbox provider and tests).
+    /// A payout client for `base_url` (see [`check_url`]).
     pub fn new(state: State, base_url: &str) -> Result<Payout, String> {
-        let base = base_url.trim_end_matches('/');
-        let loopback = ["http://127.0.0.1:", "http://localhost:", "http://[::1]:"]
-            .iter()
-            .any(|prefix| base.starts_with(prefix));
-        if !base.starts_with("https://") && !loopback {
-            return Err(format!(
-                "PAYOUT_API_URL must be an https:// URL (http:// only to a loopback address), not {base_url:?}"
-            ));
-        }
+        let base = check_url(base_url)?;
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_native_roots()
             .map_err(|e| format!("no TLS roots: {e}"))?
@@ -144,7 +138,7 @@ impl Payout {
             .build();
         Ok(Payout {
             state,
-            base_url: base.to_string(),
+            base_url: base,
             client: Client::builder(TokioExecutor::new()).build(https),
         })
     }
@@ -223,7 +217,9 @@ impl Payout {
         let mut last = String::new();
         for attempt in 1..=ATTEMPTS {
             match self.call(&order, self.state.clock.now()).await {
-                Answer::Accepted => return Ok(format!("{withdrawal_id}: accepted by the provider")),
+                Answer::Accepted => {
+                    return Ok(format!("{withdrawal_id}: accepted by the provider"))
+                }
                 Answer::Refused { status, text } => {
                     let result = refusal(status, &text);
                     store::withdrawal::withdrawal_result(
@@ -252,9 +248,27 @@ impl Payout {
     }
 }
 
+/// `base_url` without a trailing slash, when it is `https://…` (or `http://` to a loopback
+/// address: the local sandbox provider and tests).
+pub fn check_url(base_url: &str) -> Result<String, String> {
+    let base = base_url.trim_end_matches('/');
+    let loopback = ["http://127.0.0.1:", "http://localhost:", "http://[::1]:"]
+        .iter()
+        .any(|prefix| base.starts_with(prefix));
+    if base.starts_with("https://") || loopback {
+        Ok(base.to_string())
+    } else {
+        Err(format!(
+            "PAYOUT_API_URL must be an https:// URL (http:// only to a loopback address), not {base_url:?}"
+        ))
+    }
+}
+
 /// The path part of a base URL (`https://h/v1` → `/v1`; none → empty).
 fn path_of(base_url: &str) -> &str {
-    let rest = base_url.split_once("://").map_or(base_url, |(_, rest)| rest);
+    let rest = base_url
+        .split_once("://")
+        .map_or(base_url, |(_, rest)| rest);
     rest.find('/').map_or("", |i| &rest[i..])
 }
 
@@ -262,7 +276,10 @@ pub async fn handle_batch(payout: &Payout, event: SqsEvent) -> SqsBatchResponse 
     edge::batch::each_message("payout", event, |message, _| async move {
         let event = wire::queue::delivered_event(message.body.as_deref().unwrap_or_default())?;
         let EventKind::WithdrawalApproved { withdrawal_id, .. } = &event.kind else {
-            return Ok(format!("{}: not a WithdrawalApproved event", event.event_id));
+            return Ok(format!(
+                "{}: not a WithdrawalApproved event",
+                event.event_id
+            ));
         };
         let id = ClientId::parse("/detail/withdrawal_id", withdrawal_id)
             .map_err(|e| WalletError::Validation(vec![e]))?;
@@ -301,7 +318,10 @@ mod tests {
             failed.reason.as_deref(),
             Some("the payment provider refused the payout (HTTP 422): no such account")
         );
-        assert!(refusal(404, "").reason.unwrap_or_default().ends_with("(HTTP 404)"));
+        assert!(refusal(404, "")
+            .reason
+            .unwrap_or_default()
+            .ends_with("(HTTP 404)"));
     }
 
     #[test]

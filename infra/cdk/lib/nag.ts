@@ -16,6 +16,7 @@ const FUNCTIONS = [
   'BonusAwardFunction',
   'WithdrawFunction',
   'OpsFunction',
+  'PayoutFunction',
 ];
 
 const QUEUES = [
@@ -25,6 +26,9 @@ const QUEUES = [
   'BonusQueue',
   'BonusDeadLetterQueue',
   'BonusRuleDeadLetterQueue',
+  'PayoutQueue',
+  'PayoutDeadLetterQueue',
+  'PayoutRuleDeadLetterQueue',
 ];
 
 // The routes the payment provider and the game aggregator call (no JWT authorizer).
@@ -69,6 +73,12 @@ export function acknowledgeNagFindings(stack: Stack): void {
     id: 'AwsSolutions::AwsSolutions-SQS3',
     reason:
       "It is a dead-letter queue: the DeadLetterConfig of FirstDepositBonusRule's target (cdk-nag only " +
+      'recognises the dead-letter queues of SQS redrive policies).',
+  });
+  Validations.of(at(stack, 'PayoutRuleDeadLetterQueue')).acknowledge({
+    id: 'AwsSolutions::AwsSolutions-SQS3',
+    reason:
+      "It is a dead-letter queue: the DeadLetterConfig of WithdrawalApprovedRule's target (cdk-nag only " +
       'recognises the dead-letter queues of SQS redrive policies).',
   });
 

@@ -186,6 +186,16 @@ export class StakelineStack extends Stack {
       minLength: 2,
       default: DEFAULT_BONUS_CAMPAIGNS,
     });
+    const payoutApiUrl = new CfnParameter(this, 'PayoutApiUrl', {
+      type: 'String',
+      description:
+        "Base URL of the payment provider's payout API (https://…, no trailing slash). The payout " +
+        'function POSTs each approved withdrawal to <PayoutApiUrl>/payouts, signed with the payment ' +
+        "provider's secret (the first of PaymentProviderSecretArn's list) and with " +
+        'Idempotency-Key: <withdrawal_id>.',
+      allowedPattern: '^https://[^\\s/?#]+(/[^\\s?#]*[^\\s?#/])?$',
+      constraintDescription: 'must be an https:// URL without a trailing slash, query or fragment',
+    });
     const riskRules = new CfnParameter(this, 'RiskRules', {
       type: 'String',
       description:
@@ -320,6 +330,16 @@ export class StakelineStack extends Stack {
     });
     // Events the rule could not deliver to BonusQueue within its retry policy.
     const bonusRuleDeadLetterQueue = queue('BonusRuleDeadLetterQueue');
+    // Approved withdrawals the payment provider did not take after 5 deliveries.
+    const payoutDeadLetterQueue = queue('PayoutDeadLetterQueue');
+    // Message bodies are EventBridge envelopes of WithdrawalApproved.
+    const payoutQueue = queue('PayoutQueue', {
+      // At least 6x payout's timeout (30 s).
+      visibilityTimeout: Duration.seconds(180),
+      deadLetterQueue: { queue: payoutDeadLetterQueue, maxReceiveCount: 5 },
+    });
+    // Approvals the rule could not deliver to PayoutQueue within its retry policy.
+    const payoutRuleDeadLetterQueue = queue('PayoutRuleDeadLetterQueue');
 
     const eventBus = pin(
       new events.EventBus(this, 'WalletEventBus', { eventBusName: `${Aws.STACK_NAME}-wallet` }),
@@ -343,15 +363,29 @@ export class StakelineStack extends Stack {
     );
     // A target of our own rather than aws-events-targets' SqsQueue, which would also add its
     // own statements (more actions) to the queues' policies: those are written out below.
-    firstDepositBonusRule.addTarget({
-      bind: () => ({
-        id: 'BonusQueue',
-        arn: bonusQueue.queueArn,
-        // EventBridge's maxima: retry for up to 24 h / 185 attempts, then the dead-letter queue.
-        retryPolicy: { maximumRetryAttempts: 185, maximumEventAgeInSeconds: 86400 },
-        deadLetterConfig: { arn: bonusRuleDeadLetterQueue.queueArn },
+    const queueTarget = (rule: events.Rule, id: string, target: sqs.Queue, deadLetters: sqs.Queue) =>
+      rule.addTarget({
+        bind: () => ({
+          id,
+          arn: target.queueArn,
+          // EventBridge's maxima: retry for up to 24 h / 185 attempts, then the dead-letter queue.
+          retryPolicy: { maximumRetryAttempts: 185, maximumEventAgeInSeconds: 86400 },
+          deadLetterConfig: { arn: deadLetters.queueArn },
+        }),
+      });
+    queueTarget(firstDepositBonusRule, 'BonusQueue', bonusQueue, bonusRuleDeadLetterQueue);
+
+    // Approved withdrawals (by the risk rules or an operator) to the payout queue.
+    const withdrawalApprovedRule = pin(
+      new events.Rule(this, 'WithdrawalApprovedRule', {
+        description: 'Approved withdrawals to the payout queue.',
+        eventBus,
+        enabled: true,
+        eventPattern: { source: ['stakeline.wallet'], detailType: ['WithdrawalApproved'] },
       }),
-    });
+      'WithdrawalApprovedRule',
+    );
+    queueTarget(withdrawalApprovedRule, 'PayoutQueue', payoutQueue, payoutRuleDeadLetterQueue);
 
     // Only the aggregator's integration principal may send settlements; every other principal
     // is refused, even one whose own IAM policy allows it.
@@ -377,9 +411,9 @@ export class StakelineStack extends Stack {
       }),
     );
 
-    // Only EventBridge, on behalf of FirstDepositBonusRule, may send to the bonus queue and to
-    // the rule's dead-letter queue.
-    const onlyTheRuleSends = (logicalId: string, target: sqs.Queue, allowSid: string) => {
+    // Only EventBridge, on behalf of a rule, may send to the rule's queue and to its
+    // dead-letter queue.
+    const onlyTheRuleSends = (logicalId: string, target: sqs.Queue, allowSid: string, rule: events.Rule) => {
       const policy = pin(new sqs.QueuePolicy(this, logicalId, { queues: [target] }), logicalId);
       policy.document.addStatements(
         new iam.PolicyStatement({
@@ -388,7 +422,7 @@ export class StakelineStack extends Stack {
           principals: [new iam.ServicePrincipal('events.amazonaws.com')],
           actions: ['sqs:SendMessage'],
           resources: [target.queueArn],
-          conditions: { ArnEquals: { 'aws:SourceArn': firstDepositBonusRule.ruleArn } },
+          conditions: { ArnEquals: { 'aws:SourceArn': rule.ruleArn } },
         }),
         new iam.PolicyStatement({
           sid: 'OnlyTheRuleSends',
@@ -396,12 +430,24 @@ export class StakelineStack extends Stack {
           principals: [new iam.StarPrincipal()],
           actions: ['sqs:SendMessage'],
           resources: [target.queueArn],
-          conditions: { ArnNotEquals: { 'aws:SourceArn': firstDepositBonusRule.ruleArn } },
+          conditions: { ArnNotEquals: { 'aws:SourceArn': rule.ruleArn } },
         }),
       );
     };
-    onlyTheRuleSends('BonusQueuePolicy', bonusQueue, 'FirstDepositBonusRuleSends');
-    onlyTheRuleSends('BonusRuleDeadLetterQueuePolicy', bonusRuleDeadLetterQueue, 'FirstDepositBonusRuleDeadLetters');
+    onlyTheRuleSends('BonusQueuePolicy', bonusQueue, 'FirstDepositBonusRuleSends', firstDepositBonusRule);
+    onlyTheRuleSends(
+      'BonusRuleDeadLetterQueuePolicy',
+      bonusRuleDeadLetterQueue,
+      'FirstDepositBonusRuleDeadLetters',
+      firstDepositBonusRule,
+    );
+    onlyTheRuleSends('PayoutQueuePolicy', payoutQueue, 'WithdrawalApprovedRuleSends', withdrawalApprovedRule);
+    onlyTheRuleSends(
+      'PayoutRuleDeadLetterQueuePolicy',
+      payoutRuleDeadLetterQueue,
+      'WithdrawalApprovedRuleDeadLetters',
+      withdrawalApprovedRule,
+    );
 
     // --- The HTTP API -------------------------------------------------------------------------
 
@@ -708,6 +754,22 @@ export class StakelineStack extends Stack {
       }),
     );
 
+    // payout: sends each approved withdrawal to the payment provider, one per invocation.
+    const payoutFunction = walletFunction({
+      id: 'PayoutFunction',
+      logGroupId: 'PayoutLogGroup',
+      binary: 'payout',
+      description: "Hands approved withdrawals to the payment provider's payout API.",
+      // PayoutQueue's visibility timeout must stay at least 6x this.
+      timeout: Duration.seconds(30),
+      environment: {
+        PAYMENT_PROVIDER_SECRET_ARN: paymentProviderSecretArn.valueAsString,
+        PAYOUT_API_URL: payoutApiUrl.valueAsString,
+      },
+      statements: [tableReadWrite(), readSecret(paymentProviderSecretArn)],
+    });
+    payoutFunction.addEventSource(new SqsEventSource(payoutQueue, { batchSize: 1, reportBatchItemFailures: true }));
+
     // --- Outputs (the same as template.yaml's) -------------------------------------------------
 
     const output = (id: string, description: string, value: string) => new CfnOutput(this, id, { description, value });
@@ -742,6 +804,21 @@ export class StakelineStack extends Stack {
       'BonusDeadLetterQueueName',
       'Name of the queue holding bonus events that bonus-award failed 5 times.',
       bonusDeadLetterQueue.queueName,
+    );
+    output(
+      'PayoutQueueName',
+      'Name of the queue feeding payout (EventBridge envelopes of WithdrawalApproved).',
+      payoutQueue.queueName,
+    );
+    output(
+      'PayoutDeadLetterQueueName',
+      'Name of the queue holding approved withdrawals the payment provider did not take after 5 deliveries.',
+      payoutDeadLetterQueue.queueName,
+    );
+    output(
+      'PayoutRuleDeadLetterQueueName',
+      'Name of the queue holding approvals the payout rule could not deliver to the payout queue.',
+      payoutRuleDeadLetterQueue.queueName,
     );
     output(
       'BonusRuleDeadLetterQueueName',

@@ -47,6 +47,8 @@ LOCAL_PARAMETER_VALUES = {
     "JwtAudience": "stakeline",
     # The settlement queue's only allowed sender; moto does not enforce queue policies.
     "SettlementSenderArn": f"arn:aws:iam::{LOCAL_ACCOUNT_ID}:role/stakeline-local-aggregator",
+    # The suite hands the payout function the sandbox provider's URL instead (suite.py).
+    "PayoutApiUrl": "https://payouts.sandbox.invalid",
 }
 
 _FINAL_GOOD = {"CREATE_COMPLETE", "UPDATE_COMPLETE"}
