@@ -197,12 +197,8 @@ impl Payout {
         withdrawal_id: &ClientId,
         correlation_id: &str,
     ) -> Result<String, WalletError> {
-        let read = self
-            .state
-            .store
-            .withdrawal_read(player, withdrawal_id, None)
-            .await?;
-        let Some(withdrawal) = read.record.as_ref().and_then(|r| r.withdrawal()).cloned() else {
+        let found = self.state.store.withdrawal(withdrawal_id).await?;
+        let Some(withdrawal) = found.filter(|w| w.player_id == *player) else {
             return Err(WalletError::WithdrawalNotFound(format!(
                 "player {player} has no withdrawal {withdrawal_id}"
             )));

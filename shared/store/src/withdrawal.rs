@@ -180,12 +180,12 @@ impl Store {
         self.commit(writes).await
     }
 
-    /// The player whose withdrawal `withdrawal_id` is (`None`: no accepted withdrawal has
-    /// that id).
-    pub async fn withdrawal_owner(
+    /// The accepted withdrawal `withdrawal_id` as it stands (`None`: no accepted withdrawal
+    /// has that id), read consistently on its own.
+    pub async fn withdrawal(
         &self,
         withdrawal_id: &ClientId,
-    ) -> Result<Option<PlayerId>, StoreError> {
+    ) -> Result<Option<Withdrawal>, StoreError> {
         let item = self
             .item(
                 keys::withdrawal_pk(withdrawal_id),
@@ -193,9 +193,7 @@ impl Store {
             )
             .await?;
         let record: Option<WithdrawalRecord> = item.map(from_item).transpose()?;
-        Ok(record
-            .filter(|r| r.withdrawal().is_some())
-            .map(|r| r.player_id))
+        Ok(record.and_then(|r| r.withdrawal().cloned()))
     }
 }
 
@@ -342,8 +340,9 @@ pub async fn decide_withdrawal(
     now: impl Fn() -> Timestamp,
 ) -> Result<Applied<Withdrawal>, Failed> {
     let player = store
-        .withdrawal_owner(withdrawal_id)
+        .withdrawal(withdrawal_id)
         .await?
+        .map(|w| w.player_id)
         .ok_or_else(|| {
             Failed::new(
                 WalletError::WithdrawalNotFound(format!("there is no withdrawal {withdrawal_id}")),
