@@ -9,6 +9,7 @@
   sign          X-Stakeline-Timestamp/-Signature headers for a request (method, path, body)
   sign-event    a sample API Gateway or SQS event with fresh signatures and token
   enqueue       send a message to a queue of the running local suite (settlements signed)
+  redrive       move a dead-letter queue's messages back to their queue (running local suite)
   audit         run the audit's reconcile binary against the running local suite's table
   sandbox       the running local suite's sandbox payment provider: up, down or status
 """
@@ -166,6 +167,26 @@ def cmd_enqueue(args) -> int:
     return 0
 
 
+def cmd_redrive(args) -> int:
+    from stakeline_local import emulator, running
+    from stakeline_local.template import load_template
+
+    emulator.isolate_from_real_aws()  # moto only: no profile or endpoint of the caller's
+    try:
+        suite = _suite(args)
+    except running.NoSuite as error:
+        log(str(error))
+        return 2
+    try:
+        target, moved, left = running.redrive(suite, load_template(args.template), args.queue)
+    except ValueError as error:
+        log(str(error))
+        return 2
+    print(f"{moved} event(s) from {args.queue} put on the bus again, for {target}"
+          + (f"; {left} message(s) that are not events left in {args.queue}" if left else ""))
+    return 0 if not left else 1
+
+
 def cmd_audit(args) -> int:
     from stakeline_local import running
 
@@ -275,6 +296,13 @@ def parser() -> argparse.ArgumentParser:
     where.add_argument("-o", "--output", help="write here instead of stdout")
     where.add_argument("--in-place", action="store_true", help="rewrite the event file itself")
     sign_event.set_defaults(run=cmd_sign_event)
+
+    redrive = commands.add_parser(
+        "redrive", help="send a dead-letter queue's events back through the bus to the queue they failed from")
+    redrive.add_argument("queue", help="the dead-letter queue's logical id, e.g. PayoutDeadLetterQueue")
+    redrive.add_argument("--template", type=Path, default=DEFAULT_TEMPLATE)
+    _add_suite_options(redrive)
+    redrive.set_defaults(run=cmd_redrive)
 
     enqueue = commands.add_parser("enqueue", help="send a message to a queue of the running suite")
     enqueue.add_argument("queue", help="the queue's logical id in template.yaml, e.g. SettlementQueue")

@@ -129,6 +129,8 @@ def test_without_a_running_suite_enqueue_and_audit_exit_2(tmp_path, fakes):
     assert not fakes["cargo_record"].exists(), "cargo must not run without a suite"
     enqueue = stack("enqueue", "SettlementQueue", "--body", "{}", "--state-dir", str(empty), env=fakes["env"])
     assert enqueue.returncode == 2
+    redrive = stack("redrive", "PayoutDeadLetterQueue", "--state-dir", str(empty), env=fakes["env"])
+    assert redrive.returncode == 2 and "no local suite is running" in redrive.stderr
     missing = stack("audit", "--ready-file", str(tmp_path / "gone.json"), env=fakes["env"])
     assert missing.returncode == 2 and "does not exist" in missing.stderr
 

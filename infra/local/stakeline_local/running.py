@@ -86,6 +86,100 @@ def enqueue(suite: dict, queue: str, body: str, *, unsigned: bool = False) -> tu
     return url, message_id, signed
 
 
+# Dead-letter queues that are not sent back by `redrive`, and why.
+NOT_REDRIVEN = {
+    "SettlementDeadLetterQueue": (
+        "only the aggregator may send to SettlementQueue (its policy denies everyone else, "
+        "and each message carries the aggregator's signature): ask the aggregator to send the "
+        "settlements again; a settlement id already applied replays and moves nothing"
+    ),
+}
+
+
+def _reference(value) -> str | None:
+    """The logical id an ``Fn::GetAtt``/``Ref`` names, if any."""
+    if isinstance(value, dict):
+        if "Fn::GetAtt" in value:
+            target = value["Fn::GetAtt"]
+            return (target.split(".")[0] if isinstance(target, str) else target[0])
+        if "Ref" in value:
+            return value["Ref"]
+    return None
+
+
+def redrive_target(template: dict, dead_letter_queue: str) -> str:
+    """The queue whose failures ``dead_letter_queue`` (a logical id) holds, from the template:
+    the queue whose redrive policy names it, or the queue a rule's target delivers to when
+    the target's dead-letter config names it. Raises ValueError for any other queue."""
+    if dead_letter_queue in NOT_REDRIVEN:
+        raise ValueError(f"{dead_letter_queue} is not redriven: {NOT_REDRIVEN[dead_letter_queue]}")
+    resources = template.get("Resources", {})
+    for logical_id, resource in resources.items():
+        properties = resource.get("Properties") or {}
+        if resource.get("Type") == "AWS::SQS::Queue":
+            policy = properties.get("RedrivePolicy") or {}
+            if _reference(policy.get("deadLetterTargetArn")) == dead_letter_queue:
+                return logical_id
+        if resource.get("Type") == "AWS::Events::Rule":
+            for target in properties.get("Targets") or []:
+                if _reference((target.get("DeadLetterConfig") or {}).get("Arn")) == dead_letter_queue:
+                    queue = _reference(target.get("Arn"))
+                    if queue in resources and resources[queue].get("Type") == "AWS::SQS::Queue":
+                        return queue
+    raise ValueError(
+        f"{dead_letter_queue} is not the dead-letter queue of a queue or of a rule's queue target "
+        "in template.yaml (OutboxFailureQueue holds stream coordinates, not messages to resend)"
+    )
+
+
+def redrive(suite: dict, template: dict, dead_letter_queue: str) -> tuple[str, int, int]:
+    """Sends every message of ``dead_letter_queue`` back the way it first came: its body is
+    an EventBridge event, put on the wallet bus again, where the rule delivers it to the
+    queue it failed from (on AWS only the rule may send to that queue: going through the bus
+    is what its policy allows). A message deleted from the dead-letter queue only once put;
+    one that is not an event stays. The consumers are idempotent (bonus and withdrawal ids),
+    so an event put twice moves money once. Returns (the queue, messages moved, left)."""
+    target = redrive_target(template, dead_letter_queue)
+    queues: dict = suite.get("queues") or {}
+    buses: dict = suite.get("event_buses") or {}
+    if dead_letter_queue not in queues:
+        raise ValueError(f"the suite has no queue {dead_letter_queue}")
+    if not buses:
+        raise ValueError("the suite has no event bus")
+    from .pollers import queue_name
+
+    sqs = emulator.aws_client("sqs", suite["endpoint"], suite["region"])
+    events = emulator.aws_client("events", suite["endpoint"], suite["region"])
+    bus = next(iter(buses.values()))
+    # Asked by name on the local endpoint: stack outputs carry the AWS host name.
+    url = sqs.get_queue_url(QueueName=queue_name(queues[dead_letter_queue]))["QueueUrl"]
+    moved = left = 0
+    seen: set[str] = set()
+    while True:
+        batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
+                                    VisibilityTimeout=60).get("Messages", [])
+        batch = [m for m in batch if m["MessageId"] not in seen]
+        if not batch:
+            return target, moved, left
+        for message in batch:
+            seen.add(message["MessageId"])
+            try:
+                event = json.loads(message["Body"])
+                entry = {"Source": event["source"], "DetailType": event["detail-type"],
+                         "Detail": json.dumps(event["detail"]), "EventBusName": bus}
+            except (ValueError, KeyError, TypeError):
+                log(f"{message['MessageId']} is not an EventBridge event: left in {dead_letter_queue}")
+                left += 1
+                continue
+            answer = events.put_events(Entries=[entry])
+            if answer.get("FailedEntryCount"):
+                log(f"{message['MessageId']}: the bus refused it: left in {dead_letter_queue}")
+                left += 1
+                continue
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            moved += 1
+
+
 def audit_command(suite: dict, extra: list[str]) -> list[str]:
     """The lead's reconciliation binary against the suite's table."""
     return [
