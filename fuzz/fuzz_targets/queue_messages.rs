@@ -1,5 +1,5 @@
-//! Queue messages: settlement messages (the aggregator's) and EventBridge deliveries (the
-//! bonus queue). Any body is read or refused without a panic.
+//! Queue messages: settlement messages (the aggregator's), EventBridge deliveries (the
+//! bonus queue) and dead-lettered deliveries (a redrive). Any body is read or refused without a panic.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -14,5 +14,6 @@ fuzz_target!(|body: &[u8]| {
     }
     if let Ok(text) = std::str::from_utf8(body) {
         let _ = wire::queue::delivered_event(text);
+        let _ = wire::queue::redriven_event(text);
     }
 });

@@ -2,6 +2,7 @@
 //! validation into a command. Any input gets a value or a `WalletError`, never a panic.
 #![no_main]
 
+use ledger::action::{Operator, QueueAction, RedriveRequest};
 use ledger::api::{parse_json, DepositRequest, ExclusionRequest, LimitsRequest};
 use ledger::bet::{BetCommand, BetRequest};
 use ledger::deposit::DepositCommand;
@@ -30,4 +31,8 @@ fuzz_target!(|body: &[u8]| {
         let _ = r.to_changes("");
     }
     let _ = parse_json::<ExclusionRequest>(body);
+    if let Ok(r) = parse_json::<RedriveRequest>(body) {
+        let staff = Operator::new("staff-fuzz").expect("a valid operator");
+        let _ = QueueAction::redrive("PayoutDeadLetterQueue", &r, &staff, "c-fuzz", now);
+    }
 });

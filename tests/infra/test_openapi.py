@@ -47,6 +47,8 @@ ERROR_CODES = {
     "WITHDRAWAL_NOT_FOUND": 404,
     "WITHDRAWAL_NOT_PENDING": 409,
     "WITHDRAWAL_ALREADY_FINAL": 409,
+    "QUEUE_NOT_FOUND": 404,
+    "QUEUE_NOT_REDRIVABLE": 409,
     "INTERNAL": 500,
     "UNAVAILABLE": 503,
 }
@@ -76,6 +78,13 @@ ROUTES = {
     ("POST", "/ops/withdrawals/{withdrawal_id}/decision"): ("ops", True, OPERATOR),
     ("GET", "/ops/players/{player_id}"): ("ops", True, OPERATOR),
     ("PUT", "/ops/players/{player_id}/status"): ("ops", True, OPERATOR),
+    ("GET", "/ops/players"): ("ops", True, OPERATOR),
+    ("GET", "/ops/players/{player_id}/transactions"): ("ops", True, OPERATOR),
+    ("GET", "/ops/players/{player_id}/bets"): ("ops", True, OPERATOR),
+    ("GET", "/ops/players/{player_id}/withdrawals"): ("ops", True, OPERATOR),
+    ("POST", "/ops/audit"): ("ops", True, OPERATOR),
+    ("GET", "/ops/queues"): ("ops", True, OPERATOR),
+    ("POST", "/ops/queues/{queue}/redrive"): ("ops", True, OPERATOR),
 }
 
 # Routes that move money: their errors carry the wallet when the player exists (except 401).
@@ -112,6 +121,13 @@ SUCCESS = {
     ("POST", "/ops/withdrawals/{withdrawal_id}/decision"): {"200"},
     ("GET", "/ops/players/{player_id}"): {"200"},
     ("PUT", "/ops/players/{player_id}/status"): {"200"},
+    ("GET", "/ops/players"): {"200"},
+    ("GET", "/ops/players/{player_id}/transactions"): {"200"},
+    ("GET", "/ops/players/{player_id}/bets"): {"200"},
+    ("GET", "/ops/players/{player_id}/withdrawals"): {"200"},
+    ("POST", "/ops/audit"): {"200"},
+    ("GET", "/ops/queues"): {"200"},
+    ("POST", "/ops/queues/{queue}/redrive"): {"200"},
 }
 
 _PLAYER_ERRORS = {
@@ -209,12 +225,24 @@ ERRORS = {
     },
     ("GET", "/ops/players/{player_id}"): _PLAYER_ERRORS,
     ("PUT", "/ops/players/{player_id}/status"): _PLAYER_ERRORS,
+    ("GET", "/ops/players"): {k: v for k, v in _PLAYER_ERRORS.items() if k != "404"},
+    ("GET", "/ops/players/{player_id}/transactions"): _PLAYER_ERRORS,
+    ("GET", "/ops/players/{player_id}/bets"): _PLAYER_ERRORS,
+    ("GET", "/ops/players/{player_id}/withdrawals"): _PLAYER_ERRORS,
+    ("POST", "/ops/audit"): {k: v for k, v in _PLAYER_ERRORS.items() if k != "404"},
+    ("GET", "/ops/queues"): {k: v for k, v in _PLAYER_ERRORS.items() if k != "404"},
+    ("POST", "/ops/queues/{queue}/redrive"): {
+        **{k: v for k, v in _PLAYER_ERRORS.items() if k != "404"},
+        "404": {"QUEUE_NOT_FOUND"},
+        "409": {"QUEUE_NOT_REDRIVABLE"},
+    },
 }
 
 # Routes whose body may be left out (an empty body is the same as `{}`).
 OPTIONAL_BODY = {
     ("POST", "/players/{player_id}/bonus/forfeit"),
     ("POST", "/players/{player_id}/withdrawals/{withdrawal_id}/cancel"),
+    ("POST", "/ops/audit"),
 }
 
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
@@ -742,6 +770,14 @@ VIEWS = [
     (LEDGER + "api.rs", "OperatorActionView", "OperatorAction"),
     (LEDGER + "api.rs", "RiskFlagView", "RiskFlag"),
     (LEDGER + "api.rs", "OpsPlayerView", "OpsPlayer"),
+    (LEDGER + "api.rs", "PlayerSearchView", "PlayerSearch"),
+    (LEDGER + "api.rs", "BetsPage", "BetPage"),
+    (LEDGER + "api.rs", "AuditView", "AuditReport"),
+    (LEDGER + "api.rs", "FindingView", "AuditFinding"),
+    (LEDGER + "api.rs", "QueueView", "QueueState"),
+    (LEDGER + "api.rs", "QueuesView", "QueueList"),
+    (LEDGER + "api.rs", "QueueActionView", "QueueAction"),
+    (LEDGER + "api.rs", "RedriveView", "RedriveResult"),
     (REGISTER_FUNCTION, "ForfeitView", "ForfeitResult"),
     (REGISTER_FUNCTION, "Forfeited", "ForfeitedBonus"),
     ("shared/edge/src/http.rs", "Problem", "Problem"),
@@ -758,6 +794,7 @@ REQUESTS = [
     (LEDGER + "withdrawal.rs", "PayoutResultRequest", ["PayoutResultRequest"]),
     (LEDGER + "withdrawal.rs", "DecisionRequest", ["DecisionRequest"]),
     (LEDGER + "operator.rs", "StatusRequest", ["PlayerStatusRequest"]),
+    (LEDGER + "action.rs", "RedriveRequest", ["RedriveRequest"]),
 ]
 ENUMS = [
     (LEDGER + "account.rs", "AccountStatus", "/components/schemas/PlayerStatus"),

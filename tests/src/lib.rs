@@ -30,6 +30,8 @@ pub struct Emulator {
     pub table: String,
     /// The stack's outputs (queue and bus names, ...).
     pub outputs: Value,
+    /// Logical id -> physical id of every provisioned resource (a queue's is its URL).
+    pub resources: Value,
     _process: Child,
 }
 
@@ -85,6 +87,7 @@ fn start_emulator() -> Emulator {
         region: text("/region"),
         table: text("/outputs/WalletTableName"),
         outputs: ready.get("outputs").cloned().unwrap_or(Value::Null),
+        resources: ready.get("resources").cloned().unwrap_or(Value::Null),
         _process: child,
     }
 }
@@ -118,6 +121,36 @@ pub fn output(name: &str) -> String {
         .and_then(Value::as_str)
         .unwrap_or_else(|| panic!("the stack has no output {name}"))
         .to_string()
+}
+
+/// A provisioned resource's physical id by its logical id (a queue's URL).
+pub fn resource(logical_id: &str) -> String {
+    emulator()
+        .resources
+        .get(logical_id)
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("the stack has no resource {logical_id}"))
+        .to_string()
+}
+
+/// The back office over `state`: every queue it knows, as the emulator provisioned them,
+/// and the wallet bus.
+pub async fn ops_of(state: &State) -> ops::Ops {
+    let aws = aws_at(&emulator().endpoint).await;
+    let watched = ops::queues::KNOWN
+        .iter()
+        .map(|known| format!("{}={}", known.name, resource(known.name)))
+        .collect::<Vec<_>>()
+        .join(" ");
+    ops::Ops {
+        state: state.clone(),
+        queues: ops::queues::Queues::new(
+            aws_sdk_sqs::Client::new(&aws),
+            aws_sdk_eventbridge::Client::new(&aws),
+            output("EventBusName"),
+            ops::queues::parse_watched(&watched).expect("the known queues"),
+        ),
+    }
 }
 
 /// A function state against the emulator, configured as the local suite configures it.
@@ -738,7 +771,7 @@ pub async fn set_status(state: &State, player: &str, status: &str, staff: &str) 
         &body,
         staff,
     );
-    read(ops::handle(state, request).await)
+    read(ops::handle(&ops_of(state).await, request).await)
 }
 
 /// Locks a player (`disabled`) through the operator's route.

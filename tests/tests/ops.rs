@@ -12,7 +12,7 @@ use stakeline_tests::*;
 const ALWAYS_REVIEW: &str = r#"{"large_amount":{"EUR":1}}"#;
 
 async fn ops(state: &edge::State, request: lambda_http::Request) -> (u16, Value) {
-    read(ops::handle(state, request).await)
+    read(ops::handle(&ops_of(state).await, request).await)
 }
 
 async fn decide(

@@ -1,4 +1,6 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    edge::serve(edge::Needs::default(), ops::handle).await
+    edge::state::init_tracing();
+    let ops = ops::Ops::from_env().await?;
+    edge::serve_http_with(ops, ops::handle).await
 }

@@ -4,18 +4,14 @@
 //! - `GET /players/{player_id}/bets/{bet_id}` (the player, or the aggregator signing an
 //!   empty body)
 
-use edge::http::{
-    instance, json, parse_limit, path_param, problem, query_param, route_key, unknown_query_params,
-    unrouted,
-};
+use edge::http::{instance, json, path_param, problem, route_key, unknown_query_params, unrouted};
 use edge::money_route::signed_player;
 use edge::signature::SIGNATURE_HEADER;
 use edge::Integration;
 use edge::State;
 use lambda_http::{Body, Request, Response};
-use ledger::api::{BetView, EntriesPage, EntryView, WalletView, WithdrawalView};
+use ledger::api::{BetView, WalletView, WithdrawalView};
 use ledger::{ClientId, WalletError};
-use wire::cursor::{decode_cursor, encode_cursor};
 
 /// The routes this function serves.
 pub const ROUTES: [&str; 4] = [
@@ -51,32 +47,7 @@ async fn wallet(state: &State, request: &Request) -> Result<Response<Body>, Wall
 
 async fn transactions(state: &State, request: &Request) -> Result<Response<Body>, WalletError> {
     let player = state.path_player(request)?;
-    unknown_query_params(request, &["limit", "cursor"])?;
-    let limit = parse_limit(query_param(request, "limit").as_deref())
-        .map_err(|e| WalletError::Validation(vec![e]))?;
-    let before = query_param(request, "cursor")
-        .map(|c| decode_cursor(&c))
-        .transpose()
-        .map_err(|e| WalletError::Validation(vec![e]))?;
-    let (account, page) = tokio::join!(
-        state.store.account(&player),
-        state.store.entries_page(&player, limit, before)
-    );
-    if account?.is_none() {
-        return Err(WalletError::PlayerNotFound(player.to_string()));
-    }
-    let (entries, more) = page?;
-    let next_cursor = match (more, entries.last()) {
-        (true, Some(last)) => Some(encode_cursor(last.seq)),
-        _ => None,
-    };
-    Ok(json(
-        200,
-        &EntriesPage {
-            items: entries.iter().map(EntryView::of).collect(),
-            next_cursor,
-        },
-    ))
+    edge::pages::ledger_page(&state.store, &player, request).await
 }
 
 /// A bet, for its player or for the aggregator. A request carrying a signature is the

@@ -75,10 +75,14 @@ pub fn status_of(code: ErrorCode) -> u16 {
         | ErrorCode::BetAlreadySettled
         | ErrorCode::BetRolledBack
         | ErrorCode::WithdrawalNotPending
-        | ErrorCode::WithdrawalAlreadyFinal => 409,
+        | ErrorCode::WithdrawalAlreadyFinal
+        | ErrorCode::QueueNotRedrivable => 409,
         ErrorCode::Unauthenticated => 401,
         ErrorCode::Forbidden | ErrorCode::PlayerBlocked => 403,
-        ErrorCode::PlayerNotFound | ErrorCode::BetNotFound | ErrorCode::WithdrawalNotFound => 404,
+        ErrorCode::PlayerNotFound
+        | ErrorCode::BetNotFound
+        | ErrorCode::WithdrawalNotFound
+        | ErrorCode::QueueNotFound => 404,
         ErrorCode::Internal => 500,
         ErrorCode::Unavailable => 503,
     }

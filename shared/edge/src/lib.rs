@@ -8,10 +8,13 @@ pub mod batch;
 pub mod config;
 pub mod http;
 pub mod money_route;
+pub mod pages;
 pub mod secrets;
 pub mod signature;
 pub mod state;
 
 pub use config::{Config, Needs, PlayerAuth, SecretSetting};
 pub use secrets::{Integration, Keyring};
-pub use state::{serve, serve_events, serve_with, Clock, Keyrings, StartError, State};
+pub use state::{
+    serve, serve_events, serve_http_with, serve_with, Clock, Keyrings, StartError, State,
+};

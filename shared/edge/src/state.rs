@@ -176,7 +176,18 @@ where
     F: Future<Output = Response<Body>> + Send + 'static,
 {
     init_tracing();
-    let state: &'static State = Box::leak(Box::new(State::from_env(needs).await?));
+    serve_http_with(State::from_env(needs).await?, handler).await
+}
+
+/// Serves HTTP requests with any state built once per cold start (call [`init_tracing`]
+/// before building it).
+pub async fn serve_http_with<S, H, F>(state: S, handler: H) -> Result<(), lambda_http::Error>
+where
+    S: Send + Sync + 'static,
+    H: Fn(&'static S, Request) -> F + Copy + Send + 'static,
+    F: Future<Output = Response<Body>> + Send + 'static,
+{
+    let state: &'static S = Box::leak(Box::new(state));
     lambda_http::run(lambda_http::service_fn(
         move |request: Request| async move {
             Ok::<_, std::convert::Infallible>(handler(state, request).await)

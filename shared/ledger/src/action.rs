@@ -68,6 +68,48 @@ pub struct OperatorAction {
     pub correlation_id: String,
 }
 
+/// The body of `POST /ops/queues/{queue}/redrive`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedriveRequest {
+    pub reason: String,
+}
+
+/// An operator's redrive of a dead-letter queue: who, when, why. Recorded once, under the
+/// queue's own partition, before any message moves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueAction {
+    pub action_id: String,
+    pub queue: String,
+    pub operator: Operator,
+    pub at: Timestamp,
+    pub reason: String,
+    pub correlation_id: String,
+}
+
+impl QueueAction {
+    /// A redrive of `queue` asked for by `operator`; the reason is required (1–500
+    /// characters, trimmed). The action id is unique per request (its correlation id).
+    pub fn redrive(
+        queue: &str,
+        request: &RedriveRequest,
+        operator: &Operator,
+        correlation_id: &str,
+        now: Timestamp,
+    ) -> Result<QueueAction, crate::error::WalletError> {
+        let reason = crate::withdrawal::check_reason("/reason", &request.reason)
+            .map_err(|e| crate::error::WalletError::Validation(vec![e]))?;
+        Ok(QueueAction {
+            action_id: format!("redrive:{queue}:{correlation_id}"),
+            queue: queue.to_string(),
+            operator: operator.clone(),
+            at: now,
+            reason,
+            correlation_id: correlation_id.to_string(),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,6 +129,32 @@ mod tests {
             &"x".repeat(MAX_OPERATOR_CHARS + 1),
         ] {
             assert!(Operator::new(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_redrive_needs_a_reason_and_records_who_asked() {
+        let staff = Operator::new("staff-7").unwrap();
+        let asked = |reason: &str| {
+            QueueAction::redrive(
+                "PayoutDeadLetterQueue",
+                &RedriveRequest {
+                    reason: reason.into(),
+                },
+                &staff,
+                "c-9",
+                Timestamp::from_millis(5),
+            )
+        };
+        let action = asked("  provider back up ").unwrap();
+        assert_eq!(action.reason, "provider back up");
+        assert_eq!(action.operator, staff);
+        assert_eq!(action.queue, "PayoutDeadLetterQueue");
+        assert_eq!(action.action_id, "redrive:PayoutDeadLetterQueue:c-9");
+        for bad in ["", "   ", &"x".repeat(501)] {
+            let error = asked(bad).unwrap_err();
+            assert_eq!(error.code(), crate::error::ErrorCode::ValidationFailed);
+            assert_eq!(error.field_errors()[0].field, "/reason");
         }
     }
 

@@ -555,6 +555,113 @@ impl BetView {
     }
 }
 
+/// A page of a player's bets for operators, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BetsPage {
+    pub items: Vec<BetView>,
+    pub next_cursor: Option<String>,
+}
+
+/// The players found by a search (`GET /ops/players?email=`): none or one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlayerSearchView {
+    pub items: Vec<PlayerView>,
+}
+
+/// One broken invariant in the audit's report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FindingView {
+    pub invariant: u8,
+    pub detail: String,
+}
+
+/// The audit's report (`POST /ops/audit`): what was read and what is wrong, if anything.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditView {
+    pub clean: bool,
+    pub accounts: usize,
+    pub entries: usize,
+    pub deposits: usize,
+    pub bets: usize,
+    pub settlements: usize,
+    pub findings: Vec<FindingView>,
+    pub audited_at: String,
+}
+
+impl AuditView {
+    pub fn of(report: &crate::audit::Report, at: Timestamp) -> AuditView {
+        AuditView {
+            clean: report.is_clean(),
+            accounts: report.accounts,
+            entries: report.entries,
+            deposits: report.deposits,
+            bets: report.bets,
+            settlements: report.settlements,
+            findings: report
+                .findings
+                .iter()
+                .map(|f| FindingView {
+                    invariant: f.invariant,
+                    detail: f.detail.clone(),
+                })
+                .collect(),
+            audited_at: at.to_rfc3339(),
+        }
+    }
+}
+
+/// A watched queue's state (`GET /ops/queues`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueView {
+    /// The queue's logical id in the template.
+    pub queue: String,
+    /// Messages waiting (approximate, as SQS counts them).
+    pub depth: u64,
+    /// Messages received and not yet deleted (approximate).
+    pub in_flight: u64,
+    pub redrivable: bool,
+    /// The queue a redrive's events reach again through the bus.
+    pub delivers_to: Option<String>,
+    /// What the queue holds and, when it cannot be redriven here, why and what to do.
+    pub note: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueuesView {
+    pub items: Vec<QueueView>,
+}
+
+/// Who asked for a queue action, when and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueActionView {
+    pub action_id: String,
+    pub operator: String,
+    pub at: String,
+    pub reason: String,
+}
+
+impl QueueActionView {
+    pub fn of(action: &crate::action::QueueAction) -> QueueActionView {
+        QueueActionView {
+            action_id: action.action_id.clone(),
+            operator: action.operator.to_string(),
+            at: action.at.to_rfc3339(),
+            reason: action.reason.clone(),
+        }
+    }
+}
+
+/// What a redrive did (`POST /ops/queues/{queue}/redrive`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RedriveView {
+    pub queue: String,
+    /// Messages put back on the bus and deleted from the dead-letter queue.
+    pub moved: u64,
+    /// Messages left in the dead-letter queue (not an event, or the bus refused them).
+    pub left: u64,
+    pub action: QueueActionView,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

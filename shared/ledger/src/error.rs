@@ -26,12 +26,14 @@ pub enum ErrorCode {
     WithdrawalNotFound,
     WithdrawalNotPending,
     WithdrawalAlreadyFinal,
+    QueueNotFound,
+    QueueNotRedrivable,
     Internal,
     Unavailable,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 21] = [
+    pub const ALL: [ErrorCode; 23] = [
         ErrorCode::ValidationFailed,
         ErrorCode::Underage,
         ErrorCode::EmailTaken,
@@ -51,6 +53,8 @@ impl ErrorCode {
         ErrorCode::WithdrawalNotFound,
         ErrorCode::WithdrawalNotPending,
         ErrorCode::WithdrawalAlreadyFinal,
+        ErrorCode::QueueNotFound,
+        ErrorCode::QueueNotRedrivable,
         ErrorCode::Internal,
         ErrorCode::Unavailable,
     ];
@@ -76,6 +80,8 @@ impl ErrorCode {
             ErrorCode::WithdrawalNotFound => "WITHDRAWAL_NOT_FOUND",
             ErrorCode::WithdrawalNotPending => "WITHDRAWAL_NOT_PENDING",
             ErrorCode::WithdrawalAlreadyFinal => "WITHDRAWAL_ALREADY_FINAL",
+            ErrorCode::QueueNotFound => "QUEUE_NOT_FOUND",
+            ErrorCode::QueueNotRedrivable => "QUEUE_NOT_REDRIVABLE",
             ErrorCode::Internal => "INTERNAL",
             ErrorCode::Unavailable => "UNAVAILABLE",
         }
@@ -107,6 +113,8 @@ impl ErrorCode {
             ErrorCode::WithdrawalNotFound => "No such withdrawal",
             ErrorCode::WithdrawalNotPending => "The withdrawal is no longer in review",
             ErrorCode::WithdrawalAlreadyFinal => "The withdrawal's outcome is already decided",
+            ErrorCode::QueueNotFound => "No such queue",
+            ErrorCode::QueueNotRedrivable => "The queue's messages are not sent back from here",
             ErrorCode::Internal => "Internal error",
             ErrorCode::Unavailable => "Temporarily unavailable; retry with the same id",
         }
@@ -185,6 +193,13 @@ pub enum WalletError {
     WithdrawalNotPending(String),
     #[error("{0}")]
     WithdrawalAlreadyFinal(String),
+    /// An operator route named a queue the back office does not watch.
+    #[error("{0}")]
+    QueueNotFound(String),
+    /// A dead-letter queue whose messages cannot be sent back by the back office (why in
+    /// the detail).
+    #[error("{0}")]
+    QueueNotRedrivable(String),
     #[error("internal error: {0}")]
     Internal(String),
     /// Throttled, or a dependency is down: safe to retry with the same id.
@@ -226,6 +241,8 @@ impl WalletError {
             WalletError::WithdrawalNotFound(_) => ErrorCode::WithdrawalNotFound,
             WalletError::WithdrawalNotPending(_) => ErrorCode::WithdrawalNotPending,
             WalletError::WithdrawalAlreadyFinal(_) => ErrorCode::WithdrawalAlreadyFinal,
+            WalletError::QueueNotFound(_) => ErrorCode::QueueNotFound,
+            WalletError::QueueNotRedrivable(_) => ErrorCode::QueueNotRedrivable,
             WalletError::Internal(_) => ErrorCode::Internal,
             WalletError::Unavailable(_) => ErrorCode::Unavailable,
         }

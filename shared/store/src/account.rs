@@ -2,7 +2,9 @@
 //! the operations on the account itself (registration, limits and exclusions).
 
 use crate::apply::{apply_once, Applied, Attempt, Failed};
-use crate::items::{account_from, account_items, same_profile, to_item, with_entries, with_events};
+use crate::items::{
+    account_from, account_items, from_item, same_profile, to_item, with_entries, with_events,
+};
 use crate::keys::{self, ItemType};
 use crate::table::{Role, Writes};
 use crate::{Commit, Item, Store, StoreError};
@@ -101,6 +103,20 @@ struct EmailClaim {
 }
 
 impl Store {
+    /// The player who registered `email` (compared as registration compares it:
+    /// case-insensitively), from the email's claim; a consistent read.
+    pub async fn player_by_email(&self, email: &str) -> Result<Option<PlayerId>, StoreError> {
+        let claim = self
+            .item(
+                keys::email_pk(&ledger::register::email_key(email)),
+                ItemType::Email.sort_key(),
+            )
+            .await?
+            .map(from_item::<EmailClaim>)
+            .transpose()?;
+        Ok(claim.map(|c| c.player_id))
+    }
+
     /// A consistent read of a player's account (its two items, one snapshot).
     pub async fn account(&self, player: &PlayerId) -> Result<Option<Account>, StoreError> {
         let mut items = self.snapshot(account_keys(player)).await?.into_iter();

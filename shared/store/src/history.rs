@@ -4,11 +4,12 @@
 //! a page for that moment (openapi.yaml and ARCHITECTURE.md say so). The wallet's balances
 //! are always read consistently.
 
-use crate::items::entries_of;
-use crate::keys::{self, HISTORY_INDEX, HISTORY_PK, HISTORY_SK};
+use crate::items::{entries_of, from_item};
+use crate::keys::{self, ItemType, HISTORY_INDEX, HISTORY_PK, HISTORY_SK};
 use crate::table::call_failed;
-use crate::{Store, StoreError};
+use crate::{Item, Store, StoreError};
 use aws_sdk_dynamodb::types::AttributeValue;
+use ledger::bet::BetRecord;
 use ledger::{LedgerEntry, PlayerId};
 
 impl Store {
@@ -63,5 +64,99 @@ impl Store {
         let more = entries.len() > limit;
         entries.truncate(limit);
         Ok((entries, more))
+    }
+}
+
+/// A page of a player's bets, newest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BetsPage {
+    pub bets: Vec<BetRecord>,
+    /// The sequence the next page starts below, when more bets may follow.
+    pub next_before: Option<u64>,
+}
+
+/// The sequence of an item's first entry, from its place in the `history` index.
+fn history_seq(item: &Item) -> Option<u64> {
+    item.get(HISTORY_SK)?
+        .as_s()
+        .ok()?
+        .strip_prefix(keys::ENTRY_PREFIX)?
+        .parse()
+        .ok()
+}
+
+impl Store {
+    /// Up to `limit` of the player's bets, newest first, placed before the entry sequence
+    /// `before_seq` when given: the bet records of the `history` index (a bet's record holds
+    /// its stake's entries), each read again consistently for its current state. A player
+    /// with many entries and few bets costs more reads per page: the index is read until
+    /// the page is full.
+    pub async fn bets_page(
+        &self,
+        player: &PlayerId,
+        limit: usize,
+        before_seq: Option<u64>,
+    ) -> Result<BetsPage, StoreError> {
+        let upper = match before_seq {
+            Some(0) | Some(1) => {
+                return Ok(BetsPage {
+                    bets: Vec::new(),
+                    next_before: None,
+                })
+            }
+            Some(seq) => keys::entry_sk(seq - 1),
+            None => format!("{}~", keys::ENTRY_PREFIX),
+        };
+        let mut found: Vec<(u64, String)> = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client()
+                .query()
+                .table_name(self.table())
+                .index_name(HISTORY_INDEX)
+                .key_condition_expression("#hpk = :pk AND #hsk BETWEEN :lower AND :upper")
+                .filter_expression("begins_with(#pk, :bet)")
+                .expression_attribute_names("#hpk", HISTORY_PK)
+                .expression_attribute_names("#hsk", HISTORY_SK)
+                .expression_attribute_names("#pk", keys::PK)
+                .expression_attribute_values(":pk", AttributeValue::S(keys::player_pk(player)))
+                .expression_attribute_values(":lower", AttributeValue::S(keys::entry_sk(0)))
+                .expression_attribute_values(":upper", AttributeValue::S(upper.clone()))
+                .expression_attribute_values(":bet", AttributeValue::S(keys::BET_PREFIX.into()))
+                .scan_index_forward(false)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| call_failed("Query", e))?;
+            for item in out.items.unwrap_or_default() {
+                let pk = item.get(keys::PK).and_then(|v| v.as_s().ok());
+                if let (Some(seq), Some(pk)) = (history_seq(&item), pk) {
+                    found.push((seq, pk.clone()));
+                }
+            }
+            match out.last_evaluated_key {
+                Some(key) if !key.is_empty() && found.len() <= limit => start = Some(key),
+                _ => break,
+            }
+        }
+        let more = found.len() > limit;
+        found.truncate(limit);
+        let next_before = if more {
+            found.last().map(|(seq, _)| *seq)
+        } else {
+            None
+        };
+        let mut bets = Vec::with_capacity(found.len());
+        if !found.is_empty() {
+            let wanted = found
+                .iter()
+                .map(|(_, pk)| (pk.clone(), ItemType::Bet.sort_key()))
+                .collect();
+            for item in self.snapshot(wanted).await?.into_iter().flatten() {
+                bets.push(from_item::<BetRecord>(item)?);
+            }
+        }
+        Ok(BetsPage { bets, next_before })
     }
 }

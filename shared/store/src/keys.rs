@@ -14,6 +14,7 @@
 //! | withdrawal id | `WITHDRAWAL#<id>`   | `WITHDRAWAL`       | create: `attribute_not_exists(pk)`; each transition: `version = :read_version` |
 //! | destination   | `DESTINATION#<kind>#<reference>` | `DESTINATION` | `attribute_not_exists(pk)`: the player who used it first |
 //! | operator action | `PLAYER#<player>` | `ACTION#<at:013>#<action id>` | `attribute_not_exists(pk)`: written once, never changed |
+//! | queue action  | `QUEUE#<queue>`     | `ACTION#<at:013>#<action id>` | `attribute_not_exists(pk)`: a redrive, written once before it starts |
 //!
 //! The ledger has no items of its own: the item a change creates (its id record, a grant,
 //! a movement) carries the change's entries (`entries`) and, through `hpk`/`hsk`, sits in
@@ -91,8 +92,16 @@ pub fn deposit_pk(deposit_id: &ClientId) -> String {
     format!("DEPOSIT#{deposit_id}")
 }
 
+/// The partition of a watched queue's operator actions (its template logical id).
+pub fn queue_pk(queue: &str) -> String {
+    format!("QUEUE#{queue}")
+}
+
+/// The partition key prefix of bet ids.
+pub const BET_PREFIX: &str = "BET#";
+
 pub fn bet_pk(bet_id: &ClientId) -> String {
-    format!("BET#{bet_id}")
+    format!("{BET_PREFIX}{bet_id}")
 }
 
 pub fn settlement_pk(settlement_id: &ClientId) -> String {

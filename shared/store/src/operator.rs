@@ -12,7 +12,7 @@ use crate::keys::{self, ItemType, PK, SK};
 use crate::table::{call_failed, Role, Writes};
 use crate::{Commit, Item, Store, StoreError};
 use aws_sdk_dynamodb::types::AttributeValue;
-use ledger::action::{Operator, OperatorAction};
+use ledger::action::{Operator, OperatorAction, QueueAction};
 use ledger::operator::{self, StatusCommand, StatusDecision};
 use ledger::withdrawal::{Withdrawal, WithdrawalRecord, WithdrawalStatus};
 use ledger::{Account, PlayerId, Timestamp};
@@ -34,6 +34,16 @@ pub(crate) fn action_item(action: &OperatorAction) -> Result<Item, StoreError> {
     )
 }
 
+/// A queue action as its item: created once, never updated.
+fn queue_action_item(action: &QueueAction) -> Result<Item, StoreError> {
+    to_item(
+        action,
+        keys::queue_pk(&action.queue),
+        keys::action_sk(action.at.millis(), &action.action_id),
+        ItemType::Action,
+    )
+}
+
 fn withdrawals_of(items: Vec<Item>) -> Result<Vec<Withdrawal>, StoreError> {
     let mut found = Vec::with_capacity(items.len());
     for item in items {
@@ -43,6 +53,21 @@ fn withdrawals_of(items: Vec<Item>) -> Result<Vec<Withdrawal>, StoreError> {
         }
     }
     Ok(found)
+}
+
+/// The first `limit` of `withdrawals` (read `limit + 1` to tell whether more follow), and
+/// the position of the last one when more do.
+fn page_of(mut withdrawals: Vec<Withdrawal>, limit: usize) -> QueuePage {
+    let more = withdrawals.len() > limit;
+    withdrawals.truncate(limit);
+    let next = match (more, withdrawals.last()) {
+        (true, Some(last)) => Some(keys::queue_position(
+            last.created_at.millis(),
+            &last.withdrawal_id,
+        )),
+        _ => None,
+    };
+    QueuePage { withdrawals, next }
 }
 
 /// A page of withdrawals in one status, oldest first.
@@ -63,6 +88,20 @@ impl Store {
         let writes = write_account(Writes::new(self), read, &decision.account, &decision.events)?
             .create(Role::New, action_item(&decision.action)?)?;
         self.commit(writes).await
+    }
+
+    /// Records an operator's queue action once. `false`: it was already recorded (the same
+    /// request, retried).
+    pub async fn record_queue_action(&self, action: &QueueAction) -> Result<bool, StoreError> {
+        let writes = Writes::new(self).create(Role::New, queue_action_item(action)?)?;
+        match self.transact(writes).await? {
+            None => Ok(true),
+            Some(cancelled) if cancelled.failed(Role::New) => Ok(false),
+            Some(cancelled) => {
+                cancelled.commit()?;
+                Err(StoreError::Contention(1))
+            }
+        }
     }
 
     /// Up to `limit` withdrawals in `status`, oldest first, after the queue position
@@ -90,17 +129,41 @@ impl Store {
             None => query.key_condition_expression("#status = :status"),
         };
         let out = query.send().await.map_err(|e| call_failed("Query", e))?;
-        let mut withdrawals = withdrawals_of(out.items.unwrap_or_default())?;
-        let more = withdrawals.len() > limit;
-        withdrawals.truncate(limit);
-        let next = match (more, withdrawals.last()) {
-            (true, Some(last)) => Some(keys::queue_position(
-                last.created_at.millis(),
-                &last.withdrawal_id,
-            )),
-            _ => None,
+        Ok(page_of(
+            withdrawals_of(out.items.unwrap_or_default())?,
+            limit,
+        ))
+    }
+
+    /// Up to `limit` of the player's withdrawals in any status, newest first, before the
+    /// position `before` when given (the `withdrawals-by-player` index).
+    pub async fn player_withdrawals_page(
+        &self,
+        player: &PlayerId,
+        limit: usize,
+        before: Option<&str>,
+    ) -> Result<QueuePage, StoreError> {
+        let mut query = self
+            .client()
+            .query()
+            .table_name(self.table())
+            .index_name(keys::WITHDRAWALS_BY_PLAYER_INDEX)
+            .expression_attribute_names("#player", keys::WITHDRAWAL_PLAYER_PK)
+            .expression_attribute_values(":player", AttributeValue::S(keys::player_pk(player)))
+            .scan_index_forward(false)
+            .limit(i32::try_from(limit.saturating_add(1)).unwrap_or(i32::MAX));
+        query = match before {
+            Some(position) => query
+                .key_condition_expression("#player = :player AND #position < :before")
+                .expression_attribute_names("#position", keys::WITHDRAWAL_POSITION)
+                .expression_attribute_values(":before", AttributeValue::S(position.into())),
+            None => query.key_condition_expression("#player = :player"),
         };
-        Ok(QueuePage { withdrawals, next })
+        let out = query.send().await.map_err(|e| call_failed("Query", e))?;
+        Ok(page_of(
+            withdrawals_of(out.items.unwrap_or_default())?,
+            limit,
+        ))
     }
 
     /// The player's withdrawals an operator looks at: every open one (in review, or

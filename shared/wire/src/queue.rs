@@ -1,5 +1,6 @@
-//! Queue messages from outside: the aggregator's settlement messages and the EventBridge
-//! deliveries on the bonus queue. Decoders of outside input, fuzzed (`fuzz/`).
+//! Queue messages from outside: the aggregator's settlement messages, the EventBridge
+//! deliveries on the bonus queue, and the dead-lettered deliveries a redrive puts back on
+//! the bus. Decoders of outside input, fuzzed (`fuzz/`).
 
 use ledger::api::parse_json;
 use ledger::events::WalletEvent;
@@ -48,9 +49,39 @@ pub fn settlement_message(body: &[u8]) -> Result<SettlementMessage, WalletError>
 /// What EventBridge delivers to a queue: the envelope around one of our events.
 #[derive(Debug, Deserialize)]
 struct Delivered {
+    #[serde(default)]
+    source: String,
     #[serde(rename = "detail-type")]
     detail_type: String,
     detail: serde_json::Value,
+}
+
+/// A dead-lettered delivery as the event to put on the bus again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redriven {
+    pub source: String,
+    pub detail_type: String,
+    /// The event's `detail` as JSON text, unchanged (its `event_id` is what consumers
+    /// deduplicate on).
+    pub detail: String,
+}
+
+/// Reads a dead-letter message's body as the EventBridge event it was (any detail type:
+/// the rule on the bus decides where it goes), or says why it is not one.
+pub fn redriven_event(body: &str) -> Result<Redriven, String> {
+    let delivered: Delivered =
+        serde_json::from_str(body).map_err(|e| format!("not an EventBridge event: {e}"))?;
+    if delivered.source.is_empty() || delivered.detail_type.is_empty() {
+        return Err("an EventBridge event names its source and detail-type".into());
+    }
+    if !delivered.detail.is_object() {
+        return Err("an EventBridge event's detail is an object".into());
+    }
+    Ok(Redriven {
+        source: delivered.source,
+        detail_type: delivered.detail_type,
+        detail: delivered.detail.to_string(),
+    })
 }
 
 /// Reads an EventBridge delivery (a bonus queue message) into the wallet event it carries.
@@ -68,6 +99,29 @@ pub fn delivered_event(body: &str) -> Result<WalletEvent, WalletError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_dead_letter_message_is_redriven_only_when_it_is_an_event() {
+        let event = redriven_event(
+            r#"{"version":"0","id":"e-1","source":"stakeline.wallet","detail-type":"WithdrawalApproved","detail":{"event_id":"WithdrawalApproved:w-1","amount":5}}"#,
+        )
+        .unwrap();
+        assert_eq!(event.source, "stakeline.wallet");
+        assert_eq!(event.detail_type, "WithdrawalApproved");
+        let detail: serde_json::Value = serde_json::from_str(&event.detail).unwrap();
+        assert_eq!(detail["event_id"], "WithdrawalApproved:w-1");
+        for bad in [
+            "",
+            "not json",
+            "[]",
+            r#"{"source":"s","detail-type":"t"}"#,
+            r#"{"source":"s","detail-type":"t","detail":"text"}"#,
+            r#"{"source":"","detail-type":"t","detail":{}}"#,
+            r#"{"source":"s","detail":{}}"#,
+        ] {
+            assert!(redriven_event(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn settlement_messages_are_read_strictly() {
