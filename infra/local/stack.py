@@ -246,8 +246,12 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--emulator-port", type=int, default=4566)
     up.add_argument("--provider-port", type=int, default=0,
                     help="sandbox payment provider port (default 0: a free one)")
-    up.add_argument("--ready-file", help="write {base_url, endpoint, table, …} here once serving")
-    up.add_argument("--no-build", action="store_true", help="skip the pre-build")
+    up.add_argument("--console-port", type=int, default=9100,
+                    help="operator console port (0 picks a free one; a taken one falls back to a free one)")
+    up.add_argument("--no-console", action="store_true",
+                    help="do not build or serve the operator console (console/, needs npm)")
+    up.add_argument("--ready-file", help="write {base_url, console_url, endpoint, table, …} here once serving")
+    up.add_argument("--no-build", action="store_true", help="skip the pre-build (the functions' and the console's)")
     up.add_argument("--no-reload", action="store_true", help="do not rebuild on code changes")
     up.add_argument("--startup-timeout", type=float, default=300)
     up.add_argument("--cargo-lambda", type=Path, help=argparse.SUPPRESS)

@@ -13,7 +13,7 @@ from stakeline_local import auth, emulator as local_emulator, suite as local_sui
 
 @pytest.fixture(scope="session")
 def suite(tmp_path_factory) -> dict:
-    """The running suite's ready file: base_url, endpoint, region, table, queues."""
+    """The running suite's ready file: base_url, console_url, endpoint, region, table, queues."""
     ready_file = tmp_path_factory.mktemp("suite") / "ready.json"
     process, ready = local_suite.spawn(ready_file)
     try:

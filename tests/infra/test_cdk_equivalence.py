@@ -6,7 +6,9 @@ HTTP routes and their authorizer, the JWT authorizer, the API stage (throttling,
 the functions (runtime, memory, timeout, tracing, environment), their triggers (SQS queues and
 the table's stream, with every batch setting), the EventBridge rules and their targets, the
 queues and their dead-letter queues, the queue policies, the table, the log groups, each
-function's own IAM permissions, the parameters, the parameter rules, the outputs and the stack's
+function's own IAM permissions, the operator console's hosting (its buckets and their policies,
+the CloudFront distribution with its origins and behaviours, the origin access control, the
+response headers policy), the parameters, the parameter rules, the outputs and the stack's
 description.
 
 Both templates are reduced to the same model first, so that what differs only in form does not
@@ -15,7 +17,9 @@ count:
   (template.yaml's Metadata.BuildProperties.Binary; the CDK app writes the same name as
   `stakeline:binary` metadata), a queue by what it does ("queue feeding settle-queue",
   "dead letters of queue feeding bonus-award", "stream failures of publisher"…), a rule by
-  its target, a log group by its function;
+  its target, a log group by its function, a bucket by what a distribution does with it
+  ("bucket served by distribution", "log bucket of distribution"), a distribution's origin by
+  its domain name (origin ids are free text);
 - every Ref, Fn::GetAtt, Fn::Sub and Fn::Join becomes one string with `${role}` placeholders
   (so `!Sub /aws/lambda/${AWS::StackName}/x` and CDK's Fn::Join of the same parts are equal),
   and an attribute that equals a resource's Ref (an event bus's Name, a queue's QueueUrl) is
@@ -88,6 +92,23 @@ KINDS = {
     "AWS::Events::EventBus": "event bus",
     "AWS::Events::Rule": "rule",
     "AWS::Logs::LogGroup": "log group",
+    "AWS::S3::Bucket": "bucket",
+    "AWS::S3::BucketPolicy": "bucket policy",
+    "AWS::CloudFront::Distribution": "distribution",
+    "AWS::CloudFront::OriginAccessControl": "origin access control",
+    "AWS::CloudFront::ResponseHeadersPolicy": "response headers policy",
+}
+# CloudFront's defaults where a distribution or a cache behaviour leaves a setting out.
+DISTRIBUTION_DEFAULTS = {
+    "HttpVersion": "http1.1", "IPV6Enabled": False, "PriceClass": "PriceClass_All", "DefaultRootObject": None,
+    "CustomErrorResponses": [], "Aliases": [], "Restrictions": None, "ViewerCertificate": None, "WebACLId": None,
+    "Logging": None, "Comment": None,
+}
+BEHAVIOUR_DEFAULTS = {
+    "AllowedMethods": ["GET", "HEAD"], "CachedMethods": ["GET", "HEAD"], "Compress": False,
+    "OriginRequestPolicyId": None, "ResponseHeadersPolicyId": None, "CachePolicyId": None,
+    "FunctionAssociations": [], "LambdaFunctionAssociations": [], "TrustedKeyGroups": [],
+    "SmoothStreaming": False, "FieldLevelEncryptionId": None, "RealtimeLogConfigArn": None,
 }
 
 # What CDK grants a function for its triggers and tracing (SAM: managed policies).
@@ -277,6 +298,37 @@ class View:
         for logical_id, policy in self.of_type("AWS::SQS::QueuePolicy").items():
             queues_named = sorted(self.role(target_id(q) or "?") for q in policy["Properties"].get("Queues", []))
             self.roles[logical_id] = f"policy of {' and '.join(queues_named)}"
+        self._assign_console_roles()
+
+    def _assign_console_roles(self) -> None:
+        """Distributions, and what they use by what they do with it: the buckets they serve or
+        log to, their origin access controls and response headers policies; then the access-log
+        buckets of those buckets, and the bucket policies by their bucket."""
+        distributions = self.of_type("AWS::CloudFront::Distribution")
+        for logical_id, distribution in distributions.items():
+            name = "distribution" if len(distributions) == 1 else f"distribution {logical_id}"
+            self.roles[logical_id] = name
+            config = (distribution.get("Properties") or {}).get("DistributionConfig") or {}
+            for origin in config.get("Origins") or []:
+                bucket = target_id(origin.get("DomainName"))
+                if self.resources.get(bucket or "", {}).get("Type") == "AWS::S3::Bucket":
+                    self.roles[bucket] = f"bucket served by {name}"
+                access_control = target_id(origin.get("OriginAccessControlId"))
+                if access_control:
+                    self.roles[access_control] = f"origin access control of {name}"
+            log_bucket = target_id((config.get("Logging") or {}).get("Bucket"))
+            if log_bucket:
+                self.roles[log_bucket] = f"log bucket of {name}"
+            for behaviour in [config.get("DefaultCacheBehavior") or {}, *(config.get("CacheBehaviors") or [])]:
+                headers = target_id(behaviour.get("ResponseHeadersPolicyId"))
+                if headers:
+                    self.roles[headers] = f"response headers of {name}"
+        for logical_id in self.of_type("AWS::S3::Bucket"):
+            destination = target_id((self.props(logical_id).get("LoggingConfiguration") or {}).get("DestinationBucketName"))
+            if destination and destination not in self.roles and logical_id in self.roles:
+                self.roles[destination] = f"access logs of {self.roles[logical_id]}"
+        for logical_id, policy in self.of_type("AWS::S3::BucketPolicy").items():
+            self.roles[logical_id] = f"policy of {self.role(target_id(policy['Properties'].get('Bucket')) or '?')}"
 
     def _stages(self) -> dict[str, dict]:
         """Each API stage -> its settings (SAM: the HttpApi, whose properties hold them)."""
@@ -715,6 +767,68 @@ def iam(view: View) -> dict[str, list[list[str]]]:
     return {binary: sorted(map(list, own_grants(view, function))) for function, binary in view.binaries.items()}
 
 
+def buckets(view: View) -> dict[str, dict]:
+    """bucket -> every property as written (role placeholders), and its deletion policies."""
+    return {
+        view.role(logical_id): {
+            "properties": view.render(bucket.get("Properties") or {}),
+            "deletion policy": bucket.get("DeletionPolicy", "Delete"),
+            "update replace policy": bucket.get("UpdateReplacePolicy", "Delete"),
+        }
+        for logical_id, bucket in view.of_type("AWS::S3::Bucket").items()
+    }
+
+
+def bucket_policies(view: View) -> dict[str, list[dict]]:
+    """bucket -> the statements of the policies on it (as queue policies are compared)."""
+    found: dict[str, list[dict]] = {}
+    for policy in view.of_type("AWS::S3::BucketPolicy").values():
+        properties = policy["Properties"]
+        bucket = view.role(target_id(properties.get("Bucket")) or str(properties.get("Bucket")))
+        found.setdefault(bucket, []).extend(_statements(view, properties.get("PolicyDocument")))
+    return {bucket: sorted(s, key=lambda x: json.dumps(x, sort_keys=True)) for bucket, s in found.items()}
+
+
+def _behaviour(view: View, behaviour: dict, origin_domains: dict[str, Any]) -> dict:
+    """A cache behaviour with CloudFront's defaults, its origin named by domain, not by id."""
+    settings = {key: view.render(behaviour.get(key, default)) for key, default in BEHAVIOUR_DEFAULTS.items()}
+    rest = {k: view.render(v) for k, v in behaviour.items() if k not in BEHAVIOUR_DEFAULTS and k != "TargetOriginId"}
+    return {**settings, **rest, "origin": origin_domains.get(behaviour.get("TargetOriginId"), "<no such origin>")}
+
+
+def distributions(view: View) -> dict[str, dict]:
+    """distribution -> its settings (CloudFront's defaults filled in), its origins by domain name
+    and its cache behaviours by path pattern ("default" for the default one)."""
+    found = {}
+    for logical_id, distribution in view.of_type("AWS::CloudFront::Distribution").items():
+        config = (distribution.get("Properties") or {}).get("DistributionConfig") or {}
+        declared = config.get("Origins") or []
+        origin_domains = {o.get("Id"): view.render(o.get("DomainName")) for o in declared}
+        origins = {
+            json.dumps(view.render(o.get("DomainName"))): {k: view.render(v) for k, v in o.items()
+                                                           if k not in ("Id", "DomainName")}
+            for o in declared
+        }
+        behaviours = {"default": _behaviour(view, config.get("DefaultCacheBehavior") or {}, origin_domains)}
+        for behaviour in config.get("CacheBehaviors") or []:
+            behaviours[behaviour.get("PathPattern")] = _behaviour(
+                view, {k: v for k, v in behaviour.items() if k != "PathPattern"}, origin_domains)
+        settings = {key: view.render(config.get(key, default)) for key, default in DISTRIBUTION_DEFAULTS.items()}
+        rest = {k: view.render(v) for k, v in config.items()
+                if k not in DISTRIBUTION_DEFAULTS and k not in ("Origins", "DefaultCacheBehavior", "CacheBehaviors")}
+        found[view.role(logical_id)] = {**settings, **rest, "origins": origins, "behaviours": behaviours}
+    return found
+
+
+def cloudfront_policies(view: View) -> dict[str, Any]:
+    """Origin access controls and response headers policies, as written (role placeholders)."""
+    return {
+        view.role(logical_id): view.render(resource.get("Properties") or {})
+        for logical_id, resource in view.of_type(
+            "AWS::CloudFront::OriginAccessControl", "AWS::CloudFront::ResponseHeadersPolicy").items()
+    }
+
+
 def parameters(view: View) -> dict[str, dict]:
     def text(value):
         return None if value is None else str(value)
@@ -777,6 +891,10 @@ ASPECTS = {
     "tables": tables,
     "log groups": log_groups,
     "IAM": iam,
+    "buckets": buckets,
+    "bucket policies": bucket_policies,
+    "distributions": distributions,
+    "CloudFront policies": cloudfront_policies,
     "parameters": parameters,
     "parameter rules": parameter_rules,
     "outputs": outputs,
@@ -836,7 +954,7 @@ def test_every_aspect_compares_something(sam_template):
     """A comparison of two empty models would pass whatever the templates say."""
     sam = model(sam_template, "sam")
     core = ["resources", "routes", "authorizers", "API stage", "functions", "triggers", "queues", "tables", "IAM",
-            "parameters", "outputs"]
+            "buckets", "bucket policies", "distributions", "CloudFront policies", "parameters", "outputs"]
     empty = [aspect for aspect in core if not sam[aspect]]
     assert not empty, f"nothing read from template.yaml for: {empty}"
     assert len(sam["routes"]) >= 10 and len(sam["functions"]) >= 8 and len(sam["queues"]) >= 6
@@ -882,6 +1000,59 @@ def test_the_synthesized_template_cannot_be_deployed(cdk_template):
     rule = (cdk_template.get("Rules") or {}).get("PlaceholderCodeIsNotDeployable")
     assert rule, "the check's template must carry PlaceholderCodeIsNotDeployable"
     assert rule["Assertions"][0]["Assert"] == {"Fn::Equals": ["placeholder-code", "deployable-code"]}
+
+
+API_ORIGIN = "${HTTP API}.execute-api.${AWS::Region}.${AWS::URLSuffix}"
+CONSOLE_BUCKET = "bucket served by distribution"
+REDRIVE_ACTIONS = {"sqs:ReceiveMessage", "sqs:DeleteMessage"}
+
+
+@pytest.mark.parametrize("side", ["sam", "cdk"])
+def test_both_serve_the_console_through_its_access_control_and_ops_from_the_api(side, sam_template, cdk_template):
+    """What the comparison holds equal is the console as meant, on each side: the bucket is an
+    origin only through the origin access control, /ops/* goes uncached to the API with every
+    method, and the bucket admits CloudFront's reads for this distribution only."""
+    found = model(sam_template if side == "sam" else cdk_template, side)
+    [distribution] = found["distributions"].values()
+    bucket_origin = f"${{{CONSOLE_BUCKET}.RegionalDomainName}}"
+    assert distribution["origins"][json.dumps(bucket_origin)]["OriginAccessControlId"] == (
+        "${origin access control of distribution.Id}")
+    assert distribution["behaviours"]["default"]["origin"] == bucket_origin
+    ops = distribution["behaviours"]["/ops/*"]
+    assert ops["origin"] == API_ORIGIN
+    assert json.dumps(API_ORIGIN) in distribution["origins"]
+    assert ops["CachePolicyId"] == "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"  # CachingDisabled
+    assert ops["OriginRequestPolicyId"] == "b689b0a8-53d0-40ab-baf2-68738e2966ac"  # AllViewerExceptHostHeader
+    assert set(ops["AllowedMethods"]) == {"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"}
+    assert distribution["CustomErrorResponses"] == [], "they would rewrite the API's 403 and 404 too"
+    [reads] = [s for s in found["bucket policies"][CONSOLE_BUCKET] if s["effect"] == "Allow"]
+    assert reads["principal"] == {"Service": ["cloudfront.amazonaws.com"]} and reads["actions"] == ["s3:GetObject"]
+    assert reads["condition"] == {"StringEquals": {
+        "AWS:SourceArn": "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${distribution}"}}
+    assert found["CloudFront policies"]["origin access control of distribution"]["OriginAccessControlConfig"][
+        "SigningBehavior"] == "always"
+
+
+@pytest.mark.parametrize("side", ["sam", "cdk"])
+def test_both_give_ops_the_same_new_powers(side, sam_template, cdk_template):
+    found = model(sam_template if side == "sam" else cdk_template, side)
+    grants = {(action, resource) for _, action, resource, _ in found["IAM"]["ops"]}
+    assert ("dynamodb:Scan", "${table.Arn}") in grants
+    assert ("dynamodb:Query", "${table.Arn}/index/history") in grants
+    assert ("events:PutEvents", "${event bus.Arn}") in grants
+    watched = {resource for action, resource in grants if action == "sqs:GetQueueAttributes"}
+    redriven = {resource for action, resource in grants if action in REDRIVE_ACTIONS}
+    assert len(watched) == 6 and len(redriven) == 4 and redriven < watched
+    assert not [r for r in redriven if "settle-queue" in r or "stream failures" in r]
+    assert {"EVENT_BUS_NAME", "OPS_QUEUES"} <= set(found["functions"]["ops"]["environment variables"])
+    assert found["functions"]["ops"]["timeout"] == 29
+    assert {key for key, route in found["routes"].items() if route["function"] == "ops"} == {
+        "GET /ops/withdrawals", "POST /ops/withdrawals/{withdrawal_id}/decision", "GET /ops/players",
+        "GET /ops/players/{player_id}", "PUT /ops/players/{player_id}/status",
+        "GET /ops/players/{player_id}/transactions", "GET /ops/players/{player_id}/bets",
+        "GET /ops/players/{player_id}/withdrawals", "POST /ops/audit", "GET /ops/queues",
+        "POST /ops/queues/{queue}/redrive",
+    }
 
 
 # --- Self-tests: the comparison sees drift on either side, and only drift --------------------------
@@ -1018,3 +1189,38 @@ def test_self_test_logical_ids_do_not_count(sam_template, cdk_template):
 def test_self_test_a_missing_synth_says_how_to_make_it(tmp_path):
     with pytest.raises(pytest.fail.Exception, match=re.escape("npm run --prefix infra/cdk check")):
         cdk_template_path(tmp_path / "cdk.out")
+
+
+def test_self_test_console_drift_is_reported(sam_template, cdk_template):
+    mutated = copy.deepcopy(cdk_template)
+    distribution = _find(mutated, "AWS::CloudFront::Distribution", lambda r: True)
+    config = mutated["Resources"][distribution]["Properties"]["DistributionConfig"]
+    bucket_origin = next(o for o in config["Origins"] if "S3OriginConfig" in o)
+    del bucket_origin["OriginAccessControlId"]
+    config["CustomErrorResponses"] = [{"ErrorCode": 404, "ResponseCode": 200, "ResponsePagePath": "/index.html"}]
+    next(b for b in config["CacheBehaviors"] if b["PathPattern"] == "/ops/*")["CachePolicyId"] = "other"
+    policy = _find(mutated, "AWS::S3::BucketPolicy", lambda r: "cloudfront.amazonaws.com" in json.dumps(r))
+    statement = next(s for s in mutated["Resources"][policy]["Properties"]["PolicyDocument"]["Statement"]
+                     if s["Effect"] == "Allow")
+    statement["Condition"] = {"StringLike": {"AWS:SourceArn": "*"}}
+    lines = differences(sam_template, mutated)
+    assert any(line.startswith("distributions: distribution: origins:") and "OriginAccessControlId" in line
+               for line in lines), lines
+    assert any(line.startswith("distributions: distribution: CustomErrorResponses:") for line in lines), lines
+    assert any(line.startswith("distributions: distribution: behaviours: /ops/*: CachePolicyId:") for line in lines), lines
+    assert any(line.startswith(f"bucket policies: {CONSOLE_BUCKET}: only in template.yaml") for line in lines), lines
+
+
+def test_self_test_ops_power_drift_is_reported(sam_template, cdk_template):
+    mutated = copy.deepcopy(cdk_template)
+    function = _binary_function(mutated, "ops")
+    role = target_id(mutated["Resources"][function]["Properties"]["Role"])
+    statements = mutated["Resources"][role]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    statements.append({"Effect": "Allow", "Action": "sqs:ReceiveMessage",
+                       "Resource": {"Fn::GetAtt": ["SettlementDeadLetterQueue", "Arn"]}})
+    del mutated["Resources"][function]["Properties"]["Environment"]["Variables"]["OPS_QUEUES"]
+    lines = differences(sam_template, mutated)
+    assert any(line.startswith("IAM: ops:") and "sqs:ReceiveMessage" in line
+               and "dead letters of queue feeding settle-queue" in line for line in lines), lines
+    assert any(line.startswith('functions: ops: environment variables: only in template.yaml ["OPS_QUEUES"]')
+               for line in lines), lines

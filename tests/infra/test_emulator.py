@@ -132,6 +132,37 @@ def test_moto_pitfalls_are_worked_around(emulator, aws, tmp_path):
     assert "Consumer" not in provisioned.resources
 
 
+def test_queue_urls_inside_other_text_point_at_the_emulator_too():
+    remote, local = "https://sqs.us-east-1.amazonaws.com/1/q-A", "http://127.0.0.1:5/1/q-A"
+    assert local_emulator.with_local_url(remote, remote, local) == local
+    assert local_emulator.with_local_url(f"Q={remote} R={remote}-B", remote, local) == f"Q={local} R={remote}-B"
+    assert local_emulator.with_local_url(f"{remote}/x {remote}.fifo", remote, local) == f"{remote}/x {remote}.fifo"
+
+
+def test_ops_gets_the_local_urls_of_every_dead_letter_queue_and_the_bus(emulator, aws, repo_root):
+    """OPS_QUEUES (LogicalId=QueueUrl pairs in one !Sub) and EVENT_BUS_NAME resolve through moto to
+    the emulator's own queue URLs and the bus, as on AWS to the stack's."""
+    provisioned = local_emulator.provision(
+        emulator["endpoint"], load_template(repo_root / "template.yaml"),
+        region=emulator["region"], stack="ops-environment",
+    )
+    variables = {variable: value for (function, variable), value in provisioned.environment.items()
+                 if function == "OpsFunction"}
+    assert variables["EVENT_BUS_NAME"] == provisioned.outputs["EventBusName"]
+    pairs = dict(pair.split("=", 1) for pair in variables["OPS_QUEUES"].split())
+    assert list(pairs) == ["SettlementDeadLetterQueue", "OutboxFailureQueue", "BonusDeadLetterQueue",
+                           "BonusRuleDeadLetterQueue", "PayoutDeadLetterQueue", "PayoutRuleDeadLetterQueue"]
+    sqs = aws("sqs")
+    for logical_id, url in pairs.items():
+        assert url == provisioned.resources[logical_id] and url.startswith(emulator["endpoint"] + "/"), logical_id
+        assert "ApproximateNumberOfMessages" in sqs.get_queue_attributes(
+            QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]
+    # The console's buckets exist locally; what moto cannot create (CloudFront, bucket
+    # policies) is left out without failing the stack.
+    assert {"ConsoleBucket", "ConsoleLogBucket"} <= set(provisioned.resources)
+    assert not {"ConsoleDistribution", "ConsoleBucketPolicy"} & set(provisioned.resources)
+
+
 def test_settlement_queues_are_provisioned_with_the_redrive_policy(emulator, aws):
     sqs = aws("sqs")
     resources, outputs = emulator["resources"], emulator["outputs"]

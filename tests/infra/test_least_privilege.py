@@ -382,6 +382,28 @@ def queue_policy_problems(template: dict) -> list[str]:
     return problems
 
 
+def bucket_policy_problems(template: dict) -> list[str]:
+    """A bucket policy's Allow names its principal, its action and its objects exactly; a Deny
+    may say `s3:*` to anyone (the TLS-only refusal)."""
+    problems = []
+    for logical_id, resource in template["Resources"].items():
+        if resource["Type"] != "AWS::S3::BucketPolicy":
+            continue
+        for index, statement in enumerate(as_list(resource["Properties"]["PolicyDocument"]["Statement"])):
+            if statement.get("Effect") != "Allow":
+                continue
+            where = f"{logical_id} statement {index}"
+            for text in strings_in(statement.get("Action", [])):
+                if "*" in text or "?" in text:
+                    problems.append(f"{where}: wildcard in Action {text!r}")
+            principal = statement.get("Principal")
+            if principal == "*" or "*" in strings_in(principal) or set(principal or {}) != {"Service"}:
+                problems.append(f"{where}: an Allow only to a service principal, got {principal!r}")
+            if not statement.get("Condition"):
+                problems.append(f"{where}: a service's Allow names the resource it acts for (Condition)")
+    return problems
+
+
 def granted_actions(logical_id: str, resource: dict) -> set[str]:
     return {a for s in policy_statements(logical_id, resource) if s.get("Effect") == "Allow"
             for a in as_list(s.get("Action", []))}
@@ -586,6 +608,16 @@ def test_no_wildcard_in_any_function_policy(template):
 def test_no_wildcard_in_any_queue_policy(template):
     # A Deny's `Principal: "*"` (the settlement queue's) is fine: it only refuses.
     assert queue_policy_problems(template) == []
+
+
+def test_bucket_policies_allow_only_a_named_service_for_a_named_source(template):
+    assert bucket_policy_problems(template) == []
+    broken = copy.deepcopy(template)
+    statement = broken["Resources"]["ConsoleBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"][1]
+    statement["Principal"] = "*"
+    del statement["Condition"]
+    problems = bucket_policy_problems(broken)
+    assert any("only to a service principal" in p for p in problems) and any("(Condition)" in p for p in problems)
 
 
 def test_every_granted_action_is_called_by_the_functions_code(template, workspace):

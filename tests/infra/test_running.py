@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -193,6 +194,9 @@ def test_up_polls_the_settlement_queue_and_enqueue_feeds_it(tmp_path, fakes):
         assert ready["event_buses"] == {"WalletEventBus": f"up-test-{os.getpid()}-wallet"}
         # The sandbox payment provider serves, and `sandbox` reaches it.
         assert ready["sandbox_provider"].startswith("http://127.0.0.1:")
+        # The operator console serves beside the API, with the dev login's configuration.
+        with urllib.request.urlopen(ready["console_url"] + "/config.json", timeout=10) as response:
+            assert json.loads(response.read()) == {"auth": "dev"}
         sandbox = stack("sandbox", "status", "--ready-file", str(ready_file), env=fakes["env"])
         assert sandbox.returncode == 0, sandbox.stderr
         assert json.loads(sandbox.stdout) == {"up": True, "payouts": []}

@@ -153,6 +153,13 @@ def test_template_routes_and_functions(template):
         ("POST", "/ops/withdrawals/{withdrawal_id}/decision"): "ops",
         ("GET", "/ops/players/{player_id}"): "ops",
         ("PUT", "/ops/players/{player_id}/status"): "ops",
+        ("GET", "/ops/players"): "ops",
+        ("GET", "/ops/players/{player_id}/transactions"): "ops",
+        ("GET", "/ops/players/{player_id}/bets"): "ops",
+        ("GET", "/ops/players/{player_id}/withdrawals"): "ops",
+        ("POST", "/ops/audit"): "ops",
+        ("GET", "/ops/queues"): "ops",
+        ("POST", "/ops/queues/{queue}/redrive"): "ops",
     }
     by_binary = {f.binary: f for f in functions(template)}
     assert set(by_binary) == {"register", "wallet-read", "deposit", "place-bet", "settle", "settle-queue",
@@ -260,15 +267,24 @@ def test_function_policies_are_least_privilege(template):
         "bonus-award": [(table, writer)],
         # Plus what SAM adds for its SQS event; it signs payouts with the provider's secret.
         "payout": [(table, writer), (payment_provider, read_secret)],
+        # Its own records and actions; the indexes it pages through; the audit's scan of the
+        # table alone; the depth of every dead-letter and failure queue, the redrive of the four
+        # that hold events, and the bus they go back to.
         "ops": [
+            (table, writer),
             (
                 [
                     table,
                     {"Fn::Sub": "${WalletTable.Arn}/index/withdrawals-by-status"},
                     {"Fn::Sub": "${WalletTable.Arn}/index/withdrawals-by-player"},
+                    {"Fn::Sub": "${WalletTable.Arn}/index/history"},
                 ],
-                writer | {"dynamodb:Query"},
+                {"dynamodb:Query"},
             ),
+            (table, {"dynamodb:Scan"}),
+            ([_queue_arn(q) for q in WATCHED_QUEUES], {"sqs:GetQueueAttributes"}),
+            ([_queue_arn(q) for q in REDRIVABLE_QUEUES], {"sqs:ReceiveMessage", "sqs:DeleteMessage"}),
+            (bus, {"events:PutEvents"}),
         ],
         "wallet-read": [
             ([table, {"Fn::Sub": "${WalletTable.Arn}/index/history"}], {"dynamodb:GetItem", "dynamodb:Query"}),
@@ -436,7 +452,7 @@ def test_the_local_template_keeps_both_queues_and_leaves_out_what_moto_cannot_cr
     assert resources["SettlementQueue"]["Properties"]["RedrivePolicy"]["maxReceiveCount"] == 5
     # moto 5.2.5's CloudFormation skips AWS::SQS::QueuePolicy (and lists it with an empty id).
     if not moto_can_create("AWS::SQS::QueuePolicy"):
-        assert local.unsupported == [
+        assert [i for i in local.unsupported if not i.startswith("Console")] == [
             "BonusQueuePolicy", "BonusRuleDeadLetterQueuePolicy", "PayoutQueuePolicy",
             "PayoutRuleDeadLetterQueuePolicy", "SettlementQueuePolicy",
         ]
@@ -738,3 +754,250 @@ def test_the_risk_rules_default_is_the_ledgers(template):
     risk = (Path(__file__).resolve().parents[2] / "shared/ledger/src/risk.rs").read_text()
     default = re.search(r'pub const DEFAULT_RULES: &str = r#"(.*)"#;', risk).group(1)
     assert json.loads(template["Parameters"]["RiskRules"]["Default"]) == json.loads(default)
+
+
+# -- The back office: what ops may see and do beyond the wallet --------------------------------
+
+# Every dead-letter and failure queue of the template, in OPS_QUEUES' order; the last four hold
+# EventBridge events (a rule's target or its dead letters), which a redrive puts on the bus again.
+WATCHED_QUEUES = [
+    "SettlementDeadLetterQueue", "OutboxFailureQueue", "BonusDeadLetterQueue", "BonusRuleDeadLetterQueue",
+    "PayoutDeadLetterQueue", "PayoutRuleDeadLetterQueue",
+]
+REDRIVABLE_QUEUES = WATCHED_QUEUES[2:]
+
+
+def _queue_arn(queue):
+    return {"Fn::GetAtt": [queue, "Arn"]}
+
+
+def _dead_letter_and_failure_queues(template):
+    """Every queue that holds what failed elsewhere (a queue's redrive target, a rule target's
+    dead-letter queue, a stream event's on-failure destination), and of those the ones that
+    hold EventBridge events: the dead letters of a rule and of a queue a rule delivers to."""
+    resources = template["Resources"]
+    redrive = {
+        queue: r["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+        for queue, r in resources.items()
+        if r["Type"] == "AWS::SQS::Queue" and "RedrivePolicy" in r["Properties"]
+    }
+    rule_targets, rule_dead_letters = set(), set()
+    for r in resources.values():
+        if r["Type"] == "AWS::Events::Rule":
+            for target in r["Properties"].get("Targets", []):
+                rule_targets.add(target["Arn"]["Fn::GetAtt"][0])
+                if "DeadLetterConfig" in target:
+                    rule_dead_letters.add(target["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0])
+    failures = {event.on_failure for _, event in stream_event_sources(template) if event.on_failure}
+    every = set(redrive.values()) | rule_dead_letters | failures
+    events = rule_dead_letters | {redrive[q] for q in rule_targets if q in redrive}
+    return every, events
+
+
+def test_ops_watches_every_dead_letter_and_failure_queue_and_redrives_only_events(template):
+    every, events = _dead_letter_and_failure_queues(template)
+    assert set(WATCHED_QUEUES) == every and set(REDRIVABLE_QUEUES) == events
+    variables = _function(template, "ops")["Properties"]["Environment"]["Variables"]
+    # LogicalId=QueueUrl pairs: the names are the template's logical ids, the values their URLs.
+    pairs = [pair.split("=", 1) for pair in variables["OPS_QUEUES"]["Fn::Sub"].split()]
+    assert pairs == [[queue, "${" + queue + "}"] for queue in WATCHED_QUEUES]
+    assert variables["EVENT_BUS_NAME"] == {"Fn::GetAtt": ["WalletEventBus", "Name"]}, "as the publisher has it"
+    for queue in WATCHED_QUEUES:
+        properties = template["Resources"][queue]["Properties"]
+        # SQS-managed keys: reading and moving their messages needs no KMS permission.
+        assert properties["SqsManagedSseEnabled"] is True and "KmsMasterKeyId" not in properties, queue
+
+
+def test_ops_answers_before_api_gateway_gives_up(template):
+    """The audit scans the whole table in one invocation; an HTTP API integration ends at 30 s."""
+    [ops] = [f for f in functions(template) if f.binary == "ops"]
+    assert ops.timeout == 29
+
+
+def test_ops_never_scans_an_index_nor_takes_messages_it_does_not_redrive(template):
+    statements = [s for p in _function(template, "ops")["Properties"]["Policies"] for s in p["Statement"]]
+    by_action = {}
+    for statement in statements:
+        for action in statement["Action"]:
+            resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            by_action.setdefault(action, []).extend(resources)
+    assert by_action["dynamodb:Scan"] == [{"Fn::GetAtt": ["WalletTable", "Arn"]}]
+    for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage"):
+        assert by_action[action] == [_queue_arn(q) for q in REDRIVABLE_QUEUES], action
+    assert not [a for a in by_action if a.startswith(("sqs:Send", "sqs:Purge", "kms:"))]
+
+
+def test_the_local_suite_resolves_ops_queues_and_bus(template):
+    local = derive_local_template(template, moto_can_create)
+    resolved = {target: key for key, target in local.environment_outputs.items() if key in local.body["Outputs"]}
+    for variable in ("OPS_QUEUES", "EVENT_BUS_NAME"):
+        assert ("OpsFunction", variable) in resolved, variable
+    assert set(WATCHED_QUEUES) <= set(local.body["Resources"])
+
+
+# -- The operator console's hosting: a private bucket behind CloudFront, /ops/* to the API -----
+
+CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
+CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+ALL_VIEWER_EXCEPT_HOST_HEADER = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+BLOCK_ALL = {"BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True,
+             "RestrictPublicBuckets": True}
+SSE_S3 = {"ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]}
+TLS_ONLY = {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def _tls_only_deny(bucket):
+    return {
+        "Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "s3:*",
+        "Resource": [{"Fn::GetAtt": [bucket, "Arn"]}, {"Fn::Sub": "${" + bucket + ".Arn}/*"}],
+        "Condition": TLS_ONLY,
+    }
+
+
+def test_the_console_bucket_is_private_encrypted_versioned_and_logged(template):
+    bucket = template["Resources"]["ConsoleBucket"]
+    assert bucket["Type"] == "AWS::S3::Bucket"
+    assert bucket["DeletionPolicy"] == bucket["UpdateReplacePolicy"] == "Retain"
+    properties = bucket["Properties"]
+    assert properties["PublicAccessBlockConfiguration"] == BLOCK_ALL
+    assert properties["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+    assert properties["BucketEncryption"] == SSE_S3
+    assert properties["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert properties["LoggingConfiguration"] == {"DestinationBucketName": {"Ref": "ConsoleLogBucket"},
+                                                  "LogFilePrefix": "s3/"}
+    assert "BucketName" not in properties and "WebsiteConfiguration" not in properties
+
+
+def test_only_the_console_distribution_reads_the_bucket_and_only_over_tls(template):
+    policy = template["Resources"]["ConsoleBucketPolicy"]["Properties"]
+    assert policy["Bucket"] == {"Ref": "ConsoleBucket"}
+    deny, allow = policy["PolicyDocument"]["Statement"]
+    assert deny == _tls_only_deny("ConsoleBucket")
+    assert allow == {
+        "Effect": "Allow",
+        "Principal": {"Service": "cloudfront.amazonaws.com"},
+        "Action": "s3:GetObject",
+        "Resource": {"Fn::Sub": "${ConsoleBucket.Arn}/*"},
+        "Condition": {"StringEquals": {"AWS:SourceArn": {
+            "Fn::Sub": "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${ConsoleDistribution}"}}},
+    }
+
+
+def test_the_console_logs_go_to_their_own_bucket_for_90_days(template):
+    bucket = template["Resources"]["ConsoleLogBucket"]
+    assert bucket["DeletionPolicy"] == bucket["UpdateReplacePolicy"] == "Retain"
+    properties = bucket["Properties"]
+    assert properties["PublicAccessBlockConfiguration"] == BLOCK_ALL
+    # CloudFront's standard logs arrive through an ACL grant: ACLs stay usable, the owner owns.
+    assert properties["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerPreferred"}]}
+    assert properties["BucketEncryption"] == SSE_S3
+    assert properties["LifecycleConfiguration"]["Rules"] == [
+        {"Id": "ExpireLogs", "Status": "Enabled", "ExpirationInDays": 90}]
+    deny, allow = template["Resources"]["ConsoleLogBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert deny == _tls_only_deny("ConsoleLogBucket")
+    assert allow["Principal"] == {"Service": "logging.s3.amazonaws.com"} and allow["Action"] == "s3:PutObject"
+    assert allow["Resource"] == {"Fn::Sub": "${ConsoleLogBucket.Arn}/s3/*"}
+    assert allow["Condition"] == {"ArnLike": {"aws:SourceArn": {"Fn::GetAtt": ["ConsoleBucket", "Arn"]}},
+                                  "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+
+
+def test_the_console_is_served_through_the_origin_access_control_and_ops_from_the_api(template):
+    resources = template["Resources"]
+    access_control = resources["ConsoleOriginAccessControl"]["Properties"]["OriginAccessControlConfig"]
+    assert (access_control["OriginAccessControlOriginType"], access_control["SigningBehavior"],
+            access_control["SigningProtocol"]) == ("s3", "always", "sigv4")
+    config = resources["ConsoleDistribution"]["Properties"]["DistributionConfig"]
+    assert config["Enabled"] is True and config["DefaultRootObject"] == "index.html"
+    assert (config["HttpVersion"], config["PriceClass"], config["IPV6Enabled"]) == ("http2and3", "PriceClass_100", True)
+    origins = {origin["Id"]: origin for origin in config["Origins"]}
+    assert origins["ConsoleBucket"] == {
+        "Id": "ConsoleBucket",
+        "DomainName": {"Fn::GetAtt": ["ConsoleBucket", "RegionalDomainName"]},
+        "OriginAccessControlId": {"Fn::GetAtt": ["ConsoleOriginAccessControl", "Id"]},
+        "S3OriginConfig": {"OriginAccessIdentity": ""},
+    }
+    api = origins["WalletHttpApi"]
+    assert api["DomainName"] == {"Fn::Sub": "${WalletHttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"}
+    assert api["CustomOriginConfig"] == {"OriginProtocolPolicy": "https-only", "OriginSSLProtocols": ["TLSv1.2"]}
+
+    headers = {"Ref": "ConsoleResponseHeadersPolicy"}
+    default = config["DefaultCacheBehavior"]
+    assert (default["TargetOriginId"], default["ViewerProtocolPolicy"], default["CachePolicyId"]) == (
+        "ConsoleBucket", "redirect-to-https", CACHING_OPTIMIZED)
+    assert default["ResponseHeadersPolicyId"] == headers
+    [ops] = config["CacheBehaviors"]
+    assert ops["PathPattern"] == "/ops/*" and ops["TargetOriginId"] == "WalletHttpApi"
+    assert set(ops["AllowedMethods"]) == {"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"}
+    assert (ops["CachePolicyId"], ops["OriginRequestPolicyId"]) == (CACHING_DISABLED, ALL_VIEWER_EXCEPT_HOST_HEADER)
+    assert ops["ViewerProtocolPolicy"] == "https-only" and ops["ResponseHeadersPolicyId"] == headers
+    # Custom error responses are distribution-wide: they would turn the API's 403 and 404 into
+    # index.html. The console routes in the URL's fragment, so "/" is its only page path.
+    assert "CustomErrorResponses" not in config
+    assert config["Logging"] == {"Bucket": {"Fn::GetAtt": ["ConsoleLogBucket", "RegionalDomainName"]},
+                                 "Prefix": "cloudfront/", "IncludeCookies": False}
+
+
+def test_the_console_gets_security_headers(template):
+    config = template["Resources"]["ConsoleResponseHeadersPolicy"]["Properties"]["ResponseHeadersPolicyConfig"]
+    security = config["SecurityHeadersConfig"]
+    assert all(header["Override"] is True for header in security.values())
+    assert security["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31536000
+    assert security["FrameOptions"]["FrameOption"] == "DENY"
+    assert security["ReferrerPolicy"]["ReferrerPolicy"] == "no-referrer"
+    assert "ContentTypeOptions" in security
+    directives = dict(
+        (part.split()[0], part.split()[1:]) for part in security["ContentSecurityPolicy"]["ContentSecurityPolicy"].split("; "))
+    assert directives == {
+        "default-src": ["'self'"], "connect-src": ["'self'", "https:"], "img-src": ["'self'", "data:"],
+        "style-src": ["'self'"], "script-src": ["'self'"], "frame-ancestors": ["'none'"], "base-uri": ["'self'"],
+        "form-action": ["'self'", "https:"],
+    }
+    assert not [d for d, sources in directives.items() if "'unsafe-inline'" in sources or "'unsafe-eval'" in sources]
+
+
+def test_console_outputs(template):
+    outputs = template["Outputs"]
+    assert outputs["ConsoleUrl"]["Value"] == {"Fn::Sub": "https://${ConsoleDistribution.DomainName}"}
+    assert outputs["ConsoleBucketName"]["Value"] == {"Ref": "ConsoleBucket"}
+    assert outputs["ConsoleDistributionId"]["Value"] == {"Ref": "ConsoleDistribution"}
+    assert outputs["ConsoleLogBucketName"]["Value"] == {"Ref": "ConsoleLogBucket"}
+
+
+def test_the_local_stack_leaves_out_the_console_hosting_but_still_provisions(template):
+    """moto's CloudFormation creates buckets but no bucket policy nor anything of CloudFront: those
+    are left out (the local suite serves the console itself), and nothing that stays needs them."""
+    local = derive_local_template(template, moto_can_create)
+    cloudfront = [i for i, r in template["Resources"].items() if r["Type"].startswith("AWS::CloudFront::")]
+    assert set(cloudfront) == {"ConsoleDistribution", "ConsoleOriginAccessControl", "ConsoleResponseHeadersPolicy"}
+    for left_out in [*cloudfront, "ConsoleBucketPolicy", "ConsoleLogBucketPolicy"]:
+        assert left_out in local.dropped, left_out
+        if not moto_can_create(template["Resources"][left_out]["Type"]):
+            assert left_out in local.unsupported, left_out
+    assert {"ConsoleBucket", "ConsoleLogBucket"} <= set(local.body["Resources"])
+    assert not {"ConsoleUrl", "ConsoleDistributionId"} & set(local.body["Outputs"])
+    for logical_id, resource in local.body["Resources"].items():
+        assert not references(resource).names & set(local.dropped), logical_id
+
+
+def test_ops_queues_are_the_queues_the_ops_function_knows(template, repo_root):
+    """OPS_QUEUES' names are the logical ids functions/ops/src/queues.rs knows (`KNOWN`), and the
+    queues it redrives are the template's queues of events, each delivered back to the queue it
+    failed from (its rule's target, or the queue whose dead letters it holds)."""
+    import re
+
+    source = (repo_root / "functions/ops/src/queues.rs").read_text(encoding="utf-8")
+    known = re.search(r"pub const KNOWN: \[Known; \d+\] = \[(.*?)\n\];", source, re.S)
+    assert known, "functions/ops/src/queues.rs declares `pub const KNOWN: [Known; N] = [ … ];`"
+    entries = re.findall(r'name:\s*"(\w+)",\s*handling:\s*Handling::(?:Redrive\s*\{\s*delivers_to:\s*"(\w+)"|Held)',
+                         known.group(1))
+    assert [name for name, _ in entries] == WATCHED_QUEUES
+    delivers_to = {name: target for name, target in entries if target}
+    assert set(delivers_to) == set(REDRIVABLE_QUEUES)
+    resources = template["Resources"]
+    for dead_letters, target in delivers_to.items():
+        redrives_here = resources[target]["Properties"].get("RedrivePolicy", {}).get("deadLetterTargetArn")
+        rule_dead_letters = [
+            t["DeadLetterConfig"]["Arn"] for r in resources.values() if r["Type"] == "AWS::Events::Rule"
+            for t in r["Properties"]["Targets"] if t["Arn"] == _queue_arn(target) and "DeadLetterConfig" in t
+        ]
+        assert _queue_arn(dead_letters) in [redrives_here, *rule_dead_letters], (dead_letters, target)

@@ -111,6 +111,34 @@ export function acknowledgeNagFindings(stack: Stack): void {
     });
   }
 
+  // The operator console's distribution (template.yaml: ConsoleDistribution).
+  Validations.of(at(stack, 'ConsoleDistribution')).acknowledge({
+    id: 'AwsSolutions::AwsSolutions-CFR1',
+    reason:
+      "Where the operator's staff may work from is the operator's policy, not the wallet's: the " +
+      'distribution serves the console to any country, and everything behind it that holds data ' +
+      '(/ops/*) still needs an operator token with the stakeline/ops scope. An operator who wants ' +
+      'geo restrictions adds them to template.yaml and to this stack together.',
+  });
+  Validations.of(at(stack, 'ConsoleDistribution')).acknowledge({
+    id: 'AwsSolutions::AwsSolutions-CFR2',
+    reason:
+      "A web ACL for CloudFront (scope CLOUDFRONT) can only be created in us-east-1, so this regional " +
+      "stack cannot hold one. What the distribution serves is the console's public build output and " +
+      "/ops/*, where API Gateway's throttling (ApiThrottlingBurstLimit, ApiThrottlingRateLimit) and " +
+      "the OperatorJwt authorizer with the stakeline/ops scope answer before any function runs. An " +
+      "operator with a web ACL sets the distribution's WebACLId in template.yaml and here together.",
+  });
+  Validations.of(at(stack, 'ConsoleDistribution')).acknowledge({
+    id: 'AwsSolutions::AwsSolutions-CFR4',
+    reason:
+      "The distribution uses CloudFront's default *.cloudfront.net certificate, whose security policy " +
+      'is fixed at TLSv1 (the stack has no domain of its own to certify). Browsers negotiate TLS 1.2 ' +
+      'or 1.3 with it, and CloudFront reaches both origins over TLS 1.2 only. With a domain of the ' +
+      "operator's own, an ACM certificate in us-east-1 and MinimumProtocolVersion TLSv1.2_2021 raise " +
+      'the floor (Aliases and ViewerCertificate, in template.yaml and here together).',
+  });
+
   Validations.of(stack).acknowledge({
     id: 'CloudFormation-Validate::W2509',
     reason:

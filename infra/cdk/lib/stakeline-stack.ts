@@ -20,12 +20,15 @@ import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
+import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { RustFunction } from 'cargo-lambda-cdk';
 import { Construct, IConstruct } from 'constructs';
@@ -76,6 +79,12 @@ const DEFAULT_BONUS_CAMPAIGNS =
 const DEFAULT_RISK_RULES =
   '{"turnover":{"min_turnover":1},"large_amount":{"EUR":100000,"GBP":100000,"USD":100000},' +
   '"velocity":{"max_per_24h":3},"new_account":{"min_age_hours":24},"shared_destination":{"enabled":true}}';
+
+// The console's Content-Security-Policy: the built app's own scripts and styles only (no inline
+// code), calling its own origin (/ops/*) and the operator's identity provider (https:).
+const CONSOLE_CSP =
+  "default-src 'self'; connect-src 'self' https:; img-src 'self' data:; style-src 'self'; " +
+  "script-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self' https:";
 
 interface Route {
   readonly method: apigwv2.HttpMethod;
@@ -644,27 +653,75 @@ export class StakelineStack extends Stack {
       ],
     });
 
-    // The operator's back office: the review queue and decisions, the player view and the lock.
+    // Every dead-letter and failure queue, by template.yaml's logical id (OPS_QUEUES), and the
+    // four of them that hold EventBridge events, which a redrive puts back on the bus.
+    const watchedQueues: [string, sqs.Queue][] = [
+      ['SettlementDeadLetterQueue', settlementDeadLetterQueue],
+      ['OutboxFailureQueue', outboxFailureQueue],
+      ['BonusDeadLetterQueue', bonusDeadLetterQueue],
+      ['BonusRuleDeadLetterQueue', bonusRuleDeadLetterQueue],
+      ['PayoutDeadLetterQueue', payoutDeadLetterQueue],
+      ['PayoutRuleDeadLetterQueue', payoutRuleDeadLetterQueue],
+    ];
+    const redrivableQueues = [
+      bonusDeadLetterQueue,
+      bonusRuleDeadLetterQueue,
+      payoutDeadLetterQueue,
+      payoutRuleDeadLetterQueue,
+    ];
+    // The operator's back office: the review queue and decisions, the player views and the lock,
+    // the audit and the dead-letter queues.
     walletFunction({
       id: 'OpsFunction',
       logGroupId: 'OpsLogGroup',
       binary: 'ops',
-      description: 'Operator routes (withdrawal review queue and decisions, player view, account lock).',
+      description: 'Operator routes (withdrawal review, player views and lock, audit, dead-letter queues).',
+      // POST /ops/audit scans the whole table; an HTTP API integration ends at 30 s, so the
+      // function answers (or fails with its own error) first.
+      timeout: Duration.seconds(29),
+      environment: {
+        EVENT_BUS_NAME: eventBusName,
+        // Space-separated LogicalId=QueueUrl pairs (template.yaml's OPS_QUEUES).
+        OPS_QUEUES: watchedQueues.map(([logicalId, watched]) => `${logicalId}=${watched.queueUrl}`).join(' '),
+      },
       statements: [
+        // The account, the records and the actions (one TransactWriteItems); a page of bets
+        // reads their records in one TransactGetItems.
+        tableReadWrite(),
+        // A player's actions, the withdrawal indexes, and the ledger and bets pages (history).
         allow(
-          ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:ConditionCheckItem', 'dynamodb:Query'],
+          ['dynamodb:Query'],
           [
             table.tableArn,
             `${table.tableArn}/index/withdrawals-by-status`,
             `${table.tableArn}/index/withdrawals-by-player`,
+            `${table.tableArn}/index/history`,
           ],
         ),
+        // The audit: one paginated, consistent scan of the whole table.
+        allow(['dynamodb:Scan'], [table.tableArn]),
+        // GET /ops/queues: the depth of every watched queue.
+        allow(['sqs:GetQueueAttributes'], watchedQueues.map(([, watched]) => watched.queueArn)),
+        // A redrive takes messages off the queues of events only (SQS-managed SSE: no KMS)…
+        allow(
+          ['sqs:ReceiveMessage', 'sqs:DeleteMessage'],
+          redrivableQueues.map((redrivable) => redrivable.queueArn),
+        ),
+        // …and puts their events back on the wallet bus.
+        allow(['events:PutEvents'], [eventBus.eventBusArn]),
       ],
       routes: [
         { method: GET, path: '/ops/withdrawals', playerJwt: false, operator: true },
         { method: POST, path: '/ops/withdrawals/{withdrawal_id}/decision', playerJwt: false, operator: true },
+        { method: GET, path: '/ops/players', playerJwt: false, operator: true },
         { method: GET, path: '/ops/players/{player_id}', playerJwt: false, operator: true },
         { method: PUT, path: '/ops/players/{player_id}/status', playerJwt: false, operator: true },
+        { method: GET, path: '/ops/players/{player_id}/transactions', playerJwt: false, operator: true },
+        { method: GET, path: '/ops/players/{player_id}/bets', playerJwt: false, operator: true },
+        { method: GET, path: '/ops/players/{player_id}/withdrawals', playerJwt: false, operator: true },
+        { method: POST, path: '/ops/audit', playerJwt: false, operator: true },
+        { method: GET, path: '/ops/queues', playerJwt: false, operator: true },
+        { method: POST, path: '/ops/queues/{queue}/redrive', playerJwt: false, operator: true },
       ],
     });
 
@@ -770,6 +827,115 @@ export class StakelineStack extends Stack {
     });
     payoutFunction.addEventSource(new SqsEventSource(payoutQueue, { batchSize: 1, reportBatchItemFailures: true }));
 
+    // --- The operator console: a static single-page app, and /ops/* of the API, behind CloudFront
+
+    // The console's access logs: S3's for ConsoleBucket (s3/) and CloudFront's standard logs
+    // (cloudfront/, with each viewer's IP address), kept 90 days. CloudFront writes its logs
+    // through an ACL grant, which BucketOwnerEnforced would refuse.
+    const consoleLogBucket = pin(
+      new s3.Bucket(this, 'ConsoleLogBucket', {
+        blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+        objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+        encryption: s3.BucketEncryption.S3_MANAGED,
+        enforceSSL: true,
+        lifecycleRules: [{ id: 'ExpireLogs', expiration: Duration.days(90) }],
+        removalPolicy: RemovalPolicy.RETAIN,
+      }),
+      'ConsoleLogBucket',
+    );
+    // The console's built files and config.json; only the distribution reads them (through the
+    // origin access control). Retained: CloudFormation cannot delete a bucket holding objects.
+    const consoleBucket = pin(
+      new s3.Bucket(this, 'ConsoleBucket', {
+        blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+        objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        encryption: s3.BucketEncryption.S3_MANAGED,
+        enforceSSL: true,
+        // A bad upload is rolled back by restoring the previous versions; they go after 30 days.
+        versioned: true,
+        lifecycleRules: [{ id: 'ExpireReplacedFiles', noncurrentVersionExpiration: Duration.days(30) }],
+        serverAccessLogsBucket: consoleLogBucket,
+        serverAccessLogsPrefix: 's3/',
+        removalPolicy: RemovalPolicy.RETAIN,
+      }),
+      'ConsoleBucket',
+    );
+    const consoleOriginAccessControl = pin(
+      new cloudfront.S3OriginAccessControl(this, 'ConsoleOriginAccessControl', {
+        originAccessControlName: `${Aws.STACK_NAME}-console`,
+        description: "CloudFront reads the operator console's files from ConsoleBucket.",
+        signing: cloudfront.Signing.SIGV4_ALWAYS,
+      }),
+      'ConsoleOriginAccessControl',
+    );
+    // Security headers on every response of the console's origin, the API's included.
+    const consoleResponseHeaders = pin(
+      new cloudfront.ResponseHeadersPolicy(this, 'ConsoleResponseHeadersPolicy', {
+        responseHeadersPolicyName: `${Aws.STACK_NAME}-console`,
+        comment: 'Security headers of the Stakeline operator console.',
+        securityHeadersBehavior: {
+          strictTransportSecurity: { accessControlMaxAge: Duration.days(730), includeSubdomains: true, override: true },
+          contentTypeOptions: { override: true },
+          frameOptions: { frameOption: cloudfront.HeadersFrameOption.DENY, override: true },
+          // Player ids travel in the console's URLs: never to another site.
+          referrerPolicy: { referrerPolicy: cloudfront.HeadersReferrerPolicy.NO_REFERRER, override: true },
+          contentSecurityPolicy: { contentSecurityPolicy: CONSOLE_CSP, override: true },
+        },
+      }),
+      'ConsoleResponseHeadersPolicy',
+    );
+    // The console's one origin for the browser: its files, and /ops/* from the wallet API (no
+    // CORS). No custom error responses: they would turn the API's 403 and 404 into index.html
+    // (the app routes in the URL's fragment, so "/" is its only page path). See template.yaml.
+    const consoleDistribution = pin(
+      new cloudfront.Distribution(this, 'ConsoleDistribution', {
+        comment: 'Stakeline operator console',
+        enabled: true,
+        defaultRootObject: 'index.html',
+        httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
+        enableIpv6: true,
+        priceClass: cloudfront.PriceClass.PRICE_CLASS_100,
+        defaultBehavior: {
+          origin: origins.S3BucketOrigin.withOriginAccessControl(consoleBucket, {
+            originId: 'ConsoleBucket',
+            originAccessControl: consoleOriginAccessControl,
+          }),
+          viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+          compress: true,
+          cachePolicy: cloudfront.CachePolicy.CACHING_OPTIMIZED,
+          responseHeadersPolicy: consoleResponseHeaders,
+        },
+        additionalBehaviors: {
+          '/ops/*': {
+            // CloudFront's 30 s wait for an answer (its default) is API Gateway's for the function.
+            origin: new origins.HttpOrigin(`${api.apiId}.execute-api.${Aws.REGION}.${Aws.URL_SUFFIX}`, {
+              originId: 'WalletHttpApi',
+              protocolPolicy: cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
+              originSslProtocols: [cloudfront.OriginSslPolicy.TLS_V1_2],
+            }),
+            // An API call over HTTP is refused, not redirected (a redirect drops a POST's body).
+            viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
+            allowedMethods: cloudfront.AllowedMethods.ALLOW_ALL,
+            cachedMethods: cloudfront.CachedMethods.CACHE_GET_HEAD,
+            compress: true,
+            cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,
+            // Every viewer header (the token included) but Host: API Gateway answers only to its own.
+            originRequestPolicy: cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
+            responseHeadersPolicy: consoleResponseHeaders,
+          },
+        },
+        enableLogging: true,
+        logBucket: consoleLogBucket,
+        logFilePrefix: 'cloudfront/',
+        logIncludesCookies: false,
+      }),
+      'ConsoleDistribution',
+    );
+    // Both bucket policies (the TLS-only Deny, the log delivery's and CloudFront's reads) keep
+    // template.yaml's logical ids.
+    pin(consoleBucket.policy!, 'ConsoleBucketPolicy');
+    pin(consoleLogBucket.policy!, 'ConsoleLogBucketPolicy');
+
     // --- Outputs (the same as template.yaml's) -------------------------------------------------
 
     const output = (id: string, description: string, value: string) => new CfnOutput(this, id, { description, value });
@@ -830,6 +996,26 @@ export class StakelineStack extends Stack {
       'Name of the queue holding the stream batches the publisher could not publish (shard and ' +
         'sequence numbers; the records stay on the stream for 24 hours from their write).',
       outboxFailureQueue.queueName,
+    );
+    output(
+      'ConsoleUrl',
+      'The operator console (its files from ConsoleBucket, /ops/* from the wallet API).',
+      `https://${consoleDistribution.distributionDomainName}`,
+    );
+    output(
+      'ConsoleBucketName',
+      'Name of the bucket to upload the built console (console/dist) and its config.json to.',
+      consoleBucket.bucketName,
+    );
+    output(
+      'ConsoleDistributionId',
+      "Id of the console's CloudFront distribution (to invalidate index.html and config.json after an upload).",
+      consoleDistribution.distributionId,
+    );
+    output(
+      'ConsoleLogBucketName',
+      "Name of the bucket holding the console's access logs (s3/ and cloudfront/), kept 90 days.",
+      consoleLogBucket.bucketName,
     );
 
     acknowledgeNagFindings(this);

@@ -14,6 +14,8 @@ deployed. Modules:
 - ``running``: finding a running suite, sending to its queues, auditing its table.
 - ``sandbox_provider``: the payment provider's payout API, emulated with documented test
   amounts; it reports each payout's result back to the API, signed.
+- ``console_server``: the operator console (console/dist) on one origin with /ops, and its
+  local sign-in.
 - ``events``: re-signing the sample API Gateway events under events/.
 """
 

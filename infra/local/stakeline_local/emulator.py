@@ -10,6 +10,7 @@ import io
 import json
 import logging
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -284,6 +285,12 @@ def _wait_for_stack(cfn, stack: str, timeout: float = 120) -> str:
         time.sleep(0.2)
 
 
+def with_local_url(value: str, remote_url: str, local_url: str) -> str:
+    """``value`` with every whole occurrence of ``remote_url`` replaced by ``local_url``: the
+    output itself, or a URL within other text (not one that merely starts with it)."""
+    return re.sub(re.escape(remote_url) + r"(?![\w.~/-])", lambda _: local_url, value)
+
+
 def _failure_reasons(cfn, stack: str) -> str:
     try:
         events = cfn.describe_stack_events(StackName=stack)["StackEvents"]
@@ -387,7 +394,8 @@ def provision(
             resources[summary["LogicalResourceId"]] = summary["PhysicalResourceId"]
             resource_types[summary["LogicalResourceId"]] = summary["ResourceType"]
 
-    # moto reports queue URLs with the AWS host name; hand out the local ones instead.
+    # moto reports queue URLs with the AWS host name; hand out the local ones instead, in
+    # outputs that are a URL and in those that hold URLs among other text (ops' OPS_QUEUES).
     queues = [i for i, kind in resource_types.items() if kind == "AWS::SQS::Queue"]
     if queues:
         sqs = aws_client("sqs", endpoint, region)
@@ -395,7 +403,7 @@ def provision(
             remote_url = resources[logical_id]
             local_url = sqs.get_queue_url(QueueName=remote_url.rstrip("/").rsplit("/", 1)[-1])["QueueUrl"]
             resources[logical_id] = local_url
-            all_outputs = {k: (local_url if v == remote_url else v) for k, v in all_outputs.items()}
+            all_outputs = {k: with_local_url(v, remote_url, local_url) for k, v in all_outputs.items()}
 
     _apply_time_to_live(endpoint, region, local.body["Resources"], resources)
 

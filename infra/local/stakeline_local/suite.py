@@ -5,7 +5,8 @@ names moto provisioned, and the local credentials of ``auth`` where AWS would us
 authorizer or Secrets Manager. Every SQS event of the template gets a queue poller and every
 DynamoDB event a stream reader (``pollers``); EventBridge rules deliver to their SQS targets
 inside moto, at PutEvents time. The payout function's payment provider is the sandbox of
-``sandbox_provider``, whose results come back to the API front signed.
+``sandbox_provider``, whose results come back to the API front signed. The operator console
+(``console_server``) serves the built ``console/`` app with ``/ops`` forwarded to the API front.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import time
 from pathlib import Path
 
 from . import REPO_ROOT, STATE_DIR, log
-from . import auth, emulator, gateway, pollers, routes, sandbox_provider
+from . import auth, console_server, emulator, gateway, pollers, routes, sandbox_provider
 from .template import functions, http_routes, load_template
 
 # Variables the local suite sets instead of the template's value.
@@ -338,6 +339,7 @@ def banner(
     buses: dict[str, str] | None = None,
     stream_specs: list[pollers.StreamSourceSpec] | None = None,
     sandbox: str | None = None,
+    console: str | None = None,
 ) -> str:
     player = EXAMPLE_PLAYER
     port = base_url.rstrip("/").rsplit(":", 1)[-1]
@@ -349,9 +351,11 @@ def banner(
     bus_section = _bus_section(template or {"Resources": {}}, buses or {})
     stream_section = _stream_section(stream_specs or [])
     sandbox_line = f"\n  Payouts      {sandbox}  (sandbox payment provider)" if sandbox else ""
+    console_line = (f"\n  Console      {console}  (operator console: sign in with any staff id, e.g. staff-7)"
+                    if console else "")
     return f"""
 Stakeline local suite is up.
-  API          {base_url}
+  API          {base_url}{console_line}
   AWS (moto)   {provisioned.endpoint}  region {provisioned.region}  stack {provisioned.stack}
   Table        {table}{sandbox_line}
 Routes:
@@ -420,6 +424,7 @@ def run(args) -> int:
     server = None
     watch = None
     front = None
+    console = None
     sandbox = None
     sources: list[pollers.SqsEventSource | pollers.StreamEventSource] = []
     try:
@@ -462,6 +467,9 @@ def run(args) -> int:
         process_env["PATH"] = scripts + os.pathsep + process_env.get("PATH", "")
         binaries = sorted({f.binary for f in functions(template)})
         if not args.no_build:
+            # The console first: a machine without npm is told so before minutes of cargo.
+            if not getattr(args, "no_console", False):
+                console_server.ensure_built(lambda step: _run_step(step, stop, process_env))
             # One build per binary, exactly as `cargo lambda watch` runs them (`cargo run --bin X`),
             # so features unify the same way and the first request does not compile anything.
             for index, binary in enumerate(binaries, 1):
@@ -498,14 +506,21 @@ def run(args) -> int:
 
         base_url = f"http://127.0.0.1:{port}"
         sandbox.api_base_url = base_url
+        if not getattr(args, "no_console", False):
+            console_port = getattr(args, "console_port", 0) or 0
+            console = console_server.ConsoleServer(
+                emulator.usable_port("127.0.0.1", console_port, "the operator console"), base_url
+            ).start()
         # Lambda's event source mappings: one poller per SQS event and one stream reader per
         # DynamoDB event of the template.
         sources = pollers.start_event_sources(specs, provisioned.endpoint, provisioned.region, base_url)
         sources += pollers.start_stream_sources(stream_specs, provisioned.endpoint, provisioned.region, base_url)
         print(banner(base_url, provisioned, table, route_table, queues, specs, template=template,
-                     buses=buses, stream_specs=stream_specs, sandbox=sandbox.url), flush=True)
+                     buses=buses, stream_specs=stream_specs, sandbox=sandbox.url,
+                     console=console.url if console else None), flush=True)
         ready = {
             "base_url": base_url,
+            "console_url": console.url if console else None,
             **emulated,
             "event_sources": [spec.describe() for spec in specs],
             "stream_sources": [spec.describe() for spec in stream_specs],
@@ -532,6 +547,8 @@ def run(args) -> int:
             source.request_stop()
         if sandbox is not None:
             sandbox.stop()
+        if console is not None:
+            console.stop()
         if front is not None:
             front.stop()
         if watch is not None:
@@ -554,7 +571,7 @@ def spawn(ready_file: Path, *extra_args: str, timeout: float = 900) -> tuple[sub
     ready_file.unlink(missing_ok=True)
     process = subprocess.Popen(
         [sys.executable, str(emulator.STACK_PY), "up", "--port", "0", "--emulator-port", "0",
-         "--no-reload", "--ready-file", str(ready_file), *extra_args],
+         "--console-port", "0", "--no-reload", "--ready-file", str(ready_file), *extra_args],
         stdin=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + timeout

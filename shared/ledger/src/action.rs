@@ -97,7 +97,7 @@ impl QueueAction {
         correlation_id: &str,
         now: Timestamp,
     ) -> Result<QueueAction, crate::error::WalletError> {
-        let reason = crate::withdrawal::check_reason("/reason", &request.reason)
+        let reason = crate::text::check_reason("/reason", &request.reason)
             .map_err(|e| crate::error::WalletError::Validation(vec![e]))?;
         Ok(QueueAction {
             action_id: format!("redrive:{queue}:{correlation_id}"),

@@ -588,28 +588,6 @@ pub struct AuditView {
     pub audited_at: String,
 }
 
-impl AuditView {
-    pub fn of(report: &crate::audit::Report, at: Timestamp) -> AuditView {
-        AuditView {
-            clean: report.is_clean(),
-            accounts: report.accounts,
-            entries: report.entries,
-            deposits: report.deposits,
-            bets: report.bets,
-            settlements: report.settlements,
-            findings: report
-                .findings
-                .iter()
-                .map(|f| FindingView {
-                    invariant: f.invariant,
-                    detail: f.detail.clone(),
-                })
-                .collect(),
-            audited_at: at.to_rfc3339(),
-        }
-    }
-}
-
 /// A watched queue's state (`GET /ops/queues`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QueueView {

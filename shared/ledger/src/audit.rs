@@ -101,6 +101,29 @@ impl std::fmt::Display for Report {
     }
 }
 
+impl crate::api::AuditView {
+    /// The report as `POST /ops/audit` answers it.
+    pub fn of(report: &Report, at: crate::clock::Timestamp) -> crate::api::AuditView {
+        crate::api::AuditView {
+            clean: report.is_clean(),
+            accounts: report.accounts,
+            entries: report.entries,
+            deposits: report.deposits,
+            bets: report.bets,
+            settlements: report.settlements,
+            findings: report
+                .findings
+                .iter()
+                .map(|f| crate::api::FindingView {
+                    invariant: f.invariant,
+                    detail: f.detail.clone(),
+                })
+                .collect(),
+            audited_at: at.to_rfc3339(),
+        }
+    }
+}
+
 /// Entries by the id that caused them: (kind of id, id).
 type Movements<'a> = BTreeMap<(&'static str, String), Vec<&'a LedgerEntry>>;
 

@@ -8,7 +8,7 @@ use crate::action::{ActionKind, Operator, OperatorAction};
 use crate::clock::Timestamp;
 use crate::error::{FieldError, Problems, WalletError};
 use crate::events::{EventKind, WalletEvent};
-use crate::withdrawal::check_reason;
+use crate::text::check_reason;
 use serde::Deserialize;
 
 /// The body of `PUT /ops/players/{player_id}/status`.

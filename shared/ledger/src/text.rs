@@ -3,6 +3,15 @@
 
 use crate::error::FieldError;
 
+/// The longest `reason` a payout result or an operator's action may give.
+pub const MAX_REASON_CHARS: usize = 500;
+
+/// A free-text reason ([`check_text`]), trimmed.
+pub fn check_reason(field: &str, reason: &str) -> Result<String, FieldError> {
+    check_text(field, reason, MAX_REASON_CHARS)?;
+    Ok(reason.trim().to_string())
+}
+
 /// `text` at `field`: 1 to `max_chars` characters, not only spaces, no control characters.
 pub fn check_text(field: &str, text: &str, max_chars: usize) -> Result<(), FieldError> {
     if text.trim().is_empty() || text.chars().count() > max_chars {

@@ -17,6 +17,7 @@ use crate::idempotency::{duplicate, Recorded};
 use crate::ids::{ClientId, PlayerId};
 use crate::money::{Amount, Currency};
 use crate::risk::{self, RiskFacts, RiskReason, RiskRules};
+use crate::text::check_reason;
 use serde::{Deserialize, Serialize};
 
 /// The body of `POST /players/{player_id}/withdrawals`.
@@ -687,15 +688,6 @@ pub struct PayoutResultRequest {
     pub provider_reference: String,
     #[serde(default)]
     pub reason: Option<String>,
-}
-
-/// The longest `reason` a payout result or an operator's action may give.
-pub const MAX_REASON_CHARS: usize = 500;
-
-/// A free-text reason (`crate::text::check_text`), trimmed.
-pub fn check_reason(field: &str, reason: &str) -> Result<String, crate::error::FieldError> {
-    crate::text::check_text(field, reason, MAX_REASON_CHARS)?;
-    Ok(reason.trim().to_string())
 }
 
 impl PayoutResult {
