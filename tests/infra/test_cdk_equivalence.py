@@ -8,8 +8,10 @@ the table's stream, with every batch setting), the EventBridge rules and their t
 queues and their dead-letter queues, the queue policies, the table, the log groups, each
 function's own IAM permissions, the operator console's hosting (its buckets and their policies,
 the CloudFront distribution with its origins and behaviours, the origin access control, the
-response headers policy), the parameters, the parameter rules, the outputs and the stack's
-description.
+response headers policy), the functions' schedules, the monitoring (the alarm topic, its key,
+policy and subscription, every alarm by its metric, dimensions, statistic, period, threshold,
+comparison, missing-data treatment and actions, and the dashboard's body as parsed JSON), the
+parameters, the parameter rules, the outputs and the stack's description.
 
 Both templates are reduced to the same model first, so that what differs only in form does not
 count:
@@ -17,7 +19,9 @@ count:
   (template.yaml's Metadata.BuildProperties.Binary; the CDK app writes the same name as
   `stakeline:binary` metadata), a queue by what it does ("queue feeding settle-queue",
   "dead letters of queue feeding bonus-award", "stream failures of publisher"…), a rule by
-  its target, a log group by its function, a bucket by what a distribution does with it
+  its target, a log group by its function, an alarm or a dashboard by its name, the topic by
+  what notifies it ("topic of alarms") and its key, policy and subscription by the topic, a
+  bucket by what a distribution does with it
   ("bucket served by distribution", "log bucket of distribution"), a distribution's origin by
   its domain name (origin ids are free text);
 - every Ref, Fn::GetAtt, Fn::Sub and Fn::Join becomes one string with `${role}` placeholders
@@ -27,7 +31,9 @@ count:
 - left-out settings take the service's default (an SQS event's batch size of 10, a queue's
   30-second visibility timeout…);
 - what SAM generates from a function's events (routes, integrations, permissions, event source
-  mappings, the role) is compared with the CDK resources that play the same part.
+  mappings, schedule rules, the role) is compared with the CDK resources that play the same part;
+- a parameter of template.yaml that the CDK app takes as a context value when it builds
+  (Architecture: `-c architecture=…`) counts as its default value.
 
 IAM: a function's own permissions are template.yaml's `Policies` of the function, and in the
 CDK app every statement of its role (inline or attached policy) except what CDK grants for an
@@ -66,6 +72,14 @@ CDK_RULES = {"CheckBootstrapVersion", "PlaceholderCodeIsNotDeployable"}
 
 # Where a setting is left out, the service's default.
 FUNCTION_DEFAULTS = {"MemorySize": 128, "Timeout": 3, "Architectures": ["x86_64"], "Tracing": "PassThrough"}
+# template.yaml's parameters that the CDK app takes from a context value instead (it builds the
+# functions itself, so the choice is made at synth): compared at their default value.
+BUILD_CHOICES = {"Architecture": "architecture"}
+ALARM_DEFAULTS = {
+    "Statistic": None, "ExtendedStatistic": None, "Unit": None, "DatapointsToAlarm": None,
+    "TreatMissingData": "missing", "ActionsEnabled": True, "AlarmActions": [], "OKActions": [],
+    "InsufficientDataActions": [], "EvaluateLowSampleCountPercentile": None, "ThresholdMetricId": None,
+}
 QUEUE_DEFAULTS = {
     "VisibilityTimeout": 30, "MessageRetentionPeriod": 345600, "DelaySeconds": 0,
     "ReceiveMessageWaitTimeSeconds": 0, "MaximumMessageSize": 262144, "FifoQueue": False,
@@ -97,6 +111,12 @@ KINDS = {
     "AWS::CloudFront::Distribution": "distribution",
     "AWS::CloudFront::OriginAccessControl": "origin access control",
     "AWS::CloudFront::ResponseHeadersPolicy": "response headers policy",
+    "AWS::SNS::Topic": "topic",
+    "AWS::SNS::TopicPolicy": "topic policy",
+    "AWS::SNS::Subscription": "subscription",
+    "AWS::KMS::Key": "key",
+    "AWS::CloudWatch::Alarm": "alarm",
+    "AWS::CloudWatch::Dashboard": "dashboard",
 }
 # CloudFront's defaults where a distribution or a cache behaviour leaves a setting out.
 DISTRIBUTION_DEFAULTS = {
@@ -289,6 +309,9 @@ class View:
                 role = target_id(properties.get("Role"))
                 if role:
                     self.roles[role] = f"role of {binary}"
+            else:
+                # SAM names a function's implicit role `<Function>Role` (`!GetAtt OpsFunctionRole.Arn`).
+                self.roles[f"{logical_id}Role"] = f"role of {binary}"
         for logical_id, stage in self._stages().items():
             destination = target_id((stage.get("AccessLogSettings") or {}).get("DestinationArn"))
             if destination:
@@ -299,6 +322,31 @@ class View:
             queues_named = sorted(self.role(target_id(q) or "?") for q in policy["Properties"].get("Queues", []))
             self.roles[logical_id] = f"policy of {' and '.join(queues_named)}"
         self._assign_console_roles()
+        self._assign_monitoring_roles()
+
+    def _assign_monitoring_roles(self) -> None:
+        """Alarms and dashboards by their names; a topic by what notifies it; its key, policy and
+        subscriptions by the topic."""
+        for logical_id, alarm in self.of_type("AWS::CloudWatch::Alarm").items():
+            properties = alarm.get("Properties") or {}
+            self.roles[logical_id] = f"alarm {self.render(properties.get('AlarmName'))}"
+            for action in [*properties.get("AlarmActions", []), *properties.get("OKActions", [])]:
+                topic = target_id(action)
+                if self.resources.get(topic or "", {}).get("Type") == "AWS::SNS::Topic":
+                    self.roles[topic] = "topic of alarms"
+        for logical_id, dashboard in self.of_type("AWS::CloudWatch::Dashboard").items():
+            self.roles[logical_id] = f"dashboard {self.render((dashboard.get('Properties') or {}).get('DashboardName'))}"
+        for logical_id, topic in self.of_type("AWS::SNS::Topic").items():
+            key = target_id((topic.get("Properties") or {}).get("KmsMasterKeyId"))
+            if key in self.resources:
+                self.roles[key] = f"key of {self.role(logical_id)}"
+        for logical_id, policy in self.of_type("AWS::SNS::TopicPolicy").items():
+            named = sorted(self.role(target_id(t) or "?") for t in policy["Properties"].get("Topics", []))
+            self.roles[logical_id] = f"policy of {' and '.join(named)}"
+        for logical_id, subscription in self.of_type("AWS::SNS::Subscription").items():
+            properties = subscription.get("Properties") or {}
+            topic = self.role(target_id(properties.get("TopicArn")) or "?")
+            self.roles[logical_id] = f"{properties.get('Protocol')} subscription of {topic}"
 
     def _assign_console_roles(self) -> None:
         """Distributions, and what they use by what they do with it: the buckets they serve or
@@ -366,6 +414,8 @@ class View:
     # -- rendering ------------------------------------------------------------------------------
 
     def placeholder(self, logical_id: str, attribute: str | None) -> str:
+        if self.side == "sam" and logical_id in BUILD_CHOICES and logical_id in self.parameters:
+            return str(self.parameters[logical_id].get("Default"))
         if logical_id.startswith("AWS::") or logical_id in self.parameters:
             return "${" + logical_id + "}"
         resource_type = self.resources.get(logical_id, {}).get("Type")
@@ -413,9 +463,12 @@ def resource_kinds(view: View) -> dict[str, str]:
     found = {}
     function_roles = {target_id(view.props(f).get("Role")) for f in view.binaries} if view.side == "cdk" else set()
     apis = set(view.of_type("AWS::ApiGatewayV2::Api", "AWS::Serverless::HttpApi"))
+    scheduled = schedule_rules(view)
     for logical_id, resource in view.resources.items():
         resource_type = resource.get("Type")
         properties = resource.get("Properties", {}) or {}
+        if view.side == "cdk" and logical_id in scheduled:
+            continue  # a function's schedule: compared as such
         if resource_type in KINDS:
             found[view.role(logical_id)] = KINDS[resource_type]
             continue
@@ -524,14 +577,18 @@ def _function_settings(view: View, function: str) -> dict:
     """A function's properties, with SAM's Globals merged in (environment variables too)."""
     properties = dict(view.props(function))
     if view.side == "sam":
-        merged = dict((view.template.get("Globals") or {}).get("Function") or {})
-        variables = dict(((merged.get("Environment") or {}).get("Variables")) or {})
-        variables.update(((properties.get("Environment") or {}).get("Variables")) or {})
-        merged.update(properties)
-        merged["Environment"] = {"Variables": variables}
-        return merged
+        # SAM merges each map of Globals with the function's own (LoggingConfig, Environment…).
+        return _merged((view.template.get("Globals") or {}).get("Function") or {}, properties)
     properties["Tracing"] = (properties.get("TracingConfig") or {}).get("Mode")
     return properties
+
+
+def _merged(defaults: dict, own: dict) -> dict:
+    merged = dict(defaults)
+    for key, value in own.items():
+        both_maps = isinstance(value, dict) and isinstance(merged.get(key), dict)
+        merged[key] = _merged(merged[key], value) if both_maps else value
+    return merged
 
 
 def functions(view: View) -> dict[str, dict]:
@@ -541,12 +598,15 @@ def functions(view: View) -> dict[str, dict]:
         found[binary] = {
             "runtime": settings.get("Runtime"),
             "handler": settings.get("Handler"),
-            "architectures": settings.get("Architectures") or FUNCTION_DEFAULTS["Architectures"],
+            "architectures": view.render(settings.get("Architectures")) or FUNCTION_DEFAULTS["Architectures"],
             "memory": settings.get("MemorySize", FUNCTION_DEFAULTS["MemorySize"]),
             "timeout": settings.get("Timeout", FUNCTION_DEFAULTS["Timeout"]),
             "tracing": settings.get("Tracing") or FUNCTION_DEFAULTS["Tracing"],
             "description": settings.get("Description"),
             "log group": view.render((settings.get("LoggingConfig") or {}).get("LogGroup")),
+            "log format": (settings.get("LoggingConfig") or {}).get("LogFormat", "Text"),
+            "application log level": (settings.get("LoggingConfig") or {}).get("ApplicationLogLevel"),
+            "system log level": (settings.get("LoggingConfig") or {}).get("SystemLogLevel"),
             "environment variables": sorted(((settings.get("Environment") or {}).get("Variables") or {})),
             "reserved concurrency": settings.get("ReservedConcurrentExecutions"),
             "dead-letter target": view.render(
@@ -586,9 +646,50 @@ def triggers(view: View) -> dict[str, list[dict]]:
     return found
 
 
-def event_rules(view: View) -> dict[str, dict]:
+def schedule_rules(view: View) -> dict[str, str]:
+    """CDK: each rule on a schedule whose targets are all functions -> the binary it invokes
+    (template.yaml writes these as the function's `Schedule` events)."""
     found = {}
     for logical_id, rule in view.of_type("AWS::Events::Rule").items():
+        properties = rule.get("Properties") or {}
+        targets = [target_id(t.get("Arn")) for t in properties.get("Targets") or []]
+        if view.side == "cdk" and properties.get("ScheduleExpression") and targets and \
+                all(t in view.binaries for t in targets):
+            found[logical_id] = view.binaries[targets[0]]
+    return found
+
+
+def schedules(view: View) -> dict[str, list[dict]]:
+    """binary -> its schedules: expression, description, state, input."""
+    found: dict[str, list[dict]] = {binary: [] for binary in view.binaries.values()}
+    if view.side == "sam":
+        for function, binary in view.binaries.items():
+            for event in (view.props(function).get("Events") or {}).values():
+                if event.get("Type") != "Schedule":
+                    continue
+                properties = event.get("Properties") or {}
+                state = properties.get("State") or ("DISABLED" if properties.get("Enabled") is False else "ENABLED")
+                found[binary].append({
+                    "schedule": properties.get("Schedule"), "description": properties.get("Description"),
+                    "state": state, "input": view.render(properties.get("Input")),
+                })
+    else:
+        for logical_id, binary in schedule_rules(view).items():
+            properties = view.props(logical_id)
+            for target in properties.get("Targets") or []:
+                found[binary].append({
+                    "schedule": properties.get("ScheduleExpression"), "description": properties.get("Description"),
+                    "state": properties.get("State", "ENABLED"), "input": view.render(target.get("Input")),
+                })
+    return {binary: sorted(s, key=lambda x: json.dumps(x, sort_keys=True)) for binary, s in found.items()}
+
+
+def event_rules(view: View) -> dict[str, dict]:
+    found = {}
+    scheduled = schedule_rules(view)
+    for logical_id, rule in view.of_type("AWS::Events::Rule").items():
+        if logical_id in scheduled:
+            continue
         properties = rule.get("Properties") or {}
         found[view.role(logical_id)] = {
             "event bus": view.render(properties.get("EventBusName", "default")),
@@ -829,6 +930,104 @@ def cloudfront_policies(view: View) -> dict[str, Any]:
     }
 
 
+def _dimensions(view: View, dimensions: Any) -> dict:
+    return {d.get("Name"): view.render(d.get("Value")) for d in as_list(dimensions)}
+
+
+def _alarm_metrics(view: View, metrics: Any) -> list[dict]:
+    """A metric-math alarm's metrics by id; the expression it returns is "<result>" (CDK names
+    it expr_1, template.yaml as its author chose: only the metrics' ids are referred to)."""
+    found = []
+    for metric in as_list(metrics):
+        stat = metric.get("MetricStat") or {}
+        inner = stat.get("Metric") or {}
+        returned = metric.get("ReturnData", True)
+        found.append({
+            "id": "<result>" if returned and "Expression" in metric else metric.get("Id"),
+            "expression": metric.get("Expression"),
+            "label": metric.get("Label"),
+            "return data": returned,
+            "period": metric.get("Period"),
+            "metric": {
+                "namespace": inner.get("Namespace"), "name": inner.get("MetricName"),
+                "dimensions": _dimensions(view, inner.get("Dimensions")),
+                "period": stat.get("Period"), "stat": stat.get("Stat"), "unit": stat.get("Unit"),
+            } if stat else None,
+        })
+    return sorted(found, key=lambda m: str(m["id"]))
+
+
+def alarms(view: View) -> dict[str, dict]:
+    """alarm (by name) -> what it watches and how: a metric or metric math, statistic, period,
+    threshold, comparison, missing data and actions (CloudWatch's defaults filled in)."""
+    found = {}
+    for logical_id, alarm in view.of_type("AWS::CloudWatch::Alarm").items():
+        properties = alarm.get("Properties") or {}
+        settings = {key: view.render(properties.get(key, default)) for key, default in ALARM_DEFAULTS.items()}
+        settings["DatapointsToAlarm"] = properties.get("DatapointsToAlarm", properties.get("EvaluationPeriods"))
+        found[view.role(logical_id)] = {
+            **settings,
+            "description": properties.get("AlarmDescription"),
+            "namespace": properties.get("Namespace"),
+            "metric": properties.get("MetricName"),
+            "dimensions": _dimensions(view, properties.get("Dimensions")),
+            "period": properties.get("Period"),
+            "metrics": _alarm_metrics(view, properties.get("Metrics")),
+            "evaluation periods": properties.get("EvaluationPeriods"),
+            "threshold": view.render(properties.get("Threshold")),
+            "comparison": properties.get("ComparisonOperator"),
+        }
+    return found
+
+
+def topics(view: View) -> dict[str, Any]:
+    """topic -> its properties, its policy's statements, its subscriptions (with their condition)."""
+    found: dict[str, Any] = {}
+    empty = lambda: {"properties": None, "policy": [], "subscriptions": []}  # noqa: E731
+    for logical_id, topic in view.of_type("AWS::SNS::Topic").items():
+        found[view.role(logical_id)] = {**empty(), "properties": view.render(topic.get("Properties") or {})}
+    for policy in view.of_type("AWS::SNS::TopicPolicy").values():
+        for topic in policy["Properties"].get("Topics", []):
+            entry = found.setdefault(view.role(target_id(topic) or str(topic)), empty())
+            entry["policy"] = sorted(entry["policy"] + _statements(view, policy["Properties"].get("PolicyDocument")),
+                                     key=lambda s: json.dumps(s, sort_keys=True))
+    conditions = view.template.get("Conditions") or {}
+    for subscription in view.of_type("AWS::SNS::Subscription").values():
+        properties = subscription.get("Properties") or {}
+        entry = found.setdefault(view.role(target_id(properties.get("TopicArn")) or "?"), empty())
+        condition = subscription.get("Condition")
+        entry["subscriptions"].append({
+            "properties": view.render({k: v for k, v in properties.items() if k != "TopicArn"}),
+            "condition": view.render(conditions.get(condition)) if condition else None,
+        })
+    return found
+
+
+def keys(view: View) -> dict[str, dict]:
+    return {
+        view.role(logical_id): {
+            "properties": view.render({k: v for k, v in (key.get("Properties") or {}).items() if k != "KeyPolicy"}),
+            "key policy": sorted(_statements(view, (key.get("Properties") or {}).get("KeyPolicy")),
+                                 key=lambda s: json.dumps(s, sort_keys=True)),
+            "deletion policy": key.get("DeletionPolicy", "Delete"),
+            "update replace policy": key.get("UpdateReplacePolicy", "Delete"),
+        }
+        for logical_id, key in view.of_type("AWS::KMS::Key").items()
+    }
+
+
+def dashboards(view: View) -> dict[str, Any]:
+    """dashboard -> its body, parsed (role placeholders where it names a resource)."""
+    found = {}
+    for logical_id, dashboard in view.of_type("AWS::CloudWatch::Dashboard").items():
+        body = view.render((dashboard.get("Properties") or {}).get("DashboardBody"))
+        try:
+            found[view.role(logical_id)] = json.loads(body) if isinstance(body, str) else body
+        except ValueError as error:
+            found[view.role(logical_id)] = f"<not JSON: {error}>"
+    return found
+
+
 def parameters(view: View) -> dict[str, dict]:
     def text(value):
         return None if value is None else str(value)
@@ -848,7 +1047,7 @@ def parameters(view: View) -> dict[str, dict]:
             "NoEcho": str(parameter.get("NoEcho", False)).lower(),
         }
         for name, parameter in view.parameters.items()
-        if not (view.side == "cdk" and name in CDK_PARAMETERS)
+        if not (view.side == "cdk" and name in CDK_PARAMETERS) and not (view.side == "sam" and name in BUILD_CHOICES)
     }
 
 
@@ -895,6 +1094,11 @@ ASPECTS = {
     "bucket policies": bucket_policies,
     "distributions": distributions,
     "CloudFront policies": cloudfront_policies,
+    "schedules": schedules,
+    "alarms": alarms,
+    "topics": topics,
+    "keys": keys,
+    "dashboards": dashboards,
     "parameters": parameters,
     "parameter rules": parameter_rules,
     "outputs": outputs,
@@ -954,11 +1158,13 @@ def test_every_aspect_compares_something(sam_template):
     """A comparison of two empty models would pass whatever the templates say."""
     sam = model(sam_template, "sam")
     core = ["resources", "routes", "authorizers", "API stage", "functions", "triggers", "queues", "tables", "IAM",
-            "buckets", "bucket policies", "distributions", "CloudFront policies", "parameters", "outputs"]
+            "buckets", "bucket policies", "distributions", "CloudFront policies", "parameters", "outputs",
+            "alarms", "topics", "keys", "dashboards"]
     empty = [aspect for aspect in core if not sam[aspect]]
     assert not empty, f"nothing read from template.yaml for: {empty}"
     assert len(sam["routes"]) >= 10 and len(sam["functions"]) >= 8 and len(sam["queues"]) >= 6
     assert all(sam["IAM"][binary] for binary in sam["functions"]), "a function without own permissions"
+    assert len(sam["alarms"]) >= 40 and sam["schedules"]["review-age"], "the monitoring was not read"
 
 
 def test_every_resource_has_a_role_on_both_sides(sam_template, cdk_template):
@@ -1042,9 +1248,15 @@ def test_both_give_ops_the_same_new_powers(side, sam_template, cdk_template):
     assert ("events:PutEvents", "${event bus.Arn}") in grants
     watched = {resource for action, resource in grants if action == "sqs:GetQueueAttributes"}
     redriven = {resource for action, resource in grants if action in REDRIVE_ACTIONS}
-    assert len(watched) == 6 and len(redriven) == 4 and redriven < watched
-    assert not [r for r in redriven if "settle-queue" in r or "stream failures" in r]
-    assert {"EVENT_BUS_NAME", "OPS_QUEUES"} <= set(found["functions"]["ops"]["environment variables"])
+    assert len(watched) == 6 and redriven == watched
+    # Settlements go back to their queue; failed stream batches are read again from the stream.
+    assert {resource for action, resource in grants if action == "sqs:SendMessage"} == {
+        "${queue feeding settle-queue.Arn}"
+    }
+    assert {action for action, resource in grants if resource == "${table.StreamArn}"} == {
+        "dynamodb:GetShardIterator", "dynamodb:GetRecords"
+    }
+    assert {"EVENT_BUS_NAME", "OPS_QUEUES", "SETTLEMENT_QUEUE_URL"} <= set(found["functions"]["ops"]["environment variables"])
     assert found["functions"]["ops"]["timeout"] == 29
     assert {key for key, route in found["routes"].items() if route["function"] == "ops"} == {
         "GET /ops/withdrawals", "POST /ops/withdrawals/{withdrawal_id}/decision", "GET /ops/players",
@@ -1142,16 +1354,20 @@ def test_self_test_queue_policy_and_rule_drift_is_reported(sam_template, cdk_tem
 
 def test_self_test_an_extra_resource_is_reported(sam_template, cdk_template):
     mutated = copy.deepcopy(cdk_template)
-    mutated["Resources"]["Extra"] = {"Type": "AWS::SNS::Topic", "Properties": {}}
+    mutated["Resources"]["Extra"] = {"Type": "AWS::SSM::Parameter", "Properties": {}}
     mutated["Resources"]["ExtraQueue"] = {"Type": "AWS::SQS::Queue", "Properties": {}}
     lines = differences(sam_template, mutated)
-    assert "resources: Extra (not compared: no role for it): only in the CDK app: \"AWS::SNS::Topic\"" in lines, lines
+    assert "resources: Extra (not compared: no role for it): only in the CDK app: \"AWS::SSM::Parameter\"" in lines, lines
     assert any(line.startswith("queues: ExtraQueue: only in the CDK app") for line in lines), lines
 
 
 def _rename_logical_ids(template: dict, prefix: str) -> dict:
-    """The same template with every resource's logical id changed (and every reference to it)."""
-    names = set(template["Resources"])
+    """The same template with every resource's logical id changed (and every reference to it,
+    SAM's implicit `<Function>Role` of a renamed function included)."""
+    names = set(template["Resources"]) | {
+        f"{logical_id}Role" for logical_id, resource in template["Resources"].items()
+        if resource.get("Type") == "AWS::Serverless::Function"
+    }
 
     def renamed(value: Any) -> Any:
         if isinstance(value, list):
@@ -1216,11 +1432,76 @@ def test_self_test_ops_power_drift_is_reported(sam_template, cdk_template):
     function = _binary_function(mutated, "ops")
     role = target_id(mutated["Resources"][function]["Properties"]["Role"])
     statements = mutated["Resources"][role]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
-    statements.append({"Effect": "Allow", "Action": "sqs:ReceiveMessage",
+    statements.append({"Effect": "Allow", "Action": "sqs:PurgeQueue",
                        "Resource": {"Fn::GetAtt": ["SettlementDeadLetterQueue", "Arn"]}})
     del mutated["Resources"][function]["Properties"]["Environment"]["Variables"]["OPS_QUEUES"]
     lines = differences(sam_template, mutated)
-    assert any(line.startswith("IAM: ops:") and "sqs:ReceiveMessage" in line
+    assert any(line.startswith("IAM: ops:") and "sqs:PurgeQueue" in line
                and "dead letters of queue feeding settle-queue" in line for line in lines), lines
     assert any(line.startswith('functions: ops: environment variables: only in template.yaml ["OPS_QUEUES"]')
                for line in lines), lines
+
+
+def test_self_test_monitoring_drift_is_reported(sam_template, cdk_template):
+    mutated = copy.deepcopy(cdk_template)
+    refused = _find(mutated, "AWS::CloudWatch::Alarm", lambda r: "payouts-refused" in json.dumps(r["Properties"]["AlarmName"]))
+    mutated["Resources"][refused]["Properties"]["Threshold"] = 5
+    depth = _find(mutated, "AWS::CloudWatch::Alarm",
+                  lambda r: "PayoutDeadLetterQueue-depth" in json.dumps(r["Properties"]["AlarmName"]))
+    mutated["Resources"][depth]["Properties"]["Dimensions"][0]["Value"] = {"Fn::GetAtt": ["PayoutQueue", "QueueName"]}
+    del mutated["Resources"][depth]["Properties"]["OKActions"]
+    rate = _find(mutated, "AWS::CloudWatch::Alarm", lambda r: "api-5xx-rate" in json.dumps(r["Properties"]["AlarmName"]))
+    for metric in mutated["Resources"][rate]["Properties"]["Metrics"]:
+        if metric.get("Id") == "requests":
+            metric["MetricStat"]["Metric"]["MetricName"] = "4xx"
+    lines = differences(sam_template, mutated)
+    assert "alarms: alarm ${AWS::StackName}-payouts-refused: threshold: template.yaml 0 | CDK 5" in lines, lines
+    assert any(line.startswith("alarms: alarm ${AWS::StackName}-PayoutDeadLetterQueue-depth: dimensions:")
+               and "queue feeding payout" in line for line in lines), lines
+    assert any(line.startswith("alarms: alarm ${AWS::StackName}-PayoutDeadLetterQueue-depth: OKActions:")
+               for line in lines), lines
+    assert any(line.startswith("alarms: alarm ${AWS::StackName}-api-5xx-rate: metrics:") and '"4xx"' in line
+               for line in lines), lines
+
+    mutated = copy.deepcopy(sam_template)
+    dashboard = mutated["Resources"]["MoneyFlowDashboard"]["Properties"]["DashboardBody"]
+    dashboard["Fn::Sub"] = dashboard["Fn::Sub"].replace('"WithdrawalPaid"', '"WithdrawalFailed"')
+    mutated["Globals"]["Function"]["LoggingConfig"]["LogFormat"] = "Text"
+    mutated["Resources"]["ReviewAgeFunction"]["Properties"]["Events"]["EveryFiveMinutes"]["Properties"]["Schedule"] = (
+        "rate(1 hour)")
+    mutated["Resources"]["AlarmTopic"]["Properties"]["KmsMasterKeyId"] = "alias/aws/sns"
+    lines = differences(mutated, cdk_template)
+    assert any(line.startswith("dashboards: dashboard ${AWS::StackName}-money-flow: widgets:") for line in lines), lines
+    assert any(line.startswith("functions: register: log format: template.yaml \"Text\" | CDK \"JSON\"") for line in lines), lines
+    assert any(line.startswith("schedules: review-age:") and "rate(1 hour)" in line for line in lines), lines
+    assert any(line.startswith("topics: topic of alarms: properties:") for line in lines), lines
+
+
+def test_the_architecture_parameter_is_the_cdk_apps_context_choice(sam_template, cdk_template):
+    """template.yaml takes the functions' instruction set as the Architecture parameter; the CDK
+    app as the context value `architecture`, with the same choices and the same default (the
+    offline check synthesizes with the default)."""
+    parameter = sam_template["Parameters"]["Architecture"]
+    assert parameter["Default"] == "arm64" and sorted(parameter["AllowedValues"]) == ["arm64", "x86_64"]
+    assert sam_template["Globals"]["Function"]["Architectures"] == [{"Ref": "Architecture"}]
+    app = (CDK_APP / "bin" / "stakeline.ts").read_text(encoding="utf-8")
+    choices = re.search(r"const ARCHITECTURES: Record<string, Architecture> = \{(.*?)\};", app, re.S)
+    assert choices, "bin/stakeline.ts maps the context value `architecture` in ARCHITECTURES"
+    assert sorted(re.findall(r"(\w+): Architecture\.", choices.group(1))) == sorted(parameter["AllowedValues"])
+    assert f"tryGetContext('{BUILD_CHOICES['Architecture']}') ?? '{parameter['Default']}'" in app
+    view = View(cdk_template, "cdk")
+    assert {json.dumps(view.props(f).get("Architectures")) for f in view.binaries} == {json.dumps([parameter["Default"]])}
+    assert "Architecture" not in cdk_template["Parameters"]
+
+
+def test_every_cdk_function_logs_json_and_is_traced(cdk_template):
+    """What the functions aspect compares with template.yaml, said outright for the CDK app."""
+    view = View(cdk_template, "cdk")
+    assert len(view.binaries) == 12
+    for function, binary in view.binaries.items():
+        properties = view.props(function)
+        logging = properties["LoggingConfig"]
+        assert (logging["LogFormat"], logging["ApplicationLogLevel"], logging["SystemLogLevel"]) == (
+            "JSON", "TRACE", "WARN"), binary
+        assert view.role(target_id(logging["LogGroup"])) == f"log group of {binary}"
+        assert properties["TracingConfig"] == {"Mode": "Active"}, binary

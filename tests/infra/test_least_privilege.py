@@ -303,6 +303,7 @@ INTEGRATIONS_SERVED = {
     "withdraw": {"PAYMENT_PROVIDER_SECRET_ARN"},  # the payment provider's payout results
     "ops": set(),
     "payout": {"PAYMENT_PROVIDER_SECRET_ARN"},  # it signs the payout requests
+    "review-age": set(),  # a schedule: it reads the review queue and verifies nothing
 }
 # Functions that serve both integrations and so may hold both secrets: none.
 SERVES_BOTH: set[str] = set()
@@ -725,13 +726,30 @@ def test_the_settlement_queue_refuses_every_sender_but_the_aggregator(template):
     statements = template["Resources"]["SettlementQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]
     queue = {"Fn::GetAtt": ["SettlementQueue", "Arn"]}
     sender = {"Ref": "SettlementSenderArn"}
+    ops = {"Fn::GetAtt": ["OpsFunctionRole", "Arn"]}
     allows = [s for s in statements if s["Effect"] == "Allow"]
     denies = [s for s in statements if s["Effect"] == "Deny"]
+    # The aggregator, and the back office's redrive of dead-lettered (still signed) settlements.
     assert [(s["Principal"], s["Action"], s["Resource"]) for s in allows] == [
-        ({"AWS": sender}, "sqs:SendMessage", queue)]
+        ({"AWS": sender}, "sqs:SendMessage", queue), ({"AWS": ops}, "sqs:SendMessage", queue)]
     assert len(denies) == 1
     [deny] = denies
     assert deny["Principal"] == "*"
     assert as_list(deny["Action"]) == ["sqs:SendMessage"]
     assert deny["Resource"] == queue
-    assert deny["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": sender}}
+    assert deny["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": [sender, ops]}}
+
+
+# --- Tracing -------------------------------------------------------------------------------------
+
+def test_x_ray_writes_come_only_with_tracing_from_sams_managed_policy(template):
+    """Every function is traced (Tracing: Active in Globals, overridden nowhere). SAM then
+    attaches AWSXrayWriteOnlyAccess to the function's role (xray:PutTraceSegments and
+    xray:PutTelemetryRecords, which have no resource-level permissions); that managed policy is
+    the only source of X-Ray permissions: no function's own policy names an xray action, and no
+    function names a managed policy of its own (policy_statements refuses those)."""
+    assert template["Globals"]["Function"]["Tracing"] == "Active"
+    for logical_id, resource in serverless_functions(template).items():
+        assert resource["Properties"].get("Tracing", "Active") == "Active", logical_id
+        actions = {str(a) for s in policy_statements(logical_id, resource) for a in as_list(s.get("Action", []))}
+        assert not {a for a in actions if a.lower().startswith("xray:")}, f"{logical_id}: X-Ray in its own policy"

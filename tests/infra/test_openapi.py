@@ -48,7 +48,6 @@ ERROR_CODES = {
     "WITHDRAWAL_NOT_PENDING": 409,
     "WITHDRAWAL_ALREADY_FINAL": 409,
     "QUEUE_NOT_FOUND": 404,
-    "QUEUE_NOT_REDRIVABLE": 409,
     "INTERNAL": 500,
     "UNAVAILABLE": 503,
 }
@@ -234,7 +233,6 @@ ERRORS = {
     ("POST", "/ops/queues/{queue}/redrive"): {
         **{k: v for k, v in _PLAYER_ERRORS.items() if k != "404"},
         "404": {"QUEUE_NOT_FOUND"},
-        "409": {"QUEUE_NOT_REDRIVABLE"},
     },
 }
 

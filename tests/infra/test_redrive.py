@@ -19,7 +19,7 @@ def test_every_dead_letter_queue_knows_its_queue_from_the_template(template, dea
 
 
 @pytest.mark.parametrize("queue, why", [
-    ("SettlementDeadLetterQueue", "only the aggregator may send"),
+    ("SettlementDeadLetterQueue", "sends each message back with its signature"),
     ("OutboxFailureQueue", "not the dead-letter queue"),
     ("PayoutQueue", "not the dead-letter queue"),
     ("NoSuchQueue", "not the dead-letter queue"),

@@ -215,3 +215,17 @@ def test_env_file_values_read_back_unchanged_by_cargo_lambda(tmp_path, provision
     merged = suite.shared_environment(suite.function_environments(template, provisioned))
     suite.write_env_file(path, merged)
     assert _read_env_file(path.read_text()) == merged
+
+
+def test_the_banner_says_the_schedules_do_not_run_locally_and_how_to_run_them(provisioned, template):
+    """A function with a Schedule event (review-age) is served like the others; nothing invokes it
+    locally, and the banner says so, with the command that does."""
+    environments = suite.function_environments(template, provisioned)
+    assert environments["review-age"]["TABLE_NAME"] == provisioned.outputs["WalletTableName"]
+    text = suite.banner("http://127.0.0.1:9000", provisioned, "table", http_routes(template), template=template)
+    assert "Schedules (EventBridge rules on AWS; the local suite runs none: invoke by hand):" in text
+    assert "ReviewAgeFunction.EveryFiveMinutes rate(5 minutes) -> review-age" in text
+    assert ".venv/bin/cargo-lambda lambda invoke review-age -A 127.0.0.1 -P 9000 --data-ascii '{}'" in text
+    without = {**template, "Resources": {i: r for i, r in template["Resources"].items() if i != "ReviewAgeFunction"}}
+    assert "Schedules" not in suite.banner("http://127.0.0.1:9000", provisioned, "table", http_routes(template),
+                                          template=without)

@@ -13,6 +13,7 @@ from stakeline_local.template import (
     http_routes,
     load_template,
     references,
+    schedule_event_sources,
     sqs_event_sources,
     stream_event_sources,
     template_environment,
@@ -163,11 +164,12 @@ def test_template_routes_and_functions(template):
     }
     by_binary = {f.binary: f for f in functions(template)}
     assert set(by_binary) == {"register", "wallet-read", "deposit", "place-bet", "settle", "settle-queue",
-                              "publisher", "bonus-award", "withdraw", "ops", "payout"}
+                              "publisher", "bonus-award", "withdraw", "ops", "payout", "review-age"}
     assert by_binary["settle-queue"].routes == [], "settle-queue is fed by SQS only"
     assert by_binary["bonus-award"].routes == [], "bonus-award is fed by SQS only"
     assert by_binary["publisher"].routes == [], "the publisher is fed by the table's stream only"
     assert by_binary["payout"].routes == [], "payout is fed by SQS only"
+    assert by_binary["review-age"].routes == [] and not by_binary["review-age"].sqs_events, "review-age runs on a schedule"
     for function in by_binary.values():
         assert function.environment["TABLE_NAME"] == {"Ref": "WalletTable"}
         assert function.environment["PLAYER_AUTH"] == "apigateway"
@@ -184,7 +186,7 @@ def test_template_routes_and_functions(template):
     for binary in ("place-bet", "settle", "settle-queue", "wallet-read"):
         assert written[binary]["AGGREGATOR_SECRET_ARN"] == {"Ref": "AggregatorSecretArn"}, binary
         assert "PAYMENT_PROVIDER_SECRET_ARN" not in written[binary], binary
-    for binary in ("register", "deposit", "publisher", "bonus-award", "withdraw", "ops", "payout"):
+    for binary in ("register", "deposit", "publisher", "bonus-award", "withdraw", "ops", "payout", "review-age"):
         assert "AGGREGATOR_SECRET_ARN" not in written[binary], binary
     assert not {v for v in written["ops"] if v.endswith("_SECRET_ARN")}, "ops verifies no signature"
     for binary in ("publisher", "bonus-award"):
@@ -283,8 +285,10 @@ def test_function_policies_are_least_privilege(template):
             ),
             (table, {"dynamodb:Scan"}),
             ([_queue_arn(q) for q in WATCHED_QUEUES], {"sqs:GetQueueAttributes"}),
-            ([_queue_arn(q) for q in REDRIVABLE_QUEUES], {"sqs:ReceiveMessage", "sqs:DeleteMessage"}),
+            ([_queue_arn(q) for q in WATCHED_QUEUES], {"sqs:ReceiveMessage", "sqs:DeleteMessage"}),
             (bus, {"events:PutEvents"}),
+            ({"Fn::GetAtt": ["WalletTable", "StreamArn"]}, {"dynamodb:GetShardIterator", "dynamodb:GetRecords"}),
+            (_queue_arn("SettlementQueue"), {"sqs:SendMessage"}),
         ],
         "wallet-read": [
             ([table, {"Fn::Sub": "${WalletTable.Arn}/index/history"}], {"dynamodb:GetItem", "dynamodb:Query"}),
@@ -292,6 +296,8 @@ def test_function_policies_are_least_privilege(template):
         ],
         # Plus what SAM adds for its DynamoDB event (stream reads) and its on-failure destination.
         "publisher": [(bus, {"events:PutEvents"})],
+        # The review queue's first item: one Query of the withdrawals-by-status index, nothing else.
+        "review-age": [({"Fn::Sub": "${WalletTable.Arn}/index/withdrawals-by-status"}, {"dynamodb:Query"})],
     }
     seen = {}
     for resource in _serverless_functions(template).values():
@@ -403,18 +409,23 @@ def test_only_the_aggregator_principal_may_send_settlements(template):
     policy = template["Resources"]["SettlementQueuePolicy"]
     assert policy["Type"] == "AWS::SQS::QueuePolicy"
     assert policy["Properties"]["Queues"] == [{"Ref": "SettlementQueue"}]
-    allow, deny = policy["Properties"]["PolicyDocument"]["Statement"]
+    allow, ops, deny = policy["Properties"]["PolicyDocument"]["Statement"]
     assert allow["Effect"] == "Allow"
     assert allow["Principal"] == {"AWS": {"Ref": "SettlementSenderArn"}}
     assert allow["Action"] == "sqs:SendMessage"
     assert allow["Resource"] == {"Fn::GetAtt": ["SettlementQueue", "Arn"]}
     assert "Condition" not in allow
+    # The back office's redrive sends dead-lettered (still signed) settlements back.
+    assert ops["Effect"] == "Allow"
+    assert ops["Principal"] == {"AWS": {"Fn::GetAtt": ["OpsFunctionRole", "Arn"]}}
+    assert (ops["Action"], ops["Resource"]) == ("sqs:SendMessage", {"Fn::GetAtt": ["SettlementQueue", "Arn"]})
     # Every other principal is refused, even one whose own IAM policy allows sending.
     assert deny["Effect"] == "Deny"
     assert deny["Principal"] == "*"
     assert deny["Action"] == "sqs:SendMessage"
     assert deny["Resource"] == {"Fn::GetAtt": ["SettlementQueue", "Arn"]}
-    assert deny["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": {"Ref": "SettlementSenderArn"}}}
+    assert deny["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": [
+        {"Ref": "SettlementSenderArn"}, {"Fn::GetAtt": ["OpsFunctionRole", "Arn"]}]}}
 
 
 @pytest.mark.parametrize("arn, valid", [
@@ -452,7 +463,7 @@ def test_the_local_template_keeps_both_queues_and_leaves_out_what_moto_cannot_cr
     assert resources["SettlementQueue"]["Properties"]["RedrivePolicy"]["maxReceiveCount"] == 5
     # moto 5.2.5's CloudFormation skips AWS::SQS::QueuePolicy (and lists it with an empty id).
     if not moto_can_create("AWS::SQS::QueuePolicy"):
-        assert [i for i in local.unsupported if not i.startswith("Console")] == [
+        assert [i for i in local.unsupported if template["Resources"][i]["Type"] == "AWS::SQS::QueuePolicy"] == [
             "BonusQueuePolicy", "BonusRuleDeadLetterQueuePolicy", "PayoutQueuePolicy",
             "PayoutRuleDeadLetterQueuePolicy", "SettlementQueuePolicy",
         ]
@@ -460,8 +471,10 @@ def test_the_local_template_keeps_both_queues_and_leaves_out_what_moto_cannot_cr
     assert {"SettlementQueueName", "SettlementQueueUrl", "SettlementDeadLetterQueueName"} <= set(
         local.body["Outputs"]
     )
-    # Without an emulator to ask, only SAM resources are dropped.
-    assert "SettlementQueuePolicy" in derive_local_template(template).body["Resources"]
+    # Without an emulator to ask, only SAM resources and what names them are dropped (the
+    # settlement queue's policy names the ops function's role).
+    kept = derive_local_template(template).body["Resources"]
+    assert "PayoutQueuePolicy" in kept and "SettlementQueuePolicy" not in kept
 
 
 def test_the_local_template_needs_no_secret_and_leaves_the_rules_to_cloudformation(template):
@@ -759,12 +772,13 @@ def test_the_risk_rules_default_is_the_ledgers(template):
 # -- The back office: what ops may see and do beyond the wallet --------------------------------
 
 # Every dead-letter and failure queue of the template, in OPS_QUEUES' order; the last four hold
-# EventBridge events (a rule's target or its dead letters), which a redrive puts on the bus again.
+# EventBridge events (a rule's target or its dead letters), which a redrive puts on the bus again
+# (the settlements go back to their queue, the outbox's failures are read again from the stream).
 WATCHED_QUEUES = [
     "SettlementDeadLetterQueue", "OutboxFailureQueue", "BonusDeadLetterQueue", "BonusRuleDeadLetterQueue",
     "PayoutDeadLetterQueue", "PayoutRuleDeadLetterQueue",
 ]
-REDRIVABLE_QUEUES = WATCHED_QUEUES[2:]
+EVENT_QUEUES = WATCHED_QUEUES[2:]
 
 
 def _queue_arn(queue):
@@ -796,12 +810,13 @@ def _dead_letter_and_failure_queues(template):
 
 def test_ops_watches_every_dead_letter_and_failure_queue_and_redrives_only_events(template):
     every, events = _dead_letter_and_failure_queues(template)
-    assert set(WATCHED_QUEUES) == every and set(REDRIVABLE_QUEUES) == events
+    assert set(WATCHED_QUEUES) == every and set(EVENT_QUEUES) == events
     variables = _function(template, "ops")["Properties"]["Environment"]["Variables"]
     # LogicalId=QueueUrl pairs: the names are the template's logical ids, the values their URLs.
     pairs = [pair.split("=", 1) for pair in variables["OPS_QUEUES"]["Fn::Sub"].split()]
     assert pairs == [[queue, "${" + queue + "}"] for queue in WATCHED_QUEUES]
     assert variables["EVENT_BUS_NAME"] == {"Fn::GetAtt": ["WalletEventBus", "Name"]}, "as the publisher has it"
+    assert variables["SETTLEMENT_QUEUE_URL"] == {"Ref": "SettlementQueue"}
     for queue in WATCHED_QUEUES:
         properties = template["Resources"][queue]["Properties"]
         # SQS-managed keys: reading and moving their messages needs no KMS permission.
@@ -823,14 +838,17 @@ def test_ops_never_scans_an_index_nor_takes_messages_it_does_not_redrive(templat
             by_action.setdefault(action, []).extend(resources)
     assert by_action["dynamodb:Scan"] == [{"Fn::GetAtt": ["WalletTable", "Arn"]}]
     for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage"):
-        assert by_action[action] == [_queue_arn(q) for q in REDRIVABLE_QUEUES], action
-    assert not [a for a in by_action if a.startswith(("sqs:Send", "sqs:Purge", "kms:"))]
+        assert by_action[action] == [_queue_arn(q) for q in WATCHED_QUEUES], action
+    # It sends only settlements, back to their queue, and reads only the table's stream.
+    assert by_action["sqs:SendMessage"] == [_queue_arn("SettlementQueue")]
+    assert by_action["dynamodb:GetRecords"] == [{"Fn::GetAtt": ["WalletTable", "StreamArn"]}]
+    assert not [a for a in by_action if a.startswith(("sqs:SendMessageBatch", "sqs:Purge", "kms:"))]
 
 
 def test_the_local_suite_resolves_ops_queues_and_bus(template):
     local = derive_local_template(template, moto_can_create)
     resolved = {target: key for key, target in local.environment_outputs.items() if key in local.body["Outputs"]}
-    for variable in ("OPS_QUEUES", "EVENT_BUS_NAME"):
+    for variable in ("OPS_QUEUES", "EVENT_BUS_NAME", "SETTLEMENT_QUEUE_URL"):
         assert ("OpsFunction", variable) in resolved, variable
     assert set(WATCHED_QUEUES) <= set(local.body["Resources"])
 
@@ -988,11 +1006,13 @@ def test_ops_queues_are_the_queues_the_ops_function_knows(template, repo_root):
     source = (repo_root / "functions/ops/src/queues.rs").read_text(encoding="utf-8")
     known = re.search(r"pub const KNOWN: \[Known; \d+\] = \[(.*?)\n\];", source, re.S)
     assert known, "functions/ops/src/queues.rs declares `pub const KNOWN: [Known; N] = [ … ];`"
-    entries = re.findall(r'name:\s*"(\w+)",\s*handling:\s*Handling::(?:Redrive\s*\{\s*delivers_to:\s*"(\w+)"|Held)',
-                         known.group(1))
+    entries = re.findall(
+        r'name:\s*"(\w+)",\s*handling:\s*Handling::(?:(?:Redrive|Resend)\s*\{\s*delivers_to:\s*"(\w+)"|Replay)',
+        known.group(1))
     assert [name for name, _ in entries] == WATCHED_QUEUES
     delivers_to = {name: target for name, target in entries if target}
-    assert set(delivers_to) == set(REDRIVABLE_QUEUES)
+    # Every queue goes back where it failed from, but the outbox's failures (to the bus).
+    assert set(delivers_to) == set(WATCHED_QUEUES) - {"OutboxFailureQueue"}
     resources = template["Resources"]
     for dead_letters, target in delivers_to.items():
         redrives_here = resources[target]["Properties"].get("RedrivePolicy", {}).get("deadLetterTargetArn")
@@ -1001,3 +1021,68 @@ def test_ops_queues_are_the_queues_the_ops_function_knows(template, repo_root):
             for t in r["Properties"]["Targets"] if t["Arn"] == _queue_arn(target) and "DeadLetterConfig" in t
         ]
         assert _queue_arn(dead_letters) in [redrives_here, *rule_dead_letters], (dead_letters, target)
+
+
+# -- Every function: JSON logs, X-Ray, the instruction set of the Architecture parameter -------
+
+def _function_settings(template, resource):
+    """A function's properties with Globals merged in the way SAM merges them (maps key by key)."""
+    def merged(defaults, own):
+        result = dict(defaults)
+        for key, value in own.items():
+            both = isinstance(value, dict) and isinstance(result.get(key), dict)
+            result[key] = merged(result[key], value) if both else value
+        return result
+
+    return merged((template.get("Globals") or {}).get("Function") or {}, resource["Properties"])
+
+
+def test_every_function_logs_json_is_traced_and_builds_for_the_architecture_parameter(template):
+    parameter = template["Parameters"]["Architecture"]
+    assert (parameter["Default"], parameter["AllowedValues"]) == ("arm64", ["arm64", "x86_64"])
+    for logical_id, resource in _serverless_functions(template).items():
+        settings = _function_settings(template, resource)
+        logging = settings["LoggingConfig"]
+        # The functions' lines have no timestamp: Lambda would take each for INFO, so its level
+        # filter stays open (TRACE) and RUST_LOG (the LogLevel parameter) is the one filter.
+        assert logging["LogFormat"] == "JSON", logical_id
+        assert (logging["ApplicationLogLevel"], logging["SystemLogLevel"]) == ("TRACE", "WARN"), logical_id
+        assert logging["LogGroup"] == {"Ref": logical_id.removesuffix("Function") + "LogGroup"}, logical_id
+        assert settings["Tracing"] == "Active", logical_id
+        assert settings["Architectures"] == [{"Ref": "Architecture"}], logical_id
+        assert settings["Environment"]["Variables"]["RUST_LOG"] == {"Ref": "LogLevel"}, logical_id
+
+
+def test_review_age_measures_the_review_queue_every_five_minutes(template):
+    [(function, event)] = schedule_event_sources(template)
+    assert (function.logical_id, function.binary, function.timeout) == ("ReviewAgeFunction", "review-age", 10)
+    assert (event.name, event.schedule, event.enabled) == ("EveryFiveMinutes", "rate(5 minutes)", True)
+    resource = _function(template, "review-age")
+    assert resource["Metadata"] == {"BuildMethod": "rust-cargolambda", "BuildProperties": {"Binary": "review-age"}}
+    assert resource["Properties"]["CodeUri"] == "."
+    # Only the common environment (the table): what review-age reads is the review queue.
+    assert set(template_environment(template, resource)) == {"TABLE_NAME", "PLAYER_AUTH", "RUST_LOG"}
+
+
+SCHEDULE_EVENTS = """
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Metadata: {BuildMethod: rust-cargolambda, BuildProperties: {Binary: fn}}
+    Properties:
+      Events:
+        Hourly: {Type: Schedule, Properties: {Schedule: rate(1 hour)}}
+        Nightly: {Type: Schedule, Properties: {Schedule: "cron(0 3 * * ? *)", Enabled: false}}
+"""
+
+
+def test_schedule_events_are_read_and_anything_else_is_refused(tmp_path):
+    path = tmp_path / "t.yaml"
+    path.write_text(SCHEDULE_EVENTS)
+    [function] = functions(load_template(path))
+    assert [(e.name, e.schedule, e.enabled) for e in function.schedule_events] == [
+        ("Hourly", "rate(1 hour)", True), ("Nightly", "cron(0 3 * * ? *)", False)]
+    assert function.routes == [] and function.sqs_events == [] and function.stream_events == []
+    path.write_text(SCHEDULE_EVENTS.replace("rate(1 hour)", "!Ref Every"))
+    with pytest.raises(ValueError, match="literal rate"):
+        functions(load_template(path))

@@ -146,8 +146,12 @@ pub async fn ops_of(state: &State) -> ops::Ops {
         state: state.clone(),
         queues: ops::queues::Queues::new(
             aws_sdk_sqs::Client::new(&aws),
-            aws_sdk_eventbridge::Client::new(&aws),
-            output("EventBusName"),
+            aws_sdk_dynamodbstreams::Client::new(&aws),
+            publisher::Publisher::new(
+                aws_sdk_eventbridge::Client::new(&aws),
+                output("EventBusName"),
+            ),
+            resource("SettlementQueue"),
             ops::queues::parse_watched(&watched).expect("the known queues"),
         ),
     }

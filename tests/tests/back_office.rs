@@ -26,6 +26,32 @@ async fn ops_post(
     read(ops::handle(&ops_of(state).await, request).await)
 }
 
+/// `POST /ops/queues/{queue}/redrive` with `reason`: it answers 200 with what moved and what
+/// stayed, which must be (`moved`, `left`).
+async fn redrive_expecting(
+    state: &edge::State,
+    queue: &str,
+    reason: &str,
+    moved: u64,
+    left: u64,
+) -> Value {
+    let path = format!("/ops/queues/{queue}/redrive");
+    let (status, done) = ops_post(
+        state,
+        &path,
+        &[("queue", queue)],
+        &json!({"reason": reason}).to_string(),
+    )
+    .await;
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(
+        (done["moved"].as_u64(), done["left"].as_u64()),
+        (Some(moved), Some(left)),
+        "{done}"
+    );
+    done
+}
+
 /// Every item of a player's paged list `what`, walking pages of `limit`.
 async fn walk(state: &edge::State, player: &str, what: &str, limit: &str) -> Vec<Value> {
     let path = format!("/ops/players/{player}/{what}");
@@ -201,12 +227,10 @@ async fn dead_letter_events_go_back_through_the_bus_once_and_the_redrive_is_reco
         })
         .collect();
     assert_eq!(listed.len(), 6, "{queues}");
-    for (queue, redrivable) in &listed {
-        assert_eq!(
-            *redrivable,
-            !["SettlementDeadLetterQueue", "OutboxFailureQueue"].contains(&queue.as_str()),
-            "{queue}"
-        );
+    assert!(listed.iter().all(|(_, redrivable)| *redrivable), "{queues}");
+    let names: Vec<&str> = listed.iter().map(|(name, _)| name.as_str()).collect();
+    for known in ops::queues::KNOWN {
+        assert!(names.contains(&known.name), "{queues}");
     }
 
     // One approved withdrawal's event and one message that is no event, dead-lettered.
@@ -244,16 +268,6 @@ async fn dead_letter_events_go_back_through_the_bus_once_and_the_redrive_is_reco
             json!({"reason": "ok", "extra": 1}),
             "VALIDATION_FAILED",
         ),
-        (
-            "SettlementDeadLetterQueue",
-            json!({"reason": "retry"}),
-            "QUEUE_NOT_REDRIVABLE",
-        ),
-        (
-            "OutboxFailureQueue",
-            json!({"reason": "retry"}),
-            "QUEUE_NOT_REDRIVABLE",
-        ),
         ("PayoutQueue", json!({"reason": "retry"}), "QUEUE_NOT_FOUND"),
     ] {
         let (_, answer) = ops_post(
@@ -271,19 +285,7 @@ async fn dead_letter_events_go_back_through_the_bus_once_and_the_redrive_is_reco
     }
     assert_eq!(depth(&state, "PayoutDeadLetterQueue").await, (2, 0));
 
-    let (status, done) = ops_post(
-        &state,
-        &redrive("PayoutDeadLetterQueue"),
-        &[("queue", "PayoutDeadLetterQueue")],
-        &json!({"reason": "provider back up"}).to_string(),
-    )
-    .await;
-    assert_eq!(status, 200, "{done}");
-    assert_eq!(
-        (done["moved"].as_u64(), done["left"].as_u64()),
-        (Some(1), Some(1)),
-        "{done}"
-    );
+    let done = redrive_expecting(&state, "PayoutDeadLetterQueue", "provider back up", 1, 1).await;
     assert_eq!(done["action"]["operator"], "staff-9");
     assert_eq!(done["action"]["reason"], "provider back up");
     // The poison message stays (invisible for a moment, then back for the next look).
@@ -339,4 +341,173 @@ async fn dead_letter_events_go_back_through_the_bus_once_and_the_redrive_is_reco
         .and_then(|v| v.as_s().ok())
         .cloned();
     assert_eq!(operator.as_deref(), Some("staff-9"));
+}
+
+/// Every message of `queue` now, deleted as read.
+async fn drain(sqs: &aws_sdk_sqs::Client, queue: &str) -> Vec<aws_sdk_sqs::types::Message> {
+    let mut all = Vec::new();
+    loop {
+        let out = sqs
+            .receive_message()
+            .queue_url(queue)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .message_attribute_names("All")
+            .send()
+            .await
+            .expect("receive");
+        let batch = out.messages.unwrap_or_default();
+        if batch.is_empty() {
+            return all;
+        }
+        for message in batch {
+            sqs.delete_message()
+                .queue_url(queue)
+                .receipt_handle(message.receipt_handle().unwrap_or_default())
+                .send()
+                .await
+                .expect("delete");
+            all.push(message);
+        }
+    }
+}
+
+#[tokio::test]
+async fn dead_lettered_settlements_go_back_signed_and_settle_once() {
+    let state = state().await;
+    let player = funded_player(&state, 5000).await;
+    let bet_id = unique("bet");
+    let (status, answer) = bet(&state, &player, &bet_id, 700).await;
+    assert_eq!(status, 201, "{answer}");
+    let body = json!({"player_id": player, "bet_id": bet_id, "settlement_id": unique("stl"), "kind": "win", "amount": 1500}).to_string();
+    let mut signed = lambda_http::aws_lambda_events::event::sqs::SqsMessage::default();
+    signed.body = Some(body.clone());
+    sign_queue_message(
+        &mut signed,
+        AGGREGATOR_SECRET,
+        ledger::Timestamp::now().seconds(),
+    );
+    let attributes: std::collections::HashMap<String, aws_sdk_sqs::types::MessageAttributeValue> =
+        signed
+            .message_attributes
+            .iter()
+            .map(|(name, value)| {
+                let attribute = aws_sdk_sqs::types::MessageAttributeValue::builder()
+                    .data_type("String")
+                    .string_value(value.string_value.clone().unwrap_or_default())
+                    .build()
+                    .expect("attribute");
+                (name.clone(), attribute)
+            })
+            .collect();
+    let sqs = sqs().await;
+    sqs.send_message()
+        .queue_url(resource("SettlementDeadLetterQueue"))
+        .message_body(&body)
+        .set_message_attributes(Some(attributes.clone()))
+        .send()
+        .await
+        .expect("dead-letter a settlement");
+
+    redrive_expecting(
+        &state,
+        "SettlementDeadLetterQueue",
+        "aggregator incident resolved",
+        1,
+        0,
+    )
+    .await;
+
+    // Back on SettlementQueue as it was: the same body, the same signature.
+    let resent = drain(&sqs, &resource("SettlementQueue")).await;
+    assert_eq!(resent.len(), 1);
+    assert_eq!(resent[0].body(), Some(body.as_str()));
+    let carried = resent[0].message_attributes.clone().unwrap_or_default();
+    for (name, value) in &attributes {
+        assert_eq!(
+            carried.get(name).and_then(|v| v.string_value()),
+            value.string_value(),
+            "{name}"
+        );
+    }
+    // settle-queue takes it as the aggregator's: the bet is won once.
+    let mut delivered = signed.clone();
+    delivered.message_id = resent[0].message_id().map(str::to_string);
+    let mut batch = lambda_http::aws_lambda_events::event::sqs::SqsEvent::default();
+    batch.records = vec![delivered.clone(), delivered];
+    let response = settle::handle_batch(&state, batch).await;
+    assert!(response.batch_item_failures.is_empty());
+    let wallet = assert_wallet_consistent(&state, &player).await;
+    assert_eq!(wallet.cash, 5000 - 700 + 1500);
+    assert_audit_clean(&state, &[&player]).await;
+}
+
+#[tokio::test]
+async fn a_failed_stream_batch_is_published_again_from_the_stream() {
+    let state = state().await;
+    let player = new_player(&state).await;
+    let deposit_id = unique("dep");
+    let (status, answer) = deposit(&state, &player, &deposit_id, 2500).await;
+    assert_eq!(status, 201, "{answer}");
+    let event_id = format!("DepositCompleted:{deposit_id}");
+    let (_, record) = change_record(&event_id)
+        .await
+        .expect("the deposit's stream record");
+    let sequence = record["dynamodb"]["SequenceNumber"]
+        .as_str()
+        .expect("a sequence")
+        .to_string();
+    let stream_arn = record["eventSourceARN"]
+        .as_str()
+        .expect("the stream")
+        .to_string();
+    let streams = aws_sdk_dynamodbstreams::Client::new(&aws_at(&emulator().endpoint).await);
+    let description = streams
+        .describe_stream()
+        .stream_arn(&stream_arn)
+        .send()
+        .await
+        .expect("describe");
+    let shard = description
+        .stream_description()
+        .and_then(|d| d.shards().first())
+        .and_then(|s| s.shard_id())
+        .expect("a shard")
+        .to_string();
+    let failure = |start: &str, end: &str| {
+        json!({
+            "requestContext": {"requestId": "r-1", "condition": "RetryAttemptsExhausted", "approximateInvokeCount": 186},
+            "version": "1.0", "timestamp": "2026-12-07T03:00:00.000Z",
+            "DDBStreamBatchInfo": {"shardId": shard, "startSequenceNumber": start, "endSequenceNumber": end,
+                                    "batchSize": 1, "streamArn": stream_arn}
+        })
+        .to_string()
+    };
+    let sqs = sqs().await;
+    drain(&sqs, &resource("BonusQueue")).await;
+    for body in [
+        failure(&sequence, &sequence),
+        "not a failure record".to_string(),
+    ] {
+        sqs.send_message()
+            .queue_url(resource("OutboxFailureQueue"))
+            .message_body(body)
+            .send()
+            .await
+            .expect("record a failed batch");
+    }
+    redrive_expecting(&state, "OutboxFailureQueue", "bus throttling over", 1, 1).await;
+
+    // The first deposit's event reached the bonus queue through the bus, as it was written.
+    let delivered: Vec<Value> = drain(&sqs, &resource("BonusQueue"))
+        .await
+        .iter()
+        .filter_map(|m| serde_json::from_str::<Value>(m.body().unwrap_or("null")).ok())
+        .collect();
+    let ids: Vec<&str> = delivered
+        .iter()
+        .filter_map(|e| e["detail"]["event_id"].as_str())
+        .collect();
+    assert_eq!(ids, vec![event_id.as_str()], "{delivered:?}");
+    assert_eq!(delivered[0]["detail"]["amount"], 2500);
 }

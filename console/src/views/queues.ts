@@ -1,5 +1,6 @@
-// The queues: each dead-letter and failure queue's depth, and a redrive for those whose
-// messages can go back (POST /ops/queues/{queue}/redrive, with a reason). The others say why not.
+// The queues: each dead-letter and failure queue's depth, what it holds, and its redrive
+// (POST /ops/queues/{queue}/redrive, with a reason). A queue the API says cannot be redriven
+// shows why instead.
 
 import type { Context } from "../context";
 import { askReason } from "../dialog";

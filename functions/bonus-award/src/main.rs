@@ -1,6 +1,6 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    edge::state::init_tracing();
+    edge::observe::init("bonus-award");
     let awarder = bonus_award::Awarder::from_env().await?;
     edge::serve_with(awarder, bonus_award::handle_batch).await
 }

@@ -4,5 +4,5 @@ async fn main() -> Result<(), lambda_http::Error> {
         payment_provider: true,
         ..Default::default()
     };
-    edge::serve(needs, deposit::handle).await
+    edge::serve("deposit", needs, &deposit::ROUTES, deposit::handle).await
 }

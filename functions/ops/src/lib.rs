@@ -10,9 +10,10 @@
 //!   player's ledger (with running balances), bets and withdrawals, newest first
 //! - `POST /ops/audit`: the reconciliation of the whole table (invariants 1-4)
 //! - `GET /ops/queues`: every dead-letter and failure queue with its depth
-//! - `POST /ops/queues/{queue}/redrive`: a dead-letter queue's events back on the bus
+//! - `POST /ops/queues/{queue}/redrive`: a dead-letter or failure queue's messages sent back
 
 pub mod queues;
+pub mod review_age;
 
 use edge::http::{
     correlation_id, instance, json, parse_limit, path_param, problem, query_param, route_key,
@@ -212,21 +213,12 @@ async fn change_status(
     ))
 }
 
-/// `email`: the exact address (compared case-insensitively, as registration does).
+/// `email`: the exact address (compared case-insensitively, as registration does): 1 to
+/// [`MAX_EMAIL_CHARS`] characters, not only spaces, no control characters; trimmed.
 pub fn parse_email(value: Option<&str>) -> Result<&str, FieldError> {
-    match value {
-        None => Err(FieldError::new("email", "is required")),
-        Some(email) if email.trim().is_empty() => Err(FieldError::new("email", "is required")),
-        Some(email) if email.chars().count() > MAX_EMAIL_CHARS => Err(FieldError::new(
-            "email",
-            format!("must be at most {MAX_EMAIL_CHARS} characters"),
-        )),
-        Some(email) if email.chars().any(char::is_control) => Err(FieldError::new(
-            "email",
-            "must not contain control characters",
-        )),
-        Some(email) => Ok(email.trim()),
-    }
+    let email = value.ok_or_else(|| FieldError::new("email", "is required"))?;
+    ledger::text::check_text("email", email, MAX_EMAIL_CHARS)?;
+    Ok(email.trim())
 }
 
 async fn search(state: &State, request: &Request) -> Result<Response<Body>, Failed> {
@@ -337,7 +329,7 @@ async fn redrive(
 ) -> Result<Response<Body>, Failed> {
     unknown_query_params(request, &[]).map_err(invalid)?;
     let name = path_param(request, "queue").unwrap_or_default();
-    let watched = ops.queues.redrivable(&name).map_err(invalid)?;
+    let watched = ops.queues.watched(&name).map_err(invalid)?;
     let body: RedriveRequest = parse_json(request.body()).map_err(invalid)?;
     let action = QueueAction::redrive(
         watched.known.name,

@@ -1,6 +1,6 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    edge::state::init_tracing();
+    edge::observe::init("ops");
     let ops = ops::Ops::from_env().await?;
-    edge::serve_http_with(ops, ops::handle).await
+    edge::serve_http_with(ops, &ops::ROUTES, ops::handle).await
 }

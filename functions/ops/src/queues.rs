@@ -1,30 +1,40 @@
 //! The queues on-call watches: every dead-letter queue and the publisher's failure queue,
-//! with their depth, and the redrive of those whose messages are EventBridge events.
+//! with their depth, and a redrive for each, the way its messages first came:
+//! - the four that hold EventBridge events (bonus and payout deliveries): each event goes
+//!   back on the wallet bus, where its rule delivers it to the queue it failed from (on AWS
+//!   those queues' policies admit only their rule, so sending to them directly would be
+//!   refused); `./dev redrive` does the same from the command line;
+//! - the settlements' (`SettlementDeadLetterQueue`): each message goes back to
+//!   `SettlementQueue` as it was, body and signature attributes, whose policy admits the
+//!   aggregator and this function only; `settle-queue` verifies the aggregator's signature
+//!   again, so only genuine settlements are applied;
+//! - the publisher's failures (`OutboxFailureQueue`): each message names a stream batch,
+//!   whose events are read again from the table's stream and published (`publisher::replay`).
 //!
-//! A redrive puts each event back on the wallet bus, where its rule delivers it to the
-//! queue it failed from (on AWS the consumer queues' policies admit only their rule, so
-//! sending to the queue directly would be refused), then deletes it from the dead-letter
-//! queue. A message that is not an event, or that the bus refuses, stays. The consumers are
-//! idempotent (bonus grants by campaign, payouts by withdrawal id), so an event delivered
-//! twice moves money once. `./dev redrive` does the same locally from the command line.
+//! A message is deleted only once it went back; one that cannot (not an event, a batch no
+//! longer on the stream, a refusal) stays. The consumers are idempotent (bonus grants by
+//! campaign, payouts by withdrawal id, settlements by id, events by `event_id`), so a
+//! message sent back twice moves money once.
 
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
-use aws_sdk_sqs::types::QueueAttributeName;
+use aws_sdk_sqs::types::{MessageAttributeValue, QueueAttributeName};
 use edge::config::ConfigError;
 use ledger::api::QueueView;
 use ledger::WalletError;
 
-/// What the back office can do with a queue's messages.
+/// How a queue's messages go back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Handling {
     /// EventBridge events: back on the bus, whose rule delivers them to `delivers_to`.
     Redrive { delivers_to: &'static str },
-    /// Not sent back from here; the note says why and what to do.
-    Held,
+    /// Signed settlement messages: sent again, as they were, to `delivers_to`.
+    Resend { delivers_to: &'static str },
+    /// Stream batch coordinates: the batch's events published again from the stream.
+    Replay,
 }
 
-/// A queue the back office knows: its template logical id, what it holds and how it is
-/// handled.
+/// A queue the back office knows: its template logical id, what it holds and how it goes
+/// back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Known {
     pub name: &'static str,
@@ -33,23 +43,25 @@ pub struct Known {
 }
 
 /// Every dead-letter and failure queue of the template (a test checks the template has
-/// no other, and that each redrivable one is the dead-letter queue of its `delivers_to`).
+/// no other, and that each queue's messages go back where the template says they came
+/// from).
 pub const KNOWN: [Known; 6] = [
     Known {
         name: "SettlementDeadLetterQueue",
-        handling: Handling::Held,
-        note: "Settlements the settle function failed 5 times. Only the aggregator may send \
-               to SettlementQueue and each message carries its signature: ask the aggregator \
-               to send these settlements again (an applied settlement id replays and moves \
-               nothing), then purge this queue.",
+        handling: Handling::Resend {
+            delivers_to: "SettlementQueue",
+        },
+        note: "Settlements the settle-queue function failed 5 times. A redrive sends them \
+               back to SettlementQueue with their signature: settle-queue verifies the \
+               aggregator's signature again (valid for the 14 days a message is kept) and \
+               applies each once.",
     },
     Known {
         name: "OutboxFailureQueue",
-        handling: Handling::Held,
-        note: "Stream batches the publisher could not publish: each message holds the \
-               batch's stream coordinates, not events, so nothing here can be sent back. \
-               The events are kept in the table with the changes that caused them: see the \
-               README, \"Dead-letter queues\".",
+        handling: Handling::Replay,
+        note: "Stream batches the publisher could not publish. A redrive reads each batch \
+               again from the table's stream (kept 24 hours) and publishes its events; \
+               consumers ignore the events they already had.",
     },
     Known {
         name: "BonusDeadLetterQueue",
@@ -122,11 +134,13 @@ pub fn parse_watched(text: &str) -> Result<Vec<Watched>, ConfigError> {
     Ok(watched)
 }
 
-/// The SQS and EventBridge side of the back office, built once per cold start.
+/// The SQS, EventBridge and stream side of the back office, built once per cold start.
 pub struct Queues {
     sqs: aws_sdk_sqs::Client,
-    events: aws_sdk_eventbridge::Client,
-    bus: String,
+    streams: aws_sdk_dynamodbstreams::Client,
+    publisher: publisher::Publisher,
+    /// Where settlements go back to (`SETTLEMENT_QUEUE_URL`).
+    settlement_queue: String,
     watched: Vec<Watched>,
 }
 
@@ -134,34 +148,48 @@ fn unavailable(call: &str, error: impl std::fmt::Display) -> WalletError {
     WalletError::Unavailable(format!("{call}: {error}"))
 }
 
+/// One message received from a dead-letter queue.
+struct Received {
+    id: String,
+    receipt: String,
+    body: String,
+    attributes: std::collections::HashMap<String, MessageAttributeValue>,
+}
+
 impl Queues {
     pub fn new(
         sqs: aws_sdk_sqs::Client,
-        events: aws_sdk_eventbridge::Client,
-        bus: impl Into<String>,
+        streams: aws_sdk_dynamodbstreams::Client,
+        publisher: publisher::Publisher,
+        settlement_queue: impl Into<String>,
         watched: Vec<Watched>,
     ) -> Queues {
         Queues {
             sqs,
-            events,
-            bus: bus.into(),
+            streams,
+            publisher,
+            settlement_queue: settlement_queue.into(),
             watched,
         }
     }
 
-    /// Reads `OPS_QUEUES` and `EVENT_BUS_NAME`.
+    /// Reads `OPS_QUEUES`, `SETTLEMENT_QUEUE_URL` and `EVENT_BUS_NAME`.
     pub fn from_env(aws: &aws_config::SdkConfig) -> Result<Queues, ConfigError> {
-        let bus = std::env::var("EVENT_BUS_NAME")
-            .ok()
-            .filter(|b| !b.trim().is_empty())
-            .ok_or(ConfigError::Missing("EVENT_BUS_NAME"))?;
-        let watched = parse_watched(
-            &std::env::var("OPS_QUEUES").map_err(|_| ConfigError::Missing("OPS_QUEUES"))?,
-        )?;
+        let variable = |name: &'static str| {
+            std::env::var(name)
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+                .ok_or(ConfigError::Missing(name))
+        };
+        let watched = parse_watched(&variable("OPS_QUEUES")?)?;
         Ok(Queues::new(
             aws_sdk_sqs::Client::new(aws),
-            aws_sdk_eventbridge::Client::new(aws),
-            bus,
+            aws_sdk_dynamodbstreams::Client::new(aws),
+            publisher::Publisher::new(
+                aws_sdk_eventbridge::Client::new(aws),
+                variable("EVENT_BUS_NAME")?,
+            ),
+            variable("SETTLEMENT_QUEUE_URL")?,
             watched,
         ))
     }
@@ -205,14 +233,16 @@ impl Queues {
                     .unwrap_or(0)
             };
             let delivers_to = match watched.known.handling {
-                Handling::Redrive { delivers_to } => Some(delivers_to.to_string()),
-                Handling::Held => None,
+                Handling::Redrive { delivers_to } | Handling::Resend { delivers_to } => {
+                    Some(delivers_to.to_string())
+                }
+                Handling::Replay => None,
             };
             views.push(QueueView {
                 queue: watched.known.name.to_string(),
                 depth: count(QueueAttributeName::ApproximateNumberOfMessages),
                 in_flight: count(QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
-                redrivable: delivers_to.is_some(),
+                redrivable: true,
                 delivers_to,
                 note: watched.known.note.to_string(),
             });
@@ -220,97 +250,118 @@ impl Queues {
         Ok(views)
     }
 
-    /// The queue `name` if its messages may be redriven here; otherwise why not.
-    pub fn redrivable(&self, name: &str) -> Result<&Watched, WalletError> {
-        let watched = self.watched(name)?;
+    /// Up to ten messages not seen yet in this redrive, invisible for a minute meanwhile.
+    async fn receive(
+        &self,
+        watched: &Watched,
+        seen: &mut std::collections::HashSet<String>,
+    ) -> Result<Vec<Received>, WalletError> {
+        let out = self
+            .sqs
+            .receive_message()
+            .queue_url(&watched.url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(0)
+            .visibility_timeout(60)
+            .message_attribute_names("All")
+            .send()
+            .await
+            .map_err(|e| {
+                unavailable("ReceiveMessage", aws_sdk_sqs::error::DisplayErrorContext(e))
+            })?;
+        Ok(out
+            .messages
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|m| seen.insert(m.message_id().unwrap_or_default().to_string()))
+            .map(|m| Received {
+                id: m.message_id().unwrap_or_default().to_string(),
+                receipt: m.receipt_handle().unwrap_or_default().to_string(),
+                body: m.body().unwrap_or_default().to_string(),
+                attributes: m.message_attributes.unwrap_or_default(),
+            })
+            .collect())
+    }
+
+    async fn delete(&self, watched: &Watched, message: &Received) -> Result<(), WalletError> {
+        self.sqs
+            .delete_message()
+            .queue_url(&watched.url)
+            .receipt_handle(&message.receipt)
+            .send()
+            .await
+            .map_err(|e| {
+                unavailable("DeleteMessage", aws_sdk_sqs::error::DisplayErrorContext(e))
+            })?;
+        Ok(())
+    }
+
+    /// Sends one message back the way it came; `Err` says why it stays.
+    async fn send_back(&self, watched: &Watched, message: &Received) -> Result<(), String> {
         match watched.known.handling {
-            Handling::Redrive { .. } => Ok(watched),
-            Handling::Held => Err(WalletError::QueueNotRedrivable(format!(
-                "{name} is not redriven from the back office: {}",
-                watched.known.note
-            ))),
+            Handling::Redrive { .. } => {
+                let event = wire::queue::redriven_event(&message.body)?;
+                let entry = PutEventsRequestEntry::builder()
+                    .event_bus_name(self.publisher.bus())
+                    .source(event.source)
+                    .detail_type(event.detail_type)
+                    .detail(event.detail)
+                    .build();
+                let put = self
+                    .publisher
+                    .client()
+                    .put_events()
+                    .entries(entry)
+                    .send()
+                    .await
+                    .map_err(|e| aws_sdk_eventbridge::error::DisplayErrorContext(e).to_string())?;
+                match put.entries().first().and_then(|r| r.error_code()) {
+                    None if put.failed_entry_count() == 0 => Ok(()),
+                    code => Err(format!("the bus refused the event ({code:?})")),
+                }
+            }
+            Handling::Resend { .. } => {
+                self.sqs
+                    .send_message()
+                    .queue_url(&self.settlement_queue)
+                    .message_body(&message.body)
+                    .set_message_attributes(Some(message.attributes.clone()))
+                    .send()
+                    .await
+                    .map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(e).to_string())?;
+                Ok(())
+            }
+            Handling::Replay => {
+                let batch = wire::stream::failed_batch(&message.body)?;
+                let published = publisher::replay::replay(&self.streams, &self.publisher, &batch)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                tracing::info!(shard = %batch.shard_id, start = %batch.start_sequence, end = %batch.end_sequence, published, "a failed batch published again");
+                Ok(())
+            }
         }
     }
 
-    /// Moves up to [`MAX_REDRIVE`] messages of `watched` back onto the bus. Returns
-    /// (moved, left). A message is deleted only after the bus took its event.
+    /// Sends up to [`MAX_REDRIVE`] messages of `watched` back. Returns (moved, left).
     pub async fn redrive(&self, watched: &Watched) -> Result<(u64, u64), WalletError> {
         let (mut moved, mut left) = (0u64, 0u64);
-        let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
+        let mut seen = std::collections::HashSet::new();
         while seen.len() < MAX_REDRIVE {
-            let out = self
-                .sqs
-                .receive_message()
-                .queue_url(&watched.url)
-                .max_number_of_messages(10)
-                .wait_time_seconds(0)
-                .visibility_timeout(60)
-                .send()
-                .await
-                .map_err(|e| {
-                    unavailable("ReceiveMessage", aws_sdk_sqs::error::DisplayErrorContext(e))
-                })?;
-            let batch: Vec<_> = out
-                .messages
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|m| seen.insert(m.message_id().unwrap_or_default().to_string()))
-                .collect();
+            let batch = self.receive(watched, &mut seen).await?;
             if batch.is_empty() {
                 break;
             }
-            let mut entries = Vec::new();
-            let mut receipts = Vec::new();
             for message in &batch {
-                match wire::queue::redriven_event(message.body().unwrap_or_default()) {
-                    Ok(event) => {
-                        entries.push(
-                            PutEventsRequestEntry::builder()
-                                .event_bus_name(&self.bus)
-                                .source(event.source)
-                                .detail_type(event.detail_type)
-                                .detail(event.detail)
-                                .build(),
-                        );
-                        receipts.push(message.receipt_handle().unwrap_or_default().to_string());
+                match self.send_back(watched, message).await {
+                    Ok(()) => {
+                        self.delete(watched, message).await?;
+                        moved += 1;
                     }
                     Err(why) => {
-                        tracing::warn!(queue = watched.known.name, message_id = ?message.message_id(), %why, "not an event: left in the queue");
+                        tracing::warn!(queue = watched.known.name, message_id = %message.id, %why, "left in the queue");
                         left += 1;
                     }
                 }
-            }
-            if entries.is_empty() {
-                continue;
-            }
-            let put = self
-                .events
-                .put_events()
-                .set_entries(Some(entries))
-                .send()
-                .await
-                .map_err(|e| {
-                    unavailable(
-                        "PutEvents",
-                        aws_sdk_eventbridge::error::DisplayErrorContext(e),
-                    )
-                })?;
-            for (result, receipt) in put.entries().iter().zip(receipts) {
-                if result.error_code().is_some() {
-                    tracing::warn!(queue = watched.known.name, code = ?result.error_code(), "the bus refused an event: left in the queue");
-                    left += 1;
-                    continue;
-                }
-                self.sqs
-                    .delete_message()
-                    .queue_url(&watched.url)
-                    .receipt_handle(receipt)
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        unavailable("DeleteMessage", aws_sdk_sqs::error::DisplayErrorContext(e))
-                    })?;
-                moved += 1;
             }
         }
         Ok((moved, left))
@@ -343,7 +394,7 @@ mod tests {
     }
 
     #[test]
-    fn only_event_queues_are_redrivable_and_each_says_what_it_holds() {
+    fn every_queue_says_what_it_holds_and_where_it_goes_back() {
         for known in KNOWN {
             assert!(!known.note.is_empty());
             match known.handling {
@@ -352,9 +403,13 @@ mod tests {
                         .name
                         .starts_with(delivers_to.trim_end_matches("Queue")))
                 }
-                Handling::Held => assert!(
-                    ["SettlementDeadLetterQueue", "OutboxFailureQueue"].contains(&known.name)
-                ),
+                Handling::Resend { delivers_to } => {
+                    assert_eq!(
+                        (known.name, delivers_to),
+                        ("SettlementDeadLetterQueue", "SettlementQueue")
+                    )
+                }
+                Handling::Replay => assert_eq!(known.name, "OutboxFailureQueue"),
             }
         }
     }

@@ -214,7 +214,8 @@ impl Payout {
         for attempt in 1..=ATTEMPTS {
             match self.call(&order, self.state.clock.now()).await {
                 Answer::Accepted => {
-                    return Ok(format!("{withdrawal_id}: accepted by the provider"))
+                    metrics::counter!("payouts", "outcome" => "accepted").increment(1);
+                    return Ok(format!("{withdrawal_id}: accepted by the provider"));
                 }
                 Answer::Refused { status, text } => {
                     let result = refusal(status, &text);
@@ -228,6 +229,7 @@ impl Payout {
                     )
                     .await
                     .map_err(|failed| failed.error)?;
+                    metrics::counter!("payouts", "outcome" => "refused").increment(1);
                     return Ok(format!(
                         "{withdrawal_id}: refused by the provider (HTTP {status}), returned to cash"
                     ));
@@ -240,6 +242,7 @@ impl Payout {
                 }
             }
         }
+        metrics::counter!("payouts", "outcome" => "unanswered").increment(1);
         Err(WalletError::Unavailable(last))
     }
 }

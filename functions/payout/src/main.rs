@@ -1,6 +1,6 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    edge::state::init_tracing();
+    edge::observe::init("payout");
     let payout = payout::Payout::from_env().await?;
     edge::serve_with(payout, payout::handle_batch).await
 }

@@ -10,6 +10,9 @@ use ledger::bet::{BetCommand, BetRequest};
 use ledger::{PlayerId, WalletError};
 use store::Failed;
 
+/// The route this function serves.
+pub const ROUTES: [&str; 1] = ["POST /players/{player_id}/bets"];
+
 pub async fn handle(state: &State, request: Request) -> Response<Body> {
     let path = instance(&request);
     let player = match signed_player(state, &request, Integration::Aggregator).await {

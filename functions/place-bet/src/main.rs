@@ -4,5 +4,5 @@ async fn main() -> Result<(), lambda_http::Error> {
         aggregator: true,
         ..Default::default()
     };
-    edge::serve(needs, place_bet::handle).await
+    edge::serve("place-bet", needs, &place_bet::ROUTES, place_bet::handle).await
 }

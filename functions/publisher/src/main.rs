@@ -1,6 +1,6 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    edge::state::init_tracing();
+    edge::observe::init("publisher");
     let publisher = publisher::Publisher::from_env().await?;
     edge::serve_with(publisher, publisher::handle).await
 }

@@ -1,4 +1,10 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    edge::serve(edge::Needs::default(), register::handle).await
+    edge::serve(
+        "register",
+        edge::Needs::default(),
+        &register::ROUTES,
+        register::handle,
+    )
+    .await
 }

@@ -40,6 +40,9 @@ fn bet_not_found(bet_id: String) -> WalletError {
     WalletError::BetNotFound(format!("there is no bet {bet_id}"))
 }
 
+/// The route this function serves.
+pub const ROUTES: [&str; 1] = ["POST /players/{player_id}/bets/{bet_id}/settlement"];
+
 pub async fn handle(state: &State, request: Request) -> Response<Body> {
     let path = instance(&request);
     let player = match signed_player(state, &request, Integration::Aggregator).await {

@@ -4,5 +4,5 @@ async fn main() -> Result<(), lambda_http::Error> {
         aggregator: true,
         ..Default::default()
     };
-    edge::serve(needs, settle::handle).await
+    edge::serve("settle", needs, &settle::ROUTES, settle::handle).await
 }

@@ -5,5 +5,5 @@ async fn main() -> Result<(), lambda_http::Error> {
         risk_rules: true,
         ..Default::default()
     };
-    edge::serve(needs, withdraw::handle).await
+    edge::serve("withdraw", needs, &withdraw::ROUTES, withdraw::handle).await
 }

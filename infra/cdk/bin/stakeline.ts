@@ -3,6 +3,7 @@
 import * as path from 'node:path';
 
 import { App, Validations } from 'aws-cdk-lib';
+import { Architecture } from 'aws-cdk-lib/aws-lambda';
 import { AwsSolutionsChecks } from 'cdk-nag';
 
 import { StakelineStack } from '../lib/stakeline-stack';
@@ -20,12 +21,22 @@ if (placeholderCode) {
   app.node.setContext('aws:cdk:bundling-stacks', []);
 }
 
+// `-c architecture=x86_64` builds and deploys every function for x86_64 (template.yaml's
+// Architecture parameter); arm64 by default.
+const ARCHITECTURES: Record<string, Architecture> = { arm64: Architecture.ARM_64, x86_64: Architecture.X86_64 };
+const architectureName = app.node.tryGetContext('architecture') ?? 'arm64';
+const architecture = ARCHITECTURES[architectureName];
+if (!architecture) {
+  throw new Error(`-c architecture=${architectureName}: expected one of ${Object.keys(ARCHITECTURES).join(', ')}`);
+}
+
 new StakelineStack(app, 'Stakeline', {
   description:
     'Stakeline player wallet: an HTTP API in front of Rust functions that keep every player\'s ' +
     'money in one DynamoDB table.',
   workspaceRoot,
   placeholderCode,
+  architecture,
 });
 
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));

@@ -16,6 +16,7 @@ const FUNCTIONS = [
   'BonusAwardFunction',
   'WithdrawFunction',
   'OpsFunction',
+  'ReviewAgeFunction',
   'PayoutFunction',
 ];
 

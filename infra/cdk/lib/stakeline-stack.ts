@@ -24,6 +24,7 @@ import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
+import * as eventsTargets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -33,6 +34,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { RustFunction } from 'cargo-lambda-cdk';
 import { Construct, IConstruct } from 'constructs';
 
+import { addMonitoring } from './monitoring';
 import { acknowledgeNagFindings } from './nag';
 
 export interface StakelineStackProps extends StackProps {
@@ -45,6 +47,12 @@ export interface StakelineStackProps extends StackProps {
    * PlaceholderCodeIsNotDeployable, so CloudFormation refuses to deploy it.
    */
   readonly placeholderCode?: boolean;
+  /**
+   * The instruction set of every function (template.yaml's Architecture parameter; here the
+   * context value `architecture`, arm64 by default): x86_64 where the build machine cannot
+   * build for arm64.
+   */
+  readonly architecture?: lambda.Architecture;
 }
 
 /** Metadata key naming each function's Cargo binary in the synthesized template. */
@@ -111,6 +119,8 @@ interface WalletFunctionSpec {
   /** The function's own policy: template.yaml's `Policies` of the function. */
   readonly statements: iam.PolicyStatement[];
   readonly routes?: Route[];
+  /** An EventBridge schedule on the default bus (template.yaml's `Schedule` event). */
+  readonly schedule?: { readonly id: string; readonly expression: events.Schedule; readonly description: string };
 }
 
 /** Gives the CloudFormation resource behind an L2 construct the logical id template.yaml uses. */
@@ -239,6 +249,35 @@ export class StakelineStack extends Stack {
         'this says (below info they log whole requests and events).',
       default: 'info',
       allowedValues: ['error', 'warn', 'info', 'debug'],
+    });
+    const alarmEmail = new CfnParameter(this, 'AlarmEmail', {
+      type: 'String',
+      description:
+        'Email address subscribed to AlarmTopic, where every alarm of the stack sends its ALARM and ' +
+        'OK notifications (SNS mails a confirmation link first); empty: no subscription (subscribe ' +
+        'a pager or chat integration to the topic instead).',
+      default: '',
+      allowedPattern: '^$|^[^\\s@]+@[^\\s@]+\\.[^\\s@]+$',
+      constraintDescription: 'must be empty or one email address',
+    });
+    const reviewAgeAlarmSeconds = new CfnParameter(this, 'ReviewAgeAlarmSeconds', {
+      type: 'Number',
+      description:
+        'How long the oldest withdrawal in review (status pending_review) may wait before ' +
+        'ReviewQueueAgeAlarm fires, in seconds (default 4 hours).',
+      default: 14400,
+      minValue: 300,
+    });
+    const conditionalCheckFailuresAlarmThreshold = new CfnParameter(this, 'ConditionalCheckFailuresAlarmThreshold', {
+      type: 'Number',
+      description:
+        'Conditional check failures on the wallet table in 5 minutes (AWS/DynamoDB ' +
+        'ConditionalCheckFailedRequests) above which TableConditionalCheckFailuresAlarm fires.',
+      default: 100,
+      minValue: 1,
+    });
+    const hasAlarmEmail = new CfnCondition(this, 'HasAlarmEmail', {
+      expression: Fn.conditionNot(Fn.conditionEquals(alarmEmail.valueAsString, '')),
     });
 
     // One secret can never serve both integrations.
@@ -396,8 +435,8 @@ export class StakelineStack extends Stack {
     );
     queueTarget(withdrawalApprovedRule, 'PayoutQueue', payoutQueue, payoutRuleDeadLetterQueue);
 
-    // Only the aggregator's integration principal may send settlements; every other principal
-    // is refused, even one whose own IAM policy allows it.
+    // Only the aggregator's integration principal (and the back office's redrive, below) may
+    // send settlements; every other principal is refused, even one whose own IAM policy allows it.
     const settlementQueuePolicy = pin(
       new sqs.QueuePolicy(this, 'SettlementQueuePolicy', { queues: [settlementQueue] }),
       'SettlementQueuePolicy',
@@ -409,14 +448,6 @@ export class StakelineStack extends Stack {
         principals: [new iam.ArnPrincipal(settlementSenderArn.valueAsString)],
         actions: ['sqs:SendMessage'],
         resources: [settlementQueue.queueArn],
-      }),
-      new iam.PolicyStatement({
-        sid: 'NobodyElseSendsSettlements',
-        effect: iam.Effect.DENY,
-        principals: [new iam.StarPrincipal()],
-        actions: ['sqs:SendMessage'],
-        resources: [settlementQueue.queueArn],
-        conditions: { ArnNotEquals: { 'aws:PrincipalArn': settlementSenderArn.valueAsString } },
       }),
     );
 
@@ -525,6 +556,8 @@ export class StakelineStack extends Stack {
     const readSecret = (secretArn: CfnParameter) =>
       allow(['secretsmanager:GetSecretValue'], [secretArn.valueAsString]);
 
+    // Every function by its binary, in the order of template.yaml (the alarms and the dashboard).
+    const functionsByBinary = new Map<string, lambda.IFunction>();
     const walletFunction = (spec: WalletFunctionSpec): lambda.Function => {
       const role = pin(
         new iam.Role(this, `${spec.id}Role`, {
@@ -549,11 +582,18 @@ export class StakelineStack extends Stack {
       const options: lambda.FunctionOptions = {
         description: spec.description,
         role,
-        architecture: lambda.Architecture.ARM_64,
+        architecture: props.architecture ?? lambda.Architecture.ARM_64,
         memorySize: 256,
         timeout: spec.timeout ?? Duration.seconds(10),
+        // X-Ray: CDK grants the role xray:PutTraceSegments and xray:PutTelemetryRecords.
         tracing: lambda.Tracing.ACTIVE,
         logGroup,
+        // JSON lines kept as they are; no level filter of Lambda's on them (they carry no
+        // timestamp, so Lambda would take each for INFO): RUST_LOG filters. Lambda's own
+        // lines: warnings only (see template.yaml's Globals).
+        loggingFormat: lambda.LoggingFormat.JSON,
+        applicationLogLevelV2: lambda.ApplicationLogLevel.TRACE,
+        systemLogLevelV2: lambda.SystemLogLevel.WARN,
         environment: {
           TABLE_NAME: table.tableName,
           PLAYER_AUTH: 'apigateway',
@@ -576,6 +616,7 @@ export class StakelineStack extends Stack {
           });
       pin(fn, spec.id);
       (fn.node.defaultChild as CfnResource).addMetadata(BINARY_METADATA_KEY, spec.binary);
+      functionsByBinary.set(spec.binary, fn);
       for (const route of spec.routes ?? []) {
         api.addRoutes({
           path: route.path,
@@ -584,6 +625,15 @@ export class StakelineStack extends Stack {
           authorizer: route.operator ? operatorJwt : route.playerJwt ? playerJwt : noAuthorizer,
           authorizationScopes: route.operator ? [OPERATOR_SCOPE] : undefined,
         });
+      }
+      if (spec.schedule) {
+        // SAM names the rule <Function><Event>; the target and the invoke permission come with it.
+        const rule = new events.Rule(this, `${spec.id}${spec.schedule.id}`, {
+          schedule: spec.schedule.expression,
+          description: spec.schedule.description,
+          targets: [new eventsTargets.LambdaFunction(fn)],
+        });
+        pin(rule, `${spec.id}${spec.schedule.id}`);
       }
       return fn;
     };
@@ -653,8 +703,8 @@ export class StakelineStack extends Stack {
       ],
     });
 
-    // Every dead-letter and failure queue, by template.yaml's logical id (OPS_QUEUES), and the
-    // four of them that hold EventBridge events, which a redrive puts back on the bus.
+    // Every dead-letter and failure queue, by template.yaml's logical id (OPS_QUEUES): a
+    // redrive sends each one's messages back the way they came.
     const watchedQueues: [string, sqs.Queue][] = [
       ['SettlementDeadLetterQueue', settlementDeadLetterQueue],
       ['OutboxFailureQueue', outboxFailureQueue],
@@ -663,15 +713,9 @@ export class StakelineStack extends Stack {
       ['PayoutDeadLetterQueue', payoutDeadLetterQueue],
       ['PayoutRuleDeadLetterQueue', payoutRuleDeadLetterQueue],
     ];
-    const redrivableQueues = [
-      bonusDeadLetterQueue,
-      bonusRuleDeadLetterQueue,
-      payoutDeadLetterQueue,
-      payoutRuleDeadLetterQueue,
-    ];
     // The operator's back office: the review queue and decisions, the player views and the lock,
     // the audit and the dead-letter queues.
-    walletFunction({
+    const opsFunction = walletFunction({
       id: 'OpsFunction',
       logGroupId: 'OpsLogGroup',
       binary: 'ops',
@@ -683,6 +727,8 @@ export class StakelineStack extends Stack {
         EVENT_BUS_NAME: eventBusName,
         // Space-separated LogicalId=QueueUrl pairs (template.yaml's OPS_QUEUES).
         OPS_QUEUES: watchedQueues.map(([logicalId, watched]) => `${logicalId}=${watched.queueUrl}`).join(' '),
+        // Dead-lettered settlements go back here, unchanged (signed by the aggregator).
+        SETTLEMENT_QUEUE_URL: settlementQueue.queueUrl,
       },
       statements: [
         // The account, the records and the actions (one TransactWriteItems); a page of bets
@@ -702,13 +748,18 @@ export class StakelineStack extends Stack {
         allow(['dynamodb:Scan'], [table.tableArn]),
         // GET /ops/queues: the depth of every watched queue.
         allow(['sqs:GetQueueAttributes'], watchedQueues.map(([, watched]) => watched.queueArn)),
-        // A redrive takes messages off the queues of events only (SQS-managed SSE: no KMS)…
+        // A redrive takes messages off the six queues (SQS-managed SSE: no KMS)…
         allow(
           ['sqs:ReceiveMessage', 'sqs:DeleteMessage'],
-          redrivableQueues.map((redrivable) => redrivable.queueArn),
+          watchedQueues.map(([, watched]) => watched.queueArn),
         ),
-        // …and puts their events back on the wallet bus.
+        // …puts events back on the wallet bus (and a failed stream batch's, read again from
+        // the table's stream)…
         allow(['events:PutEvents'], [eventBus.eventBusArn]),
+        allow(['dynamodb:GetShardIterator', 'dynamodb:GetRecords'], [table.tableStreamArn!]),
+        // …and sends dead-lettered settlements back to SettlementQueue, whose policy admits
+        // this function's role beside the aggregator.
+        allow(['sqs:SendMessage'], [settlementQueue.queueArn]),
       ],
       routes: [
         { method: GET, path: '/ops/withdrawals', playerJwt: false, operator: true },
@@ -723,6 +774,44 @@ export class StakelineStack extends Stack {
         { method: GET, path: '/ops/queues', playerJwt: false, operator: true },
         { method: POST, path: '/ops/queues/{queue}/redrive', playerJwt: false, operator: true },
       ],
+    });
+
+    // The back office's redrive sends dead-lettered settlements back unchanged: settle-queue
+    // verifies the aggregator's signature on each again. Nobody else may send.
+    const opsRoleArn = opsFunction.role!.roleArn;
+    settlementQueuePolicy.document.addStatements(
+      new iam.PolicyStatement({
+        sid: 'OpsRedrivesSettlements',
+        effect: iam.Effect.ALLOW,
+        principals: [new iam.ArnPrincipal(opsRoleArn)],
+        actions: ['sqs:SendMessage'],
+        resources: [settlementQueue.queueArn],
+      }),
+      new iam.PolicyStatement({
+        sid: 'NobodyElseSendsSettlements',
+        effect: iam.Effect.DENY,
+        principals: [new iam.StarPrincipal()],
+        actions: ['sqs:SendMessage'],
+        resources: [settlementQueue.queueArn],
+        conditions: { ArnNotEquals: { 'aws:PrincipalArn': [settlementSenderArn.valueAsString, opsRoleArn] } },
+      }),
+    );
+
+    // review-age (a binary of the ops package): every five minutes, how long the oldest
+    // withdrawal in review has waited (metric oldest_review_age_seconds), for ReviewQueueAgeAlarm.
+    walletFunction({
+      id: 'ReviewAgeFunction',
+      logGroupId: 'ReviewAgeLogGroup',
+      binary: 'review-age',
+      description: 'Measures how long the oldest withdrawal in review has waited (metric oldest_review_age_seconds).',
+      timeout: Duration.seconds(10),
+      // The review queue, oldest first: one Query with Limit 1.
+      statements: [allow(['dynamodb:Query'], [`${table.tableArn}/index/withdrawals-by-status`])],
+      schedule: {
+        id: 'EveryFiveMinutes',
+        expression: events.Schedule.rate(Duration.minutes(5)),
+        description: "Measures the review queue's oldest withdrawal every five minutes.",
+      },
     });
 
     // Called by the game aggregator: no JWT authorizer, the function verifies the HMAC itself.
@@ -936,6 +1025,19 @@ export class StakelineStack extends Stack {
     pin(consoleBucket.policy!, 'ConsoleBucketPolicy');
     pin(consoleLogBucket.policy!, 'ConsoleLogBucketPolicy');
 
+    // --- Monitoring: every alarm to AlarmTopic, and the money-flow dashboard (lib/monitoring.ts)
+
+    const monitoring = addMonitoring(this, {
+      table,
+      api,
+      functions: functionsByBinary,
+      watchedQueues,
+      alarmEmail,
+      hasAlarmEmail,
+      reviewAgeAlarmSeconds,
+      conditionalCheckFailuresAlarmThreshold,
+    });
+
     // --- Outputs (the same as template.yaml's) -------------------------------------------------
 
     const output = (id: string, description: string, value: string) => new CfnOutput(this, id, { description, value });
@@ -1016,6 +1118,16 @@ export class StakelineStack extends Stack {
       'ConsoleLogBucketName',
       "Name of the bucket holding the console's access logs (s3/ and cloudfront/), kept 90 days.",
       consoleLogBucket.bucketName,
+    );
+    output(
+      'AlarmTopicArn',
+      'The SNS topic every alarm notifies (subscribe on-call to it; AlarmEmail subscribes one address).',
+      monitoring.topic.topicArn,
+    );
+    output(
+      'DashboardName',
+      'The CloudWatch dashboard of the money flow (CloudWatch > Dashboards).',
+      monitoring.dashboard.ref,
     );
 
     acknowledgeNagFindings(this);

@@ -86,12 +86,13 @@ def enqueue(suite: dict, queue: str, body: str, *, unsigned: bool = False) -> tu
     return url, message_id, signed
 
 
-# Dead-letter queues that are not sent back by `redrive`, and why.
+# Dead-letter queues that `redrive` leaves to the back office, and why.
 NOT_REDRIVEN = {
     "SettlementDeadLetterQueue": (
-        "only the aggregator may send to SettlementQueue (its policy denies everyone else, "
-        "and each message carries the aggregator's signature): ask the aggregator to send the "
-        "settlements again; a settlement id already applied replays and moves nothing"
+        "only the aggregator and the ops function may send to SettlementQueue (its policy "
+        "denies everyone else), and each message carries the aggregator's signature: redrive "
+        "it from the console's Queues page or POST /ops/queues/SettlementDeadLetterQueue/redrive, "
+        "which sends each message back with its signature (an id already applied replays)"
     ),
 }
 
@@ -128,7 +129,9 @@ def redrive_target(template: dict, dead_letter_queue: str) -> str:
                         return queue
     raise ValueError(
         f"{dead_letter_queue} is not the dead-letter queue of a queue or of a rule's queue target "
-        "in template.yaml (OutboxFailureQueue holds stream coordinates, not messages to resend)"
+        "in template.yaml (OutboxFailureQueue holds stream coordinates, not messages to resend: "
+        "the console's Queues page or POST /ops/queues/OutboxFailureQueue/redrive publishes "
+        "their batches again from the table's stream)"
     )
 
 

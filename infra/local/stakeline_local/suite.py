@@ -4,7 +4,8 @@ Each function gets the environment the template gives it on AWS, with the table,
 names moto provisioned, and the local credentials of ``auth`` where AWS would use the JWT
 authorizer or Secrets Manager. Every SQS event of the template gets a queue poller and every
 DynamoDB event a stream reader (``pollers``); EventBridge rules deliver to their SQS targets
-inside moto, at PutEvents time. The payout function's payment provider is the sandbox of
+inside moto, at PutEvents time. Schedule events run nowhere locally: the banner lists them with
+the command that invokes each function once. The payout function's payment provider is the sandbox of
 ``sandbox_provider``, whose results come back to the API front signed. The operator console
 (``console_server``) serves the built ``console/`` app with ``/ops`` forwarded to the API front.
 """
@@ -26,7 +27,7 @@ from pathlib import Path
 
 from . import REPO_ROOT, STATE_DIR, log
 from . import auth, console_server, emulator, gateway, pollers, routes, sandbox_provider
-from .template import functions, http_routes, load_template
+from .template import functions, http_routes, load_template, schedule_event_sources
 
 # Variables the local suite sets instead of the template's value.
 LOCAL_OVERRIDES = {
@@ -294,6 +295,19 @@ def _stream_section(stream_specs: list[pollers.StreamSourceSpec]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _schedule_section(template: dict | None, port: str) -> str:
+    """The functions EventBridge invokes on a schedule on AWS: locally nothing invokes them."""
+    found = schedule_event_sources(template) if template else []
+    if not found:
+        return ""
+    lines = ["", "Schedules (EventBridge rules on AWS; the local suite runs none: invoke by hand):"]
+    for function, event in found:
+        state = "" if event.enabled else " (disabled)"
+        lines.append(f"  {function.logical_id}.{event.name} {event.schedule}{state} -> {function.binary}")
+        lines.append(f"    .venv/bin/cargo-lambda lambda invoke {function.binary} -A 127.0.0.1 -P {port} --data-ascii '{{}}'")
+    return "\n".join(lines) + "\n"
+
+
 def _sandbox_section(url: str | None) -> str:
     if not url:
         return ""
@@ -350,6 +364,7 @@ def banner(
     queue_section = _queue_section(queues or {}, specs or [])
     bus_section = _bus_section(template or {"Resources": {}}, buses or {})
     stream_section = _stream_section(stream_specs or [])
+    schedule_section = _schedule_section(template, port)
     sandbox_line = f"\n  Payouts      {sandbox}  (sandbox payment provider)" if sandbox else ""
     console_line = (f"\n  Console      {console}  (operator console: sign in with any staff id, e.g. staff-7)"
                     if console else "")
@@ -360,7 +375,7 @@ Stakeline local suite is up.
   Table        {table}{sandbox_line}
 Routes:
 {route_lines}
-{stream_section}{bus_section}{queue_section}
+{stream_section}{bus_section}{queue_section}{schedule_section}
 Player routes want a local token (HS256, secret {auth.LOCAL_JWT_SECRET!r}, dev only):
   PLAYER={player}
   TOKEN=$(./dev token $PLAYER)

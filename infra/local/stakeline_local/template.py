@@ -291,6 +291,17 @@ class StreamEvent:
 
 
 @dataclass
+class ScheduleEvent:
+    """A function's `Type: Schedule` event: an EventBridge rule on AWS that invokes it on a
+    schedule. The local suite runs no schedule (``./dev up`` says so and how to invoke it)."""
+
+    name: str
+    # The rule's schedule expression as written: rate(…) or cron(…).
+    schedule: str
+    enabled: bool = True
+
+
+@dataclass
 class Function:
     logical_id: str
     binary: str
@@ -303,6 +314,7 @@ class Function:
     # Seconds: the function's Timeout, else Globals', else Lambda's default.
     timeout: int = DEFAULT_FUNCTION_TIMEOUT
     stream_events: list[StreamEvent] = field(default_factory=list)
+    schedule_events: list[ScheduleEvent] = field(default_factory=list)
 
 
 # On AWS a function's environment names its integration's signing secrets by the ARN of a
@@ -368,12 +380,15 @@ def functions(template: dict) -> list[Function]:
         routes = []
         sqs_events = []
         stream_events = []
+        schedule_events = []
         for name, event in (properties.get("Events", {}) or {}).items():
             event_properties = event.get("Properties", {}) or {}
             if event.get("Type") == "SQS":
                 sqs_events.append(_sqs_event(f"{logical_id}.{name}", name, event_properties))
             if event.get("Type") == "DynamoDB":
                 stream_events.append(_stream_event(f"{logical_id}.{name}", name, event_properties))
+            if event.get("Type") == "Schedule":
+                schedule_events.append(_schedule_event(f"{logical_id}.{name}", name, event_properties))
             if event.get("Type") != "HttpApi":
                 continue
             if "Method" not in event_properties or "Path" not in event_properties:
@@ -385,9 +400,18 @@ def functions(template: dict) -> list[Function]:
             raise ValueError(f"{logical_id}: Timeout must be a literal number of seconds, got {timeout!r}")
         found.append(Function(
             logical_id, str(binary), function_environment(template, resource), routes, sqs_events, timeout,
-            stream_events,
+            stream_events, schedule_events,
         ))
     return found
+
+
+def _schedule_event(where: str, name: str, properties: dict) -> ScheduleEvent:
+    schedule = properties.get("Schedule")
+    if not isinstance(schedule, str) or not schedule.startswith(("rate(", "cron(")):
+        raise ValueError(f"{where}: Schedule events need Schedule as a literal rate(…) or cron(…) expression")
+    state = properties.get("State")
+    enabled = properties.get("Enabled", True) is not False and state != "DISABLED"
+    return ScheduleEvent(name=name, schedule=schedule, enabled=enabled)
 
 
 def _sqs_event(where: str, name: str, properties: dict) -> SqsEvent:
@@ -479,6 +503,12 @@ def stream_event_sources(template: dict) -> list[tuple[Function, StreamEvent]]:
     """Every (function, DynamoDB event) pair: the table streams Lambda reads on AWS and the
     local suite emulates."""
     return [(function, event) for function in functions(template) for event in function.stream_events]
+
+
+def schedule_event_sources(template: dict) -> list[tuple[Function, ScheduleEvent]]:
+    """Every (function, Schedule event) pair: what EventBridge invokes on AWS, and the local suite
+    does not."""
+    return [(function, event) for function in functions(template) for event in function.schedule_events]
 
 
 def sqs_event_sources(template: dict) -> list[tuple[Function, SqsEvent]]:

@@ -10,6 +10,19 @@ use lambda_http::aws_lambda_events::event::sqs::{
 use ledger::WalletError;
 use std::future::Future;
 
+/// Deliveries before a message moves to its dead-letter queue: every consumer queue's
+/// `maxReceiveCount` in template.yaml (`tests/infra/test_ops_queues.py` keeps them equal).
+pub const MAX_RECEIVE_COUNT: u32 = 5;
+
+/// Whether a message failing now goes to its dead-letter queue (its last delivery).
+pub fn is_last_delivery(message: &SqsMessage) -> bool {
+    message
+        .attributes
+        .get("ApproximateReceiveCount")
+        .and_then(|count| count.parse::<u32>().ok())
+        .is_some_and(|count| count >= MAX_RECEIVE_COUNT)
+}
+
 /// Runs `handle` on each message of `event` in order (with its message id); `Ok` carries a
 /// short summary for the log. `queue` names the consumer in the log lines.
 pub async fn each_message<F, Fut>(queue: &str, event: SqsEvent, mut handle: F) -> SqsBatchResponse
@@ -20,10 +33,17 @@ where
     let mut response = SqsBatchResponse::default();
     for message in event.records {
         let id = message.message_id.clone().unwrap_or_default();
+        let last = is_last_delivery(&message);
         match handle(message, id.clone()).await {
             Ok(summary) => tracing::info!(queue, message_id = %id, %summary, "message processed"),
             Err(error) => {
-                tracing::warn!(queue, message_id = %id, code = %error.code(), %error, "message failed");
+                let code = error.code().as_str();
+                tracing::warn!(queue, message_id = %id, code, %error, last_delivery = last, "message failed");
+                metrics::counter!("message_failures", "queue" => queue.to_string(), "code" => code)
+                    .increment(1);
+                if last {
+                    metrics::counter!("dead_lettered", "queue" => queue.to_string()).increment(1);
+                }
                 let mut failure = BatchItemFailure::default();
                 failure.item_identifier = id;
                 response.batch_item_failures.push(failure);
@@ -46,6 +66,24 @@ mod tests {
             event.records.push(message);
         }
         event
+    }
+
+    #[test]
+    fn the_fifth_delivery_is_the_last() {
+        let mut message = SqsMessage::default();
+        assert!(!is_last_delivery(&message));
+        for (count, last) in [
+            ("1", false),
+            ("4", false),
+            ("5", true),
+            ("9", true),
+            ("x", false),
+        ] {
+            message
+                .attributes
+                .insert("ApproximateReceiveCount".into(), count.into());
+            assert_eq!(is_last_delivery(&message), last, "{count}");
+        }
     }
 
     #[tokio::test]

@@ -75,8 +75,7 @@ pub fn status_of(code: ErrorCode) -> u16 {
         | ErrorCode::BetAlreadySettled
         | ErrorCode::BetRolledBack
         | ErrorCode::WithdrawalNotPending
-        | ErrorCode::WithdrawalAlreadyFinal
-        | ErrorCode::QueueNotRedrivable => 409,
+        | ErrorCode::WithdrawalAlreadyFinal => 409,
         ErrorCode::Unauthenticated => 401,
         ErrorCode::Forbidden | ErrorCode::PlayerBlocked => 403,
         ErrorCode::PlayerNotFound
@@ -121,6 +120,8 @@ pub fn problem(error: &WalletError, instance: &str, wallet: Option<&Account>) ->
     match serde_json::to_vec(&body) {
         Ok(bytes) => {
             let mut response = respond(status_of(code), PROBLEM_JSON, bytes);
+            // For the request's log line and metrics (`crate::observe::outcome`).
+            response.extensions_mut().insert(code);
             if code == ledger::ErrorCode::Unavailable {
                 response.headers_mut().insert(
                     lambda_http::http::header::RETRY_AFTER,

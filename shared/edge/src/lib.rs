@@ -8,6 +8,7 @@ pub mod batch;
 pub mod config;
 pub mod http;
 pub mod money_route;
+pub mod observe;
 pub mod pages;
 pub mod secrets;
 pub mod signature;

@@ -131,57 +131,30 @@ impl State {
     }
 }
 
-/// Sets up JSON logs (level from `RUST_LOG`, `info` by default) once per process.
-pub fn init_tracing() {
-    let filter = log_filter(std::env::var("RUST_LOG").ok().as_deref());
-    let _ = tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(filter)
-        .with_current_span(false)
-        .without_time()
-        .with_target(false)
-        .try_init();
-}
-
-/// Crates that log whole requests, responses or events (tokens, signatures, personal data,
-/// account items) below `info`: held at `info` whatever `RUST_LOG` says.
-const QUIET_TARGETS: [&str; 7] = [
-    "aws_smithy_runtime",
-    "aws_smithy_http_client",
-    "aws_sdk_dynamodb",
-    "aws_sdk_secretsmanager",
-    "aws_config",
-    "lambda_runtime",
-    "lambda_http",
-];
-
-/// The log filter: `RUST_LOG` (`info` by default), with [`QUIET_TARGETS`] held at `info`.
-pub fn log_filter(rust_log: Option<&str>) -> tracing_subscriber::EnvFilter {
-    let mut filter = rust_log
-        .and_then(|v| tracing_subscriber::EnvFilter::try_new(v).ok())
-        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new("info"));
-    for target in QUIET_TARGETS {
-        if let Ok(directive) = format!("{target}=info").parse() {
-            filter = filter.add_directive(directive);
-        }
-    }
-    filter
-}
-
-/// The whole `main` of a function: logs, state built once, then the handler for every
-/// request. The state lives as long as the process.
-pub async fn serve<H, F>(needs: Needs, handler: H) -> Result<(), lambda_http::Error>
+/// The whole `main` of a function serving `routes`: logs and metrics, state built once,
+/// then the handler for every request. The state lives as long as the process.
+pub async fn serve<H, F>(
+    function: &'static str,
+    needs: Needs,
+    routes: &'static [&'static str],
+    handler: H,
+) -> Result<(), lambda_http::Error>
 where
     H: Fn(&'static State, Request) -> F + Copy + Send + 'static,
     F: Future<Output = Response<Body>> + Send + 'static,
 {
-    init_tracing();
-    serve_http_with(State::from_env(needs).await?, handler).await
+    crate::observe::init(function);
+    serve_http_with(State::from_env(needs).await?, routes, handler).await
 }
 
-/// Serves HTTP requests with any state built once per cold start (call [`init_tracing`]
-/// before building it).
-pub async fn serve_http_with<S, H, F>(state: S, handler: H) -> Result<(), lambda_http::Error>
+/// Serves HTTP requests with any state built once per cold start (call
+/// [`crate::observe::init`] before building it): each request observed
+/// ([`crate::observe::observed`]), its metrics flushed after it.
+pub async fn serve_http_with<S, H, F>(
+    state: S,
+    routes: &'static [&'static str],
+    handler: H,
+) -> Result<(), lambda_http::Error>
 where
     S: Send + Sync + 'static,
     H: Fn(&'static S, Request) -> F + Copy + Send + 'static,
@@ -190,27 +163,37 @@ where
     let state: &'static S = Box::leak(Box::new(state));
     lambda_http::run(lambda_http::service_fn(
         move |request: Request| async move {
-            Ok::<_, std::convert::Infallible>(handler(state, request).await)
+            let facts = crate::observe::RequestFacts::of(&request, routes);
+            let method = request.method().as_str().to_string();
+            let response = crate::observe::observed(facts, &method, handler(state, request)).await;
+            crate::observe::flush_metrics();
+            Ok::<_, std::convert::Infallible>(response)
         },
     ))
     .await
 }
 
 /// The whole `main` of a function fed by an event source (SQS, streams) around a wallet
-/// [`State`]: logs, state built once, then `handler` for every event.
-pub async fn serve_events<E, R, H, F>(needs: Needs, handler: H) -> Result<(), lambda_http::Error>
+/// [`State`]: logs and metrics, state built once, then `handler` for every event.
+pub async fn serve_events<E, R, H, F>(
+    function: &'static str,
+    needs: Needs,
+    handler: H,
+) -> Result<(), lambda_http::Error>
 where
     E: serde::de::DeserializeOwned + Send + 'static,
     R: serde::Serialize + Send + 'static,
     H: Fn(&'static State, E) -> F + Copy + Send + 'static,
     F: Future<Output = R> + Send + 'static,
 {
-    init_tracing();
+    crate::observe::init(function);
     serve_with(State::from_env(needs).await?, handler).await
 }
 
-/// Serves events with any state built once per cold start. The handler's future is boxed
-/// so deep money flows do not inflate the runtime's future.
+/// Serves events with any state built once per cold start (call [`crate::observe::init`]
+/// before building it): each invocation observed ([`crate::observe::observed_event`]), its
+/// metrics flushed after it. The handler's future is boxed so deep money flows do not
+/// inflate the runtime's future.
 pub async fn serve_with<S, E, R, H, F>(state: S, handler: H) -> Result<(), lambda_http::Error>
 where
     S: Send + Sync + 'static,
@@ -222,37 +205,16 @@ where
     let state: &'static S = Box::leak(Box::new(state));
     lambda_http::lambda_runtime::run(lambda_http::service_fn(
         move |event: lambda_http::LambdaEvent<E>| {
+            let request_id = event.context.request_id.clone();
+            let trace = event.context.xray_trace_id.clone();
             let answer: std::pin::Pin<Box<dyn Future<Output = R> + Send>> =
                 Box::pin(handler(state, event.payload));
-            async move { Ok::<_, std::convert::Infallible>(answer.await) }
+            async move {
+                let response = crate::observe::observed_event(&request_id, trace, answer).await;
+                crate::observe::flush_metrics();
+                Ok::<_, std::convert::Infallible>(response)
+            }
         },
     ))
     .await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn request_logging_crates_stay_at_info_whatever_rust_log_says() {
-        for rust_log in [
-            None,
-            Some("trace"),
-            Some("lambda_runtime=trace,debug"),
-            Some("(("),
-        ] {
-            let filter = log_filter(rust_log).to_string();
-            for target in QUIET_TARGETS {
-                assert!(
-                    filter.contains(&format!("{target}=info")),
-                    "{rust_log:?}: {filter}"
-                );
-                assert!(
-                    !filter.contains(&format!("{target}=trace")),
-                    "{rust_log:?}: {filter}"
-                );
-            }
-        }
-    }
 }

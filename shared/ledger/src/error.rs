@@ -27,13 +27,12 @@ pub enum ErrorCode {
     WithdrawalNotPending,
     WithdrawalAlreadyFinal,
     QueueNotFound,
-    QueueNotRedrivable,
     Internal,
     Unavailable,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 23] = [
+    pub const ALL: [ErrorCode; 22] = [
         ErrorCode::ValidationFailed,
         ErrorCode::Underage,
         ErrorCode::EmailTaken,
@@ -54,7 +53,6 @@ impl ErrorCode {
         ErrorCode::WithdrawalNotPending,
         ErrorCode::WithdrawalAlreadyFinal,
         ErrorCode::QueueNotFound,
-        ErrorCode::QueueNotRedrivable,
         ErrorCode::Internal,
         ErrorCode::Unavailable,
     ];
@@ -81,7 +79,6 @@ impl ErrorCode {
             ErrorCode::WithdrawalNotPending => "WITHDRAWAL_NOT_PENDING",
             ErrorCode::WithdrawalAlreadyFinal => "WITHDRAWAL_ALREADY_FINAL",
             ErrorCode::QueueNotFound => "QUEUE_NOT_FOUND",
-            ErrorCode::QueueNotRedrivable => "QUEUE_NOT_REDRIVABLE",
             ErrorCode::Internal => "INTERNAL",
             ErrorCode::Unavailable => "UNAVAILABLE",
         }
@@ -114,7 +111,6 @@ impl ErrorCode {
             ErrorCode::WithdrawalNotPending => "The withdrawal is no longer in review",
             ErrorCode::WithdrawalAlreadyFinal => "The withdrawal's outcome is already decided",
             ErrorCode::QueueNotFound => "No such queue",
-            ErrorCode::QueueNotRedrivable => "The queue's messages are not sent back from here",
             ErrorCode::Internal => "Internal error",
             ErrorCode::Unavailable => "Temporarily unavailable; retry with the same id",
         }
@@ -196,10 +192,6 @@ pub enum WalletError {
     /// An operator route named a queue the back office does not watch.
     #[error("{0}")]
     QueueNotFound(String),
-    /// A dead-letter queue whose messages cannot be sent back by the back office (why in
-    /// the detail).
-    #[error("{0}")]
-    QueueNotRedrivable(String),
     #[error("internal error: {0}")]
     Internal(String),
     /// Throttled, or a dependency is down: safe to retry with the same id.
@@ -242,7 +234,6 @@ impl WalletError {
             WalletError::WithdrawalNotPending(_) => ErrorCode::WithdrawalNotPending,
             WalletError::WithdrawalAlreadyFinal(_) => ErrorCode::WithdrawalAlreadyFinal,
             WalletError::QueueNotFound(_) => ErrorCode::QueueNotFound,
-            WalletError::QueueNotRedrivable(_) => ErrorCode::QueueNotRedrivable,
             WalletError::Internal(_) => ErrorCode::Internal,
             WalletError::Unavailable(_) => ErrorCode::Unavailable,
         }

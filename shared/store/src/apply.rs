@@ -120,9 +120,13 @@ where
     for n in 0..MAX_ATTEMPTS {
         match attempt().await? {
             Attempt::Done(applied) => return Ok(*applied),
-            Attempt::Retry(Commit::StateChanged) => back_off(n).await,
+            Attempt::Retry(Commit::StateChanged) => {
+                metrics::counter!("contention_retries").increment(1);
+                back_off(n).await
+            }
             Attempt::Retry(_) => {}
         }
     }
+    metrics::counter!("contention_exhausted").increment(1);
     Err(StoreError::Contention(MAX_ATTEMPTS).into())
 }

@@ -4,5 +4,5 @@ async fn main() -> Result<(), lambda_http::Error> {
         aggregator: true,
         ..Default::default()
     };
-    edge::serve_events(needs, settle::handle_batch).await
+    edge::serve_events("settle-queue", needs, settle::handle_batch).await
 }

@@ -1,0 +1,267 @@
+//! What every invocation leaves behind, written once for every function:
+//! - JSON log lines (Lambda's `LogFormat: JSON` keeps them as they are). Every line logged
+//!   while a request is handled carries, in `span`, the request id, the X-Ray trace id, the
+//!   correlation id, the route and the path's player id; the request's last line adds the
+//!   HTTP status, the outcome (the problem's stable code, or `OK`) and the duration. No line
+//!   carries a body, a header, an email, a date of birth, a token or a secret: the handlers
+//!   never log them and the SDK crates that would are held at `info` ([`QUIET_TARGETS`]).
+//! - CloudWatch metrics in Embedded Metric Format, through the `metrics` facade and
+//!   `metrics_cloudwatch_embedded`, flushed to stdout after each invocation: one namespace
+//!   ([`NAMESPACE`]), the function as a dimension, and only bounded labels (routes, codes,
+//!   event types, outcomes; never a player id).
+
+use lambda_http::{Body, Request, RequestExt, Response};
+use ledger::ErrorCode;
+use metrics_cloudwatch_embedded::Collector;
+use std::future::Future;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+use tracing::Instrument;
+
+/// The CloudWatch namespace of every Stakeline metric.
+pub const NAMESPACE: &str = "Stakeline";
+
+/// Crates that log whole requests, responses or events (tokens, signatures, personal data,
+/// account items) below `info`: held at `info` whatever `RUST_LOG` says.
+pub const QUIET_TARGETS: [&str; 7] = [
+    "aws_smithy_runtime",
+    "aws_smithy_http_client",
+    "aws_sdk_dynamodb",
+    "aws_sdk_secretsmanager",
+    "aws_config",
+    "lambda_runtime",
+    "lambda_http",
+];
+
+/// Routes whose first answer is `201` and whose replay (the same id and body again) is `200`.
+const REPLAYABLE: [&str; 5] = [
+    "POST /players",
+    "POST /players/{player_id}/deposits",
+    "POST /players/{player_id}/bets",
+    "POST /players/{player_id}/bets/{bet_id}/settlement",
+    "POST /players/{player_id}/withdrawals",
+];
+
+/// The log filter: `RUST_LOG` (`info` by default), with [`QUIET_TARGETS`] held at `info`.
+pub fn log_filter(rust_log: Option<&str>) -> tracing_subscriber::EnvFilter {
+    let mut filter = rust_log
+        .and_then(|v| tracing_subscriber::EnvFilter::try_new(v).ok())
+        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new("info"));
+    for target in QUIET_TARGETS {
+        if let Ok(directive) = format!("{target}=info").parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
+    filter
+}
+
+/// The JSON log format of every function, writing to `writer` (stdout in Lambda; a buffer in
+/// the tests that read it).
+pub fn json_subscriber<W>(
+    rust_log: Option<&str>,
+    writer: W,
+) -> impl tracing::Subscriber + Send + Sync + 'static
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_current_span(true)
+        .with_span_list(false)
+        .with_env_filter(log_filter(rust_log))
+        .without_time()
+        .with_target(false)
+        .with_writer(writer)
+        .finish()
+}
+
+/// Sets up the JSON logs (level from `RUST_LOG`) and the metrics once per process.
+pub fn init(function: &'static str) {
+    let _ = tracing::subscriber::set_global_default(json_subscriber(
+        std::env::var("RUST_LOG").ok().as_deref(),
+        std::io::stdout,
+    ));
+    install_metrics(function);
+}
+
+static METRICS: OnceLock<Option<&'static Collector>> = OnceLock::new();
+
+/// Installs the EMF recorder (once per process) with `function` as its dimension; `None` if
+/// another recorder was installed first.
+pub fn install_metrics(function: &'static str) -> Option<&'static Collector> {
+    *METRICS.get_or_init(|| {
+        metrics_cloudwatch_embedded::Builder::new()
+            .cloudwatch_namespace(NAMESPACE)
+            .with_dimension("function", function)
+            .init()
+            .map_err(|e| tracing::warn!(error = %e, "metrics are off"))
+            .ok()
+    })
+}
+
+/// Writes the invocation's metrics (one EMF document per label set) to stdout.
+pub fn flush_metrics() {
+    if let Some(Some(collector)) = METRICS.get() {
+        if let Err(error) = collector.flush(std::io::stdout().lock()) {
+            tracing::warn!(%error, "cannot write the metrics");
+        }
+    }
+}
+
+/// Who asked what: the fields every log line of a request carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestFacts {
+    pub request_id: String,
+    pub trace_id: String,
+    pub correlation_id: String,
+    /// `METHOD /template` of the function's routes, or `unrouted`.
+    pub route: &'static str,
+    /// The path's `{player_id}` as sent (a route without one: empty).
+    pub player_id: String,
+}
+
+impl RequestFacts {
+    pub fn of(request: &Request, routes: &[&'static str]) -> RequestFacts {
+        let context = request.lambda_context_ref();
+        RequestFacts {
+            request_id: context.map(|c| c.request_id.clone()).unwrap_or_default(),
+            trace_id: trace_id(context.and_then(|c| c.xray_trace_id.clone())),
+            correlation_id: crate::http::correlation_id(request),
+            route: crate::http::route_key(request, routes).unwrap_or("unrouted"),
+            player_id: crate::http::path_param(request, "player_id")
+                .map(|p| p.chars().take(128).collect())
+                .unwrap_or_default(),
+        }
+    }
+
+    fn span(&self) -> tracing::Span {
+        tracing::info_span!(
+            "request",
+            request_id = %self.request_id,
+            trace_id = %self.trace_id,
+            correlation_id = %self.correlation_id,
+            route = self.route,
+            player_id = %self.player_id,
+        )
+    }
+}
+
+/// The invocation's X-Ray trace id: the runtime's, or `_X_AMZN_TRACE_ID` (empty when
+/// tracing is off).
+fn trace_id(from_context: Option<String>) -> String {
+    from_context
+        .or_else(|| std::env::var("_X_AMZN_TRACE_ID").ok())
+        .unwrap_or_default()
+}
+
+/// The outcome of a response: the problem's code, or `OK`.
+pub fn outcome(response: &Response<Body>) -> &'static str {
+    response
+        .extensions()
+        .get::<ErrorCode>()
+        .map(|code| code.as_str())
+        .unwrap_or("OK")
+}
+
+/// Runs `handled` (a request's handling) inside the request's span, then logs its last line
+/// and counts it: `requests` by route and outcome, `rejections` by code, `replays` by route.
+pub async fn observed<F>(facts: RequestFacts, method: &str, handled: F) -> Response<Body>
+where
+    F: Future<Output = Response<Body>>,
+{
+    let span = facts.span();
+    let started = Instant::now();
+    let response = handled.instrument(span.clone()).await;
+    let elapsed = started.elapsed();
+    let status = response.status().as_u16();
+    let outcome = outcome(&response);
+    span.in_scope(|| {
+        tracing::info!(
+            status,
+            outcome,
+            duration_ms = millis(elapsed),
+            "request handled"
+        )
+    });
+    metrics::counter!("requests", "route" => facts.route, "outcome" => outcome).increment(1);
+    if status >= 400 {
+        metrics::counter!("rejections", "code" => outcome).increment(1);
+    }
+    if method == "POST" && status == 200 && REPLAYABLE.contains(&facts.route) {
+        metrics::counter!("replays", "route" => facts.route).increment(1);
+    }
+    response
+}
+
+/// Runs `handled` (an event's handling: a queue batch, a stream batch) inside a span naming
+/// the invocation, then logs its last line: how many items failed (`batchItemFailures`) and
+/// the duration; counts `batch_item_failures`.
+pub async fn observed_event<F, R>(request_id: &str, trace: Option<String>, handled: F) -> R
+where
+    F: Future<Output = R>,
+    R: serde::Serialize,
+{
+    let span = tracing::info_span!(
+        "event",
+        request_id = %request_id,
+        trace_id = %trace_id(trace),
+    );
+    let started = Instant::now();
+    let response = handled.instrument(span.clone()).await;
+    let failures = serde_json::to_value(&response)
+        .ok()
+        .and_then(|v| {
+            v.get("batchItemFailures")
+                .and_then(|f| f.as_array())
+                .map(Vec::len)
+        })
+        .unwrap_or(0);
+    span.in_scope(|| {
+        tracing::info!(
+            outcome = if failures == 0 {
+                "OK"
+            } else {
+                "PARTIAL_FAILURE"
+            },
+            failures,
+            duration_ms = millis(started.elapsed()),
+            "event handled"
+        )
+    });
+    if failures > 0 {
+        metrics::counter!("batch_item_failures").increment(failures as u64);
+    }
+    response
+}
+
+fn millis(elapsed: Duration) -> u64 {
+    u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_logging_crates_stay_at_info_whatever_rust_log_says() {
+        for rust_log in [None, Some("trace"), Some("debug"), Some("not a filter")] {
+            let filter = log_filter(rust_log).to_string();
+            for target in QUIET_TARGETS {
+                assert!(filter.contains(&format!("{target}=info")), "{filter}");
+            }
+        }
+    }
+
+    #[test]
+    fn an_answer_without_a_problem_is_ok_and_a_problem_names_its_code() {
+        let ok = crate::http::json(200, &serde_json::json!({}));
+        assert_eq!(outcome(&ok), "OK");
+        let refused = crate::http::problem(
+            &ledger::WalletError::InsufficientFunds("no".into()),
+            "/x",
+            None,
+        );
+        assert_eq!(outcome(&refused), "INSUFFICIENT_FUNDS");
+    }
+}
