@@ -115,26 +115,37 @@ pub fn parse_status(value: Option<&str>) -> Result<WithdrawalStatus, FieldError>
     })
 }
 
-async fn queue(state: &State, request: &Request) -> Result<Response<Body>, Failed> {
-    unknown_query_params(request, &["status", "limit", "cursor"]).map_err(invalid)?;
-    let status = parse_status(query_param(request, "status").as_deref()).map_err(field)?;
+/// A withdrawal page's `limit` and the queue position its `cursor` carries.
+fn withdrawal_page_query(request: &Request) -> Result<(usize, Option<String>), Failed> {
     let limit = parse_limit(query_param(request, "limit").as_deref()).map_err(field)?;
-    let after = query_param(request, "cursor")
+    let position = query_param(request, "cursor")
         .map(|c| decode_queue_cursor(&c))
         .transpose()
         .map_err(field)?;
-    let page = state
-        .store
-        .withdrawals_in_status(status, limit, after.as_deref())
-        .await
-        .map_err(|e| invalid(e.into()))?;
-    Ok(json(
+    Ok((limit, position))
+}
+
+/// A page of withdrawals as the operators' routes answer it.
+fn withdrawal_page(page: &store::operator::QueuePage) -> Response<Body> {
+    json(
         200,
         &OpsWithdrawalPage {
             items: page.withdrawals.iter().map(OpsWithdrawalView::of).collect(),
             next_cursor: page.next.as_deref().map(encode_queue_cursor),
         },
-    ))
+    )
+}
+
+async fn queue(state: &State, request: &Request) -> Result<Response<Body>, Failed> {
+    unknown_query_params(request, &["status", "limit", "cursor"]).map_err(invalid)?;
+    let status = parse_status(query_param(request, "status").as_deref()).map_err(field)?;
+    let (limit, after) = withdrawal_page_query(request)?;
+    let page = state
+        .store
+        .withdrawals_in_status(status, limit, after.as_deref())
+        .await
+        .map_err(|e| invalid(e.into()))?;
+    Ok(withdrawal_page(&page))
 }
 
 async fn decide(
@@ -277,24 +288,14 @@ async fn bets(state: &State, request: &Request) -> Result<Response<Body>, Failed
 async fn withdrawals(state: &State, request: &Request) -> Result<Response<Body>, Failed> {
     let player = path_player(request)?;
     unknown_query_params(request, &["limit", "cursor"]).map_err(invalid)?;
-    let limit = parse_limit(query_param(request, "limit").as_deref()).map_err(field)?;
-    let before = query_param(request, "cursor")
-        .map(|c| decode_queue_cursor(&c))
-        .transpose()
-        .map_err(field)?;
+    let (limit, before) = withdrawal_page_query(request)?;
     existing(state, &player).await?;
     let page = state
         .store
         .player_withdrawals_page(&player, limit, before.as_deref())
         .await
         .map_err(|e| invalid(e.into()))?;
-    Ok(json(
-        200,
-        &OpsWithdrawalPage {
-            items: page.withdrawals.iter().map(OpsWithdrawalView::of).collect(),
-            next_cursor: page.next.as_deref().map(encode_queue_cursor),
-        },
-    ))
+    Ok(withdrawal_page(&page))
 }
 
 /// The reconciliation: a consistent scan of the whole table, judged by `ledger::audit`.

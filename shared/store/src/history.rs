@@ -12,7 +12,36 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use ledger::bet::BetRecord;
 use ledger::{LedgerEntry, PlayerId};
 
+/// The highest `history` sort key of a page whose entries are older than `before_seq`
+/// (all of them when `None`); `None` when no entry can be that old.
+fn history_upper(before_seq: Option<u64>) -> Option<String> {
+    match before_seq {
+        Some(0) | Some(1) => None,
+        Some(seq) => Some(keys::entry_sk(seq - 1)),
+        None => Some(format!("{}~", keys::ENTRY_PREFIX)),
+    }
+}
+
 impl Store {
+    /// The player's items in the `history` index up to the sort key `upper`, newest first.
+    fn history_query(
+        &self,
+        player: &PlayerId,
+        upper: &str,
+    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        self.client()
+            .query()
+            .table_name(self.table())
+            .index_name(HISTORY_INDEX)
+            .key_condition_expression("#hpk = :pk AND #hsk BETWEEN :lower AND :upper")
+            .expression_attribute_names("#hpk", HISTORY_PK)
+            .expression_attribute_names("#hsk", HISTORY_SK)
+            .expression_attribute_values(":pk", AttributeValue::S(keys::player_pk(player)))
+            .expression_attribute_values(":lower", AttributeValue::S(keys::entry_sk(0)))
+            .expression_attribute_values(":upper", AttributeValue::S(upper.to_string()))
+            .scan_index_forward(false)
+    }
+
     /// Up to `limit` entries newest first, strictly older than `before_seq` when given.
     /// Returns the entries and whether older ones remain.
     pub async fn entries_page(
@@ -21,10 +50,8 @@ impl Store {
         limit: usize,
         before_seq: Option<u64>,
     ) -> Result<(Vec<LedgerEntry>, bool), StoreError> {
-        let upper = match before_seq {
-            Some(0) | Some(1) => return Ok((Vec::new(), false)),
-            Some(seq) => keys::entry_sk(seq - 1),
-            None => format!("{}~", keys::ENTRY_PREFIX),
+        let Some(upper) = history_upper(before_seq) else {
+            return Ok((Vec::new(), false));
         };
         let below = before_seq.unwrap_or(u64::MAX);
         let mut entries: Vec<LedgerEntry> = Vec::new();
@@ -34,17 +61,7 @@ impl Store {
         loop {
             let want = limit.saturating_add(1).saturating_sub(entries.len());
             let out = self
-                .client()
-                .query()
-                .table_name(self.table())
-                .index_name(HISTORY_INDEX)
-                .key_condition_expression("#hpk = :pk AND #hsk BETWEEN :lower AND :upper")
-                .expression_attribute_names("#hpk", HISTORY_PK)
-                .expression_attribute_names("#hsk", HISTORY_SK)
-                .expression_attribute_values(":pk", AttributeValue::S(keys::player_pk(player)))
-                .expression_attribute_values(":lower", AttributeValue::S(keys::entry_sk(0)))
-                .expression_attribute_values(":upper", AttributeValue::S(upper.clone()))
-                .scan_index_forward(false)
+                .history_query(player, &upper)
                 .limit(i32::try_from(want.max(1)).unwrap_or(i32::MAX))
                 .set_exclusive_start_key(start.take())
                 .send()
@@ -97,34 +114,20 @@ impl Store {
         limit: usize,
         before_seq: Option<u64>,
     ) -> Result<BetsPage, StoreError> {
-        let upper = match before_seq {
-            Some(0) | Some(1) => {
-                return Ok(BetsPage {
-                    bets: Vec::new(),
-                    next_before: None,
-                })
-            }
-            Some(seq) => keys::entry_sk(seq - 1),
-            None => format!("{}~", keys::ENTRY_PREFIX),
+        let Some(upper) = history_upper(before_seq) else {
+            return Ok(BetsPage {
+                bets: Vec::new(),
+                next_before: None,
+            });
         };
         let mut found: Vec<(u64, String)> = Vec::new();
         let mut start = None;
         loop {
             let out = self
-                .client()
-                .query()
-                .table_name(self.table())
-                .index_name(HISTORY_INDEX)
-                .key_condition_expression("#hpk = :pk AND #hsk BETWEEN :lower AND :upper")
+                .history_query(player, &upper)
                 .filter_expression("begins_with(#pk, :bet)")
-                .expression_attribute_names("#hpk", HISTORY_PK)
-                .expression_attribute_names("#hsk", HISTORY_SK)
                 .expression_attribute_names("#pk", keys::PK)
-                .expression_attribute_values(":pk", AttributeValue::S(keys::player_pk(player)))
-                .expression_attribute_values(":lower", AttributeValue::S(keys::entry_sk(0)))
-                .expression_attribute_values(":upper", AttributeValue::S(upper.clone()))
                 .expression_attribute_values(":bet", AttributeValue::S(keys::BET_PREFIX.into()))
-                .scan_index_forward(false)
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
