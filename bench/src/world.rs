@@ -53,6 +53,7 @@ fn state(client: aws_sdk_dynamodb::Client, table: &str) -> State {
             aggregator: Some(SecretSetting::Literal(aggregator.clone())),
             min_age: 18,
             risk_rules: None,
+            player_jwt: None,
         },
         store: Store::new(client, table.to_string()),
         clock: Clock::System,
@@ -60,6 +61,7 @@ fn state(client: aws_sdk_dynamodb::Client, table: &str) -> State {
             payment_provider: Some(Arc::new(Keyring::fixed(provider))),
             aggregator: Some(Arc::new(Keyring::fixed(aggregator))),
         },
+        jwt: None,
     }
 }
 

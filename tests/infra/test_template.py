@@ -49,6 +49,10 @@ def test_local_template_keeps_the_table_and_drops_every_serverless_resource(temp
     assert "Globals" not in local.body and "Transform" not in local.body
 
 
+# Routes a player (token) and an integration (signature) both call: no authorizer can admit
+# both, so the function verifies either itself.
+PLAYER_AND_SIGNED_ROUTES = {("GET", "/players/{player_id}/bets/{bet_id}")}
+
 SYNTHETIC = """
 Transform: AWS::Serverless-2016-10-31
 Parameters:
@@ -239,9 +243,15 @@ def test_only_signed_routes_skip_the_player_authorizer(template):
                 continue
             if authorizer == "NONE":
                 # The function must then check an HMAC itself, with the secret it names.
+                environment = template_environment(template, resource)
                 assert {"PAYMENT_PROVIDER_SECRET_ARN", "AGGREGATOR_SECRET_ARN"} & set(
-                    template_environment(template, resource)
+                    environment
                 ), f"{logical_id}.{name} has no authorizer and no signature secret"
+                if (event["Properties"]["Method"], path) in PLAYER_AND_SIGNED_ROUTES:
+                    # A player may call it too: the function verifies the token against the
+                    # very issuer and audience PlayerJwt uses.
+                    assert environment.get("PLAYER_JWT_ISSUER") == {"Ref": "JwtIssuer"}, f"{logical_id}.{name}"
+                    assert environment.get("PLAYER_JWT_AUDIENCE") == {"Ref": "JwtAudience"}, f"{logical_id}.{name}"
             else:
                 assert authorizer is None, f"{logical_id}.{name}: unexpected authorizer {authorizer}"
 

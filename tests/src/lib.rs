@@ -172,6 +172,7 @@ pub async fn state_at(clock: Clock) -> State {
             aggregator: Some(SecretSetting::Literal(aggregator.clone())),
             min_age: 18,
             risk_rules: None,
+            player_jwt: None,
         },
         store: Store::new(dynamo().await, e.table.clone()),
         clock,
@@ -179,6 +180,7 @@ pub async fn state_at(clock: Clock) -> State {
             payment_provider: Some(Arc::new(Keyring::fixed(provider))),
             aggregator: Some(Arc::new(Keyring::fixed(aggregator))),
         },
+        jwt: None,
     }
 }
 

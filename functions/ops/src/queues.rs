@@ -208,18 +208,27 @@ impl Queues {
             })
     }
 
-    /// Every watched queue with its depth, in the order configured.
+    /// Every watched queue with its depth, in the order configured. The queues are asked at
+    /// once (one task each), not one after another.
     pub async fn states(&self) -> Result<Vec<QueueView>, WalletError> {
+        let asked: Vec<_> = self
+            .watched
+            .iter()
+            .map(|watched| {
+                let request = self
+                    .sqs
+                    .get_queue_attributes()
+                    .queue_url(&watched.url)
+                    .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+                    .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible);
+                tokio::spawn(request.send())
+            })
+            .collect();
         let mut views = Vec::with_capacity(self.watched.len());
-        for watched in &self.watched {
-            let out = self
-                .sqs
-                .get_queue_attributes()
-                .queue_url(&watched.url)
-                .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
-                .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
-                .send()
+        for (watched, answer) in self.watched.iter().zip(asked) {
+            let out = answer
                 .await
+                .map_err(|e| unavailable("GetQueueAttributes", e))?
                 .map_err(|e| {
                     unavailable(
                         "GetQueueAttributes",

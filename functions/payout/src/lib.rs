@@ -13,12 +13,8 @@
 //!   visibility timeout and, after its `maxReceiveCount`, moves it to the dead-letter queue.
 //!   Nothing else waits on the provider: deposits, bets and settlements never call it.
 
+use edge::https::{Bytes, Full};
 use edge::{Integration, State};
-use http_body_util::{BodyExt, Full};
-use hyper::body::Bytes;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use lambda_http::aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use ledger::events::EventKind;
 use ledger::withdrawal::{PayoutResult, Withdrawal, WithdrawalStatus};
@@ -34,17 +30,17 @@ pub const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 /// Calls per delivery before the message goes back to the queue.
 pub const ATTEMPTS: u32 = 3;
 const BACKOFF: Duration = Duration::from_millis(200);
+/// The most of the provider's answer read (only its status and a refusal's text matter).
+const MAX_ANSWER: usize = 64 * 1024;
 /// The most of the provider's refusal kept in the failure reason.
 const MAX_REFUSAL_TEXT: usize = 200;
-
-type Https = hyper_rustls::HttpsConnector<HttpConnector>;
 
 /// What a payout needs, built once per cold start.
 pub struct Payout {
     pub state: State,
     /// `PAYOUT_API_URL`, without a trailing slash (`https://psp.example/v1`).
     pub base_url: String,
-    client: Client<Https, Full<Bytes>>,
+    client: edge::https::Client,
 }
 
 /// The body of `POST {PAYOUT_API_URL}/payouts`.
@@ -130,16 +126,10 @@ impl Payout {
     /// A payout client for `base_url` (see [`check_url`]).
     pub fn new(state: State, base_url: &str) -> Result<Payout, String> {
         let base = check_url(base_url)?;
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_native_roots()
-            .map_err(|e| format!("no TLS roots: {e}"))?
-            .https_or_http()
-            .enable_http1()
-            .build();
         Ok(Payout {
             state,
             base_url: base,
-            client: Client::builder(TokioExecutor::new()).build(https),
+            client: edge::https::client()?,
         })
     }
 
@@ -174,19 +164,9 @@ impl Payout {
             Ok(request) => request,
             Err(e) => return Answer::Later(format!("cannot build the payout request: {e}")),
         };
-        let call = async {
-            let response = self.client.request(request).await?;
-            let status = response.status().as_u16();
-            let body = response.into_body().collect().await?.to_bytes();
-            Ok::<_, Box<dyn std::error::Error + Send + Sync>>((status, body))
-        };
-        match tokio::time::timeout(CALL_TIMEOUT, call).await {
-            Ok(Ok((status, body))) => answer_of(status, &body),
-            Ok(Err(e)) => Answer::Later(format!("the payment provider did not answer: {e}")),
-            Err(_) => Answer::Later(format!(
-                "the payment provider did not answer within {} s",
-                CALL_TIMEOUT.as_secs()
-            )),
+        match edge::https::send(&self.client, request, CALL_TIMEOUT, MAX_ANSWER).await {
+            Ok((status, body)) => answer_of(status, &body),
+            Err(e) => Answer::Later(format!("the payment provider did not answer: {e}")),
         }
     }
 

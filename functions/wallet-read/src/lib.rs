@@ -51,12 +51,14 @@ async fn transactions(state: &State, request: &Request) -> Result<Response<Body>
 }
 
 /// A bet, for its player or for the aggregator. A request carrying a signature is the
-/// aggregator's; any other must carry the player's token.
+/// aggregator's; any other must carry the player's token. On AWS this route has no JWT
+/// authorizer in front (the aggregator has no token), so the function verifies the token
+/// itself with the identity provider's keys ([`edge::jwt`]).
 async fn bet(state: &State, request: &Request) -> Result<Response<Body>, WalletError> {
     let player = if request.headers().contains_key(SIGNATURE_HEADER) {
         signed_player(state, request, Integration::Aggregator).await?
     } else {
-        state.path_player(request)?
+        state.path_player_verified(request).await?
     };
     unknown_query_params(request, &[])?;
     let bet_id = path_param(request, "bet_id").unwrap_or_default();

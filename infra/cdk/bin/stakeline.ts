@@ -30,6 +30,10 @@ if (!architecture) {
   throw new Error(`-c architecture=${architectureName}: expected one of ${Object.keys(ARCHITECTURES).join(', ')}`);
 }
 
+// `-c otel=true` builds every function with OpenTelemetry (`--features edge/otel`, see
+// OPERATIONS.md "Traces"); off by default.
+const otel = ['true', true].includes(app.node.tryGetContext('otel'));
+
 new StakelineStack(app, 'Stakeline', {
   description:
     'Stakeline player wallet: an HTTP API in front of Rust functions that keep every player\'s ' +
@@ -37,6 +41,7 @@ new StakelineStack(app, 'Stakeline', {
   workspaceRoot,
   placeholderCode,
   architecture,
+  otel,
 });
 
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));

@@ -53,6 +53,11 @@ export interface StakelineStackProps extends StackProps {
    * build for arm64.
    */
   readonly architecture?: lambda.Architecture;
+  /**
+   * Build every function with the `edge/otel` Cargo feature: OpenTelemetry spans exported over
+   * OTLP (the context value `otel`; off by default). Changes the binaries only, not the template.
+   */
+  readonly otel?: boolean;
 }
 
 /** Metadata key naming each function's Cargo binary in the synthesized template. */
@@ -613,6 +618,7 @@ export class StakelineStack extends Stack {
             runtime: 'provided.al2023',
             manifestPath: props.workspaceRoot,
             binaryName: spec.binary,
+            bundling: props.otel ? { cargoLambdaFlags: ['--features', 'edge/otel'] } : undefined,
           });
       pin(fn, spec.id);
       (fn.node.defaultChild as CfnResource).addMetadata(BINARY_METADATA_KEY, spec.binary);
@@ -654,13 +660,19 @@ export class StakelineStack extends Stack {
       ],
     });
 
-    // Read side: wallet balances, the ledger and bets.
+    // Read side: wallet balances, the ledger, bets and withdrawals. GET bet is the aggregator's
+    // too (signed, no token): it has no authorizer and the function verifies the signature or
+    // the player's token itself, against the same issuer and audience as PlayerJwt.
     walletFunction({
       id: 'WalletReadFunction',
       logGroupId: 'WalletReadLogGroup',
       binary: 'wallet-read',
       description: "Reads a player's wallet, ledger entries and bets.",
-      environment: { AGGREGATOR_SECRET_ARN: aggregatorSecretArn.valueAsString },
+      environment: {
+        AGGREGATOR_SECRET_ARN: aggregatorSecretArn.valueAsString,
+        PLAYER_JWT_ISSUER: jwtIssuer.valueAsString,
+        PLAYER_JWT_AUDIENCE: jwtAudience.valueAsString,
+      },
       statements: [
         allow(['dynamodb:GetItem', 'dynamodb:Query'], [table.tableArn, `${table.tableArn}/index/history`]),
         readSecret(aggregatorSecretArn),
@@ -668,7 +680,7 @@ export class StakelineStack extends Stack {
       routes: [
         { method: GET, path: '/players/{player_id}/wallet', playerJwt: true },
         { method: GET, path: '/players/{player_id}/transactions', playerJwt: true },
-        { method: GET, path: '/players/{player_id}/bets/{bet_id}', playerJwt: true },
+        { method: GET, path: '/players/{player_id}/bets/{bet_id}', playerJwt: false },
         { method: GET, path: '/players/{player_id}/withdrawals/{withdrawal_id}', playerJwt: true },
       ],
     });

@@ -17,12 +17,12 @@ pub use wire::token::{
 /// the only check.
 pub const OPERATOR_SCOPE: &str = "stakeline/ops";
 
-fn unauthenticated(reason: &str) -> WalletError {
+pub(crate) fn unauthenticated(reason: &str) -> WalletError {
     WalletError::Unauthenticated(reason.to_string())
 }
 
 /// The claims API Gateway's JWT authorizer put in the request context, if any.
-fn authorizer_token(request: &Request) -> Option<VerifiedToken> {
+pub fn authorizer_token(request: &Request) -> Option<VerifiedToken> {
     #[allow(irrefutable_let_patterns)]
     let Some(RequestContext::ApiGatewayV2(context)) = request.request_context_ref() else {
         return None;
@@ -39,7 +39,8 @@ fn authorizer_token(request: &Request) -> Option<VerifiedToken> {
     })
 }
 
-fn bearer_token(request: &Request) -> Option<&str> {
+/// The `Authorization: Bearer` token, if any.
+pub fn bearer_token(request: &Request) -> Option<&str> {
     let value = request.headers().get("authorization")?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
@@ -103,7 +104,11 @@ pub fn require_player(
     now: Timestamp,
     path_player: Option<&str>,
 ) -> Result<PlayerId, WalletError> {
-    let sub = player_subject(request, config, now)?;
+    player_named(&player_subject(request, config, now)?, path_player)
+}
+
+/// The path's `{player_id}`, when a verified token's subject names it (403 otherwise).
+pub fn player_named(sub: &str, path_player: Option<&str>) -> Result<PlayerId, WalletError> {
     let path_player = path_player.unwrap_or_default();
     if sub != path_player {
         return Err(WalletError::Forbidden(

@@ -32,6 +32,59 @@ pub enum SecretSetting {
     Literal(HmacSecrets),
 }
 
+/// An identity provider whose player tokens the function verifies itself, on the one route
+/// API Gateway's JWT authorizer cannot guard (see [`crate::jwt`]): the same issuer and
+/// audiences as the authorizer's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JwtSettings {
+    /// `PLAYER_JWT_ISSUER`: the exact `iss`, whose OpenID discovery document names its keys.
+    pub issuer: String,
+    /// `PLAYER_JWT_AUDIENCE`: comma-separated; a token's `aud` or `client_id` must be one.
+    pub audiences: Vec<String>,
+}
+
+impl JwtSettings {
+    fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Option<Self>, ConfigError> {
+        let Some(issuer) = lookup("PLAYER_JWT_ISSUER").filter(|v| !v.trim().is_empty()) else {
+            return Ok(None);
+        };
+        let invalid = |name, reason: String| ConfigError::Invalid { name, reason };
+        if !issuer_url_allowed(&issuer) {
+            return Err(invalid(
+                "PLAYER_JWT_ISSUER",
+                format!("{issuer:?} is not an https:// URL (http:// only on a loopback address)"),
+            ));
+        }
+        let audiences: Vec<String> = lookup("PLAYER_JWT_AUDIENCE")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .map(str::to_string)
+            .collect();
+        if audiences.is_empty() {
+            return Err(ConfigError::Missing("PLAYER_JWT_AUDIENCE"));
+        }
+        Ok(Some(JwtSettings { issuer, audiences }))
+    }
+}
+
+/// An identity provider is reached over HTTPS; plain HTTP only on this machine (tests).
+fn issuer_url_allowed(url: &str) -> bool {
+    let host_of = |rest: &str| {
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        if let Some(v6) = authority.strip_prefix('[') {
+            return v6.split(']').next().unwrap_or_default().to_string();
+        }
+        authority.split(':').next().unwrap_or_default().to_string()
+    };
+    if let Some(rest) = url.strip_prefix("https://") {
+        return !host_of(rest).is_empty();
+    }
+    url.strip_prefix("http://")
+        .is_some_and(|rest| matches!(host_of(rest).as_str(), "127.0.0.1" | "localhost" | "::1"))
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub table_name: String,
@@ -43,6 +96,8 @@ pub struct Config {
     pub min_age: u8,
     /// The withdrawal risk rules, for the functions that need them.
     pub risk_rules: Option<ledger::risk::RiskRules>,
+    /// Player tokens this function verifies itself when no authorizer did (`wallet-read`).
+    pub player_jwt: Option<JwtSettings>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -127,6 +182,12 @@ impl Config {
                     }
                 })?),
             };
+        // Locally every function verifies local tokens; an identity provider's issuer (the
+        // template's JwtIssuer, passed to every local function alike) means nothing there.
+        let player_jwt = match player_auth {
+            PlayerAuth::ApiGateway => JwtSettings::from_lookup(&lookup)?,
+            PlayerAuth::LocalHs256 { .. } => None,
+        };
         Ok(Config {
             table_name,
             player_auth,
@@ -134,6 +195,7 @@ impl Config {
             aggregator,
             min_age,
             risk_rules,
+            player_jwt,
         })
     }
 }
@@ -336,5 +398,74 @@ mod tests {
             !debug.contains("jwt-secret-value") && !debug.contains("hmac-secret-value"),
             "{debug}"
         );
+    }
+
+    #[test]
+    fn an_own_token_issuer_is_https_or_loopback_with_an_audience() {
+        let read = |pairs: &[(&str, &str)]| {
+            let mut all = vec![("TABLE_NAME", "t")];
+            all.extend_from_slice(pairs);
+            Config::from_lookup(Needs::default(), lookup(&all)).map(|c| c.player_jwt)
+        };
+        assert_eq!(read(&[]), Ok(None));
+        assert_eq!(
+            read(&[
+                (
+                    "PLAYER_JWT_ISSUER",
+                    "https://cognito-idp.eu-west-1.amazonaws.com/pool"
+                ),
+                ("PLAYER_JWT_AUDIENCE", " app-1 , app-2,"),
+            ]),
+            Ok(Some(JwtSettings {
+                issuer: "https://cognito-idp.eu-west-1.amazonaws.com/pool".into(),
+                audiences: vec!["app-1".into(), "app-2".into()],
+            }))
+        );
+        for local in [
+            "http://127.0.0.1:8081/idp",
+            "http://localhost:9",
+            "http://[::1]:9/x",
+        ] {
+            let settings = read(&[("PLAYER_JWT_ISSUER", local), ("PLAYER_JWT_AUDIENCE", "a")]);
+            assert!(matches!(settings, Ok(Some(_))), "{local}");
+        }
+        for refused in [
+            "http://idp.example",
+            "https://",
+            "ftp://x",
+            "idp.example",
+            "http://127.0.0.1.evil",
+        ] {
+            let settings = read(&[("PLAYER_JWT_ISSUER", refused), ("PLAYER_JWT_AUDIENCE", "a")]);
+            assert!(
+                matches!(
+                    settings,
+                    Err(ConfigError::Invalid {
+                        name: "PLAYER_JWT_ISSUER",
+                        ..
+                    })
+                ),
+                "{refused}"
+            );
+        }
+        assert_eq!(
+            read(&[
+                ("PLAYER_JWT_ISSUER", "https://idp.example"),
+                ("PLAYER_JWT_AUDIENCE", " , ")
+            ]),
+            Err(ConfigError::Missing("PLAYER_JWT_AUDIENCE"))
+        );
+        // The local suite's functions verify local tokens only.
+        let local = Config::from_lookup(
+            Needs::default(),
+            lookup(&[
+                ("TABLE_NAME", "t"),
+                ("PLAYER_AUTH", "local-hs256"),
+                ("LOCAL_JWT_SECRET", "s"),
+                ("PLAYER_JWT_ISSUER", "stakeline-local"),
+                ("PLAYER_JWT_AUDIENCE", "stakeline"),
+            ]),
+        );
+        assert_eq!(local.map(|c| c.player_jwt), Ok(None));
     }
 }

@@ -9,6 +9,7 @@
 //!   `metrics_cloudwatch_embedded`, flushed to stdout after each invocation: one namespace
 //!   ([`NAMESPACE`]), the function as a dimension, and only bounded labels (routes, codes,
 //!   event types, outcomes; never a player id).
+//! - With the `otel` feature, the same spans as OpenTelemetry traces ([`crate::otel`]).
 
 use lambda_http::{Body, Request, RequestExt, Response};
 use ledger::ErrorCode;
@@ -55,8 +56,24 @@ pub fn log_filter(rust_log: Option<&str>) -> tracing_subscriber::EnvFilter {
     filter
 }
 
-/// The JSON log format of every function, writing to `writer` (stdout in Lambda; a buffer in
-/// the tests that read it).
+/// The JSON log lines of every function, written to `writer` (stdout in Lambda; a buffer in
+/// the tests that read them).
+fn json_lines<S, W>(writer: W) -> impl tracing_subscriber::Layer<S> + Send + Sync + 'static
+where
+    S: tracing::Subscriber + for<'span> tracing_subscriber::registry::LookupSpan<'span>,
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    tracing_subscriber::fmt::layer()
+        .json()
+        .flatten_event(true)
+        .with_current_span(true)
+        .with_span_list(false)
+        .without_time()
+        .with_target(false)
+        .with_writer(writer)
+}
+
+/// The JSON log format of every function, writing to `writer`.
 pub fn json_subscriber<W>(
     rust_log: Option<&str>,
     writer: W,
@@ -64,24 +81,24 @@ pub fn json_subscriber<W>(
 where
     W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
 {
-    tracing_subscriber::fmt()
-        .json()
-        .flatten_event(true)
-        .with_current_span(true)
-        .with_span_list(false)
-        .with_env_filter(log_filter(rust_log))
-        .without_time()
-        .with_target(false)
-        .with_writer(writer)
-        .finish()
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::Layer;
+    tracing_subscriber::registry().with(json_lines(writer).with_filter(log_filter(rust_log)))
 }
 
-/// Sets up the JSON logs (level from `RUST_LOG`) and the metrics once per process.
+/// Sets up the JSON logs (level from `RUST_LOG`), the metrics and, when built with the `otel`
+/// feature, the OpenTelemetry export ([`crate::otel`]), once per process.
 pub fn init(function: &'static str) {
-    let _ = tracing::subscriber::set_global_default(json_subscriber(
-        std::env::var("RUST_LOG").ok().as_deref(),
-        std::io::stdout,
-    ));
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::Layer;
+    let rust_log = std::env::var("RUST_LOG").ok();
+    let subscriber = tracing_subscriber::registry()
+        .with(json_lines(std::io::stdout).with_filter(log_filter(rust_log.as_deref())));
+    #[cfg(feature = "otel")]
+    let subscriber = subscriber.with(
+        crate::otel::layer(function).with_filter(crate::otel::span_filter(rust_log.as_deref())),
+    );
+    let _ = tracing::subscriber::set_global_default(subscriber);
     install_metrics(function);
 }
 
@@ -98,6 +115,14 @@ pub fn install_metrics(function: &'static str) -> Option<&'static Collector> {
             .map_err(|e| tracing::warn!(error = %e, "metrics are off"))
             .ok()
     })
+}
+
+/// What an invocation leaves to write when it ends: its metrics and, with the `otel`
+/// feature, its spans.
+pub fn flush() {
+    flush_metrics();
+    #[cfg(feature = "otel")]
+    crate::otel::flush();
 }
 
 /// Writes the invocation's metrics (one EMF document per label set) to stdout.
@@ -136,14 +161,19 @@ impl RequestFacts {
     }
 
     fn span(&self) -> tracing::Span {
-        tracing::info_span!(
+        let span = tracing::info_span!(
             "request",
             request_id = %self.request_id,
             trace_id = %self.trace_id,
             correlation_id = %self.correlation_id,
             route = self.route,
             player_id = %self.player_id,
-        )
+            status = tracing::field::Empty,
+            outcome = tracing::field::Empty,
+        );
+        #[cfg(feature = "otel")]
+        crate::otel::continue_trace(&span, &self.trace_id);
+        span
     }
 }
 
@@ -184,6 +214,11 @@ where
             "request handled"
         )
     });
+    #[cfg(feature = "otel")]
+    {
+        span.record("status", i64::from(status));
+        span.record("outcome", outcome);
+    }
     metrics::counter!("requests", "route" => facts.route, "outcome" => outcome).increment(1);
     if status >= 400 {
         metrics::counter!("rejections", "code" => outcome).increment(1);
@@ -202,11 +237,10 @@ where
     F: Future<Output = R>,
     R: serde::Serialize,
 {
-    let span = tracing::info_span!(
-        "event",
-        request_id = %request_id,
-        trace_id = %trace_id(trace),
-    );
+    let trace_id = trace_id(trace);
+    let span = tracing::info_span!("event", request_id = %request_id, trace_id = %trace_id);
+    #[cfg(feature = "otel")]
+    crate::otel::continue_trace(&span, &trace_id);
     let started = Instant::now();
     let response = handled.instrument(span.clone()).await;
     let failures = serde_json::to_value(&response)

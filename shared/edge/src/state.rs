@@ -1,6 +1,7 @@
 //! What a function builds once per cold start and lends to every invocation.
 
 use crate::config::{Config, ConfigError, Needs, SecretSetting};
+use crate::jwt::JwtVerifier;
 use crate::secrets::{Integration, Keyring, SecretError};
 use lambda_http::{Body, Request, Response};
 use ledger::{Timestamp, WalletError};
@@ -15,6 +16,8 @@ pub enum StartError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Secret(#[from] SecretError),
+    #[error("cannot build an HTTPS client: {0}")]
+    Client(String),
 }
 
 /// The signing secrets of the integrations a function serves: each route accepts its own
@@ -73,6 +76,9 @@ pub struct State {
     pub store: Store,
     pub clock: Clock,
     pub keyrings: Keyrings,
+    /// Player tokens verified by the function itself (`PLAYER_JWT_ISSUER`), on the route
+    /// with no authorizer in front (see [`crate::jwt`]).
+    pub jwt: Option<Arc<JwtVerifier>>,
 }
 
 impl State {
@@ -104,6 +110,27 @@ impl State {
         )
     }
 
+    /// The player of a route that may have no authorizer in front: a token the authorizer
+    /// verified (or, locally, a local token) as [`State::path_player`]; otherwise, when the
+    /// function verifies tokens itself, the bearer token checked against the issuer's keys.
+    pub async fn path_player_verified(
+        &self,
+        request: &lambda_http::Request,
+    ) -> Result<ledger::PlayerId, ledger::WalletError> {
+        let Some(verifier) = self
+            .jwt
+            .as_ref()
+            .filter(|_| crate::auth::authorizer_token(request).is_none())
+        else {
+            return self.path_player(request);
+        };
+        let token = crate::auth::bearer_token(request)
+            .ok_or_else(|| crate::auth::unauthenticated("a bearer token is required"))?;
+        let verified = verifier.verify(token, self.clock.now()).await?;
+        let path_player = crate::http::path_param(request, "player_id");
+        crate::auth::player_named(&verified.sub, path_player.as_deref())
+    }
+
     /// The operator an `/ops` route acts for (see [`crate::auth::require_operator`]).
     pub fn operator(
         &self,
@@ -122,11 +149,19 @@ impl State {
             config.table_name.clone(),
         );
         let keyrings = Keyrings::load(&config, &aws, Timestamp::now()).await?;
+        let jwt = config
+            .player_jwt
+            .clone()
+            .map(JwtVerifier::new)
+            .transpose()
+            .map_err(StartError::Client)?
+            .map(Arc::new);
         Ok(State {
             config,
             store,
             clock: Clock::System,
             keyrings,
+            jwt,
         })
     }
 }
@@ -149,7 +184,7 @@ where
 
 /// Serves HTTP requests with any state built once per cold start (call
 /// [`crate::observe::init`] before building it): each request observed
-/// ([`crate::observe::observed`]), its metrics flushed after it.
+/// ([`crate::observe::observed`]), its metrics (and traces) flushed after it.
 pub async fn serve_http_with<S, H, F>(
     state: S,
     routes: &'static [&'static str],
@@ -166,7 +201,7 @@ where
             let facts = crate::observe::RequestFacts::of(&request, routes);
             let method = request.method().as_str().to_string();
             let response = crate::observe::observed(facts, &method, handler(state, request)).await;
-            crate::observe::flush_metrics();
+            crate::observe::flush();
             Ok::<_, std::convert::Infallible>(response)
         },
     ))
@@ -211,7 +246,7 @@ where
                 Box::pin(handler(state, event.payload));
             async move {
                 let response = crate::observe::observed_event(&request_id, trace, answer).await;
-                crate::observe::flush_metrics();
+                crate::observe::flush();
                 Ok::<_, std::convert::Infallible>(response)
             }
         },

@@ -22,8 +22,10 @@ fn unauthenticated(reason: &str) -> WalletError {
 #[derive(Debug, Serialize, Deserialize)]
 struct Header {
     alg: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     typ: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    kid: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -37,7 +39,11 @@ enum Audience {
 struct Claims {
     sub: String,
     iss: String,
-    aud: Audience,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    aud: Option<Audience>,
+    /// The OAuth client the token was issued to (access tokens without `aud`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    client_id: Option<String>,
     exp: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     nbf: Option<i64>,
@@ -77,7 +83,8 @@ pub fn mint_local_scoped_token(
     let claims = Claims {
         sub: sub.to_string(),
         iss: LOCAL_ISSUER.into(),
-        aud: Audience::One(LOCAL_AUDIENCE.into()),
+        aud: Some(Audience::One(LOCAL_AUDIENCE.into())),
+        client_id: None,
         exp: issued_at.seconds().saturating_add(ttl_seconds),
         nbf: None,
         iat: Some(issued_at.seconds()),
@@ -108,59 +115,136 @@ pub fn verify_local_claims(
     secret: &[u8],
     now: Timestamp,
 ) -> Result<VerifiedToken, WalletError> {
-    let invalid = |why: &str| unauthenticated(&format!("the bearer token is invalid: {why}"));
-    let mut parts = token.split('.');
-    let (Some(encoded_header), Some(payload), Some(signature), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(invalid("not a JWT"));
-    };
-    let header: Header = URL_SAFE_NO_PAD
-        .decode(encoded_header)
-        .ok()
-        .and_then(|h| serde_json::from_slice(&h).ok())
-        .ok_or_else(|| invalid("unreadable header"))?;
-    if header.alg != "HS256" {
+    let jwt = UnverifiedJwt::parse(token)?;
+    if jwt.alg() != "HS256" {
         return Err(invalid("only HS256 tokens are accepted locally"));
     }
-    let signature = URL_SAFE_NO_PAD
-        .decode(signature)
-        .map_err(|_| invalid("unreadable signature"))?;
     let mut m = mac(secret);
-    m.update(encoded_header.as_bytes());
-    m.update(b".");
-    m.update(payload.as_bytes());
-    m.verify_slice(&signature)
+    m.update(jwt.signing_input());
+    m.verify_slice(jwt.signature())
         .map_err(|_| invalid("bad signature"))?;
-    let claims: Claims = URL_SAFE_NO_PAD
-        .decode(payload)
-        .ok()
-        .and_then(|p| serde_json::from_slice(&p).ok())
-        .ok_or_else(|| invalid("unreadable claims (sub, iss, aud and exp are required)"))?;
-    let now_s = now.seconds();
-    if claims.exp.saturating_add(TOKEN_LEEWAY_SECONDS) <= now_s {
-        return Err(invalid("expired"));
+    jwt.claims(
+        &TokenPolicy {
+            issuer: LOCAL_ISSUER,
+            audiences: &[LOCAL_AUDIENCE],
+        },
+        now,
+    )
+}
+
+fn invalid(why: &str) -> WalletError {
+    unauthenticated(&format!("the bearer token is invalid: {why}"))
+}
+
+/// Whom a token must come from and be meant for.
+#[derive(Debug, Clone, Copy)]
+pub struct TokenPolicy<'a> {
+    /// The exact `iss`.
+    pub issuer: &'a str,
+    /// One of these must be in `aud`, or be the `client_id` (access tokens of some identity
+    /// providers, Amazon Cognito's among them, name their client there and carry no `aud`),
+    /// as API Gateway's JWT authorizer accepts.
+    pub audiences: &'a [&'a str],
+}
+
+/// A JWT split into its parts; its signature is the caller's to check (with the key its
+/// header names) before [`UnverifiedJwt::claims`] reads what it says.
+#[derive(Debug)]
+pub struct UnverifiedJwt<'a> {
+    header: Header,
+    signing_input: &'a str,
+    payload: &'a str,
+    signature: Vec<u8>,
+}
+
+impl<'a> UnverifiedJwt<'a> {
+    /// Splits a compact JWS (`header.payload.signature`, base64url without padding).
+    pub fn parse(token: &'a str) -> Result<UnverifiedJwt<'a>, WalletError> {
+        let mut parts = token.split('.');
+        let (Some(encoded_header), Some(payload), Some(signature), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(invalid("not a JWT"));
+        };
+        let header: Header = URL_SAFE_NO_PAD
+            .decode(encoded_header)
+            .ok()
+            .and_then(|h| serde_json::from_slice(&h).ok())
+            .ok_or_else(|| invalid("unreadable header"))?;
+        let signature = URL_SAFE_NO_PAD
+            .decode(signature)
+            .map_err(|_| invalid("unreadable signature"))?;
+        let signing_input = &token[..encoded_header.len() + 1 + payload.len()];
+        Ok(UnverifiedJwt {
+            header,
+            signing_input,
+            payload,
+            signature,
+        })
     }
-    if claims
-        .nbf
-        .is_some_and(|nbf| nbf > now_s.saturating_add(TOKEN_LEEWAY_SECONDS))
-    {
-        return Err(invalid("not valid yet"));
+
+    /// The header's `alg`.
+    pub fn alg(&self) -> &str {
+        &self.header.alg
     }
-    if claims.iss != LOCAL_ISSUER {
-        return Err(invalid("unknown issuer"));
+
+    /// The header's `kid`: which of the issuer's keys signed it.
+    pub fn kid(&self) -> Option<&str> {
+        self.header.kid.as_deref()
     }
-    let audience_ok = match &claims.aud {
-        Audience::One(a) => a == LOCAL_AUDIENCE,
-        Audience::Many(all) => all.iter().any(|a| a == LOCAL_AUDIENCE),
-    };
-    if !audience_ok {
-        return Err(invalid("wrong audience"));
+
+    /// What the signature covers: `header.payload` as sent.
+    pub fn signing_input(&self) -> &[u8] {
+        self.signing_input.as_bytes()
     }
-    Ok(VerifiedToken {
-        sub: claims.sub,
-        scope: claims.scope,
-    })
+
+    pub fn signature(&self) -> &[u8] {
+        &self.signature
+    }
+
+    /// The subject and scopes, after the caller checked the signature: the token must be
+    /// within its `exp` and `nbf` (30 s leeway), from `policy`'s issuer and for one of its
+    /// audiences.
+    pub fn claims(
+        &self,
+        policy: &TokenPolicy,
+        now: Timestamp,
+    ) -> Result<VerifiedToken, WalletError> {
+        let claims: Claims = URL_SAFE_NO_PAD
+            .decode(self.payload)
+            .ok()
+            .and_then(|p| serde_json::from_slice(&p).ok())
+            .ok_or_else(|| invalid("unreadable claims (sub, iss and exp are required)"))?;
+        let now_s = now.seconds();
+        if claims.exp.saturating_add(TOKEN_LEEWAY_SECONDS) <= now_s {
+            return Err(invalid("expired"));
+        }
+        if claims
+            .nbf
+            .is_some_and(|nbf| nbf > now_s.saturating_add(TOKEN_LEEWAY_SECONDS))
+        {
+            return Err(invalid("not valid yet"));
+        }
+        if claims.iss != policy.issuer {
+            return Err(invalid("unknown issuer"));
+        }
+        let meant_for = |a: &str| policy.audiences.contains(&a);
+        let audience_ok = match &claims.aud {
+            Some(Audience::One(a)) => meant_for(a),
+            Some(Audience::Many(all)) => all.iter().any(|a| meant_for(a)),
+            None => false,
+        } || claims.client_id.as_deref().is_some_and(meant_for);
+        if !audience_ok {
+            return Err(invalid("wrong audience"));
+        }
+        if claims.sub.is_empty() {
+            return Err(invalid("no subject"));
+        }
+        Ok(VerifiedToken {
+            sub: claims.sub,
+            scope: claims.scope,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -209,5 +293,61 @@ mod tests {
             verify_local_claims(&player, secret, NOW).map(|v| v.scope),
             Ok(None)
         );
+    }
+
+    /// An HS256 token over any claims (the local verifier checks the same claims as an
+    /// identity provider's).
+    fn hs256(secret: &[u8], claims: serde_json::Value) -> String {
+        let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","kid":"k1"}"#);
+        let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
+        let mut m = mac(secret);
+        m.update(format!("{header}.{payload}").as_bytes());
+        format!(
+            "{header}.{payload}.{}",
+            URL_SAFE_NO_PAD.encode(m.finalize().into_bytes())
+        )
+    }
+
+    #[test]
+    fn the_audience_is_in_aud_or_is_the_client_id() {
+        let secret = b"s";
+        let exp = NOW.seconds() + 60;
+        let accepted = [
+            serde_json::json!({"sub":"p","iss":LOCAL_ISSUER,"aud":["other",LOCAL_AUDIENCE],"exp":exp}),
+            serde_json::json!({"sub":"p","iss":LOCAL_ISSUER,"client_id":LOCAL_AUDIENCE,"exp":exp}),
+        ];
+        for claims in accepted {
+            let token = hs256(secret, claims.clone());
+            assert_eq!(
+                verify_local_token(&token, secret, NOW).as_deref(),
+                Ok("p"),
+                "{claims}"
+            );
+        }
+        let refused = [
+            serde_json::json!({"sub":"p","iss":LOCAL_ISSUER,"exp":exp}),
+            serde_json::json!({"sub":"p","iss":LOCAL_ISSUER,"aud":["other"],"client_id":"x","exp":exp}),
+            serde_json::json!({"sub":"p","iss":"elsewhere","aud":LOCAL_AUDIENCE,"exp":exp}),
+            serde_json::json!({"sub":"","iss":LOCAL_ISSUER,"aud":LOCAL_AUDIENCE,"exp":exp}),
+            serde_json::json!({"sub":"p","iss":LOCAL_ISSUER,"aud":LOCAL_AUDIENCE,"exp":exp,"nbf":exp}),
+            serde_json::json!({"sub":"p","iss":LOCAL_ISSUER,"aud":LOCAL_AUDIENCE}),
+        ];
+        for claims in refused {
+            let token = hs256(secret, claims.clone());
+            assert!(verify_local_token(&token, secret, NOW).is_err(), "{claims}");
+        }
+    }
+
+    #[test]
+    fn a_parsed_token_exposes_its_key_id_and_signing_input() {
+        let token = hs256(b"s", serde_json::json!({"sub":"p"}));
+        let jwt = UnverifiedJwt::parse(&token).expect("a JWT");
+        assert_eq!((jwt.alg(), jwt.kid()), ("HS256", Some("k1")));
+        let (input, _) = token.rsplit_once('.').expect("three parts");
+        assert_eq!(jwt.signing_input(), input.as_bytes());
+        assert_eq!(jwt.signature().len(), 32);
+        for broken in ["a.b", "a.b.c.d", "!.e30.AA", "e30.e30.!"] {
+            assert!(UnverifiedJwt::parse(broken).is_err(), "{broken}");
+        }
     }
 }
