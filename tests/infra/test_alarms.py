@@ -368,7 +368,7 @@ def test_the_dashboard_shows_the_money_flow(dashboard):
     for metric, schema in (("rejections", "function,code"), ("replays", "function,route"),
                            ("contention_retries", "function"), ("contention_exhausted", "function"),
                            ("requests", "function,route,outcome"), ("message_failures", "function,queue,code"),
-                           ("dead_lettered", "function,queue")):
+                           ("dead_lettered", "function,queue"), ("minor_units_by_currency", "function,type,currency")):
         assert f"SEARCH('{{Stakeline,{schema}}} MetricName=\"{metric}\"', 'Sum', 300)" in expressions, metric
 
 

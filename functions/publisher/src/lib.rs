@@ -106,14 +106,32 @@ pub fn flow_amount(envelope: &Envelope) -> Option<u64> {
     u64::try_from(amount).ok()
 }
 
-/// Counts a published event (`events` by type) and the money it moved (`minor_units` by
-/// type): the money flow, from what committed. At least once, like the stream: a batch
-/// delivered again counts again.
+/// The currency of a money event, for a metric's label: an active ISO 4217 code (so the
+/// label stays bounded), `unknown` for anything else.
+pub fn flow_currency(envelope: &Envelope) -> String {
+    envelope
+        .detail
+        .get("currency")
+        .and_then(|v| v.as_str())
+        .and_then(|code| ledger::Currency::new(code).ok())
+        .map_or_else(|| "unknown".to_string(), |code| code.to_string())
+}
+
+/// Counts a published event (`events` by type) and the money it moved: `minor_units` by type
+/// (every currency summed, what the dashboard's totals and any alarm use) and
+/// `minor_units_by_currency` by type and currency. The money flow, from what committed. At
+/// least once, like the stream: a batch delivered again counts again.
 fn count_flow(envelope: &Envelope) {
     let kind = envelope.detail_type.clone();
     metrics::counter!("events", "type" => kind.clone()).increment(1);
     if let Some(amount) = flow_amount(envelope) {
-        metrics::counter!("minor_units", "type" => kind).increment(amount);
+        metrics::counter!("minor_units", "type" => kind.clone()).increment(amount);
+        metrics::counter!(
+            "minor_units_by_currency",
+            "type" => kind,
+            "currency" => flow_currency(envelope)
+        )
+        .increment(amount);
     }
 }
 
@@ -160,4 +178,51 @@ pub async fn publish<K: Copy>(publisher: &Publisher, events: &[(K, Envelope)]) -
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn envelope(detail_type: &str, detail: serde_json::Value) -> Envelope {
+        Envelope {
+            source: "stakeline.wallet".into(),
+            detail_type: detail_type.into(),
+            detail,
+        }
+    }
+
+    #[test]
+    fn money_events_name_their_currency_and_nothing_else_becomes_a_label() {
+        let deposit = envelope(
+            "DepositCompleted",
+            serde_json::json!({"amount": 500, "currency": "EUR"}),
+        );
+        assert_eq!(
+            (flow_amount(&deposit), flow_currency(&deposit).as_str()),
+            (Some(500), "EUR")
+        );
+        let settled = envelope(
+            "BetSettled",
+            serde_json::json!({"cash_credit": 300, "bonus_credit": 200, "currency": "JPY"}),
+        );
+        assert_eq!(
+            (flow_amount(&settled), flow_currency(&settled).as_str()),
+            (Some(500), "JPY")
+        );
+        for odd in [
+            serde_json::json!("eur"),
+            serde_json::json!("XYZ"),
+            serde_json::json!(7),
+            serde_json::Value::Null,
+        ] {
+            let event = envelope(
+                "DepositCompleted",
+                serde_json::json!({"amount": 1, "currency": odd}),
+            );
+            assert_eq!(flow_currency(&event), "unknown", "{odd}");
+        }
+        let other = envelope("PlayerRegistered", serde_json::json!({"currency": "EUR"}));
+        assert_eq!(flow_amount(&other), None);
+    }
 }

@@ -358,8 +358,9 @@ function dashboardBody(props: MonitoringProps): object {
         height: 2,
         properties: {
           markdown:
-            '# Stakeline: the money flow\nAmounts are integer minor units of every currency together (the metrics ' +
-            'carry no currency). Every alarm of the stack and what to do about it: OPERATIONS.md in the repository.',
+            '# Stakeline: the money flow\nAmounts are integer minor units: the first graph sums every currency, the ' +
+            'last one splits them by currency. Every alarm of the stack and what to do about it: OPERATIONS.md in the ' +
+            'repository.',
         },
       },
       widget(
@@ -483,6 +484,15 @@ function dashboardBody(props: MonitoringProps): object {
         12,
         44,
       ),
+      {
+        ...widget(
+          'Money moved by currency (minor units of each currency)',
+          search('bycurrency', `SEARCH('{Stakeline,function,type,currency} MetricName="minor_units_by_currency"', 'Sum', 300)`),
+          0,
+          50,
+        ),
+        width: 24,
+      },
     ],
   };
 }

@@ -24,13 +24,11 @@ import http.client
 import json
 import re
 import shutil
-import threading
 import urllib.parse
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from . import REPO_ROOT, auth, log
+from . import REPO_ROOT, auth, local_http, log
 from .gateway import HOP_BY_HOP
 
 CONSOLE_DIR = REPO_ROOT / "console"
@@ -45,7 +43,6 @@ MAX_TOKEN_REQUEST_BYTES = 4096
 # API Gateway's own limit on a request's payload.
 MAX_PROXIED_BODY_BYTES = 10 * 1024 * 1024
 UPSTREAM_TIMEOUT_SECONDS = 120
-STOP_POLL_SECONDS = 0.1
 
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -165,13 +162,9 @@ def mint_operator_token(body: bytes, ttl: int = TOKEN_TTL_SECONDS) -> tuple[int,
     return 200, {"access_token": token, "token_type": "Bearer", "expires_in": ttl, "scope": auth.OPERATOR_SCOPE}
 
 
-def _handler(server: "ConsoleServer") -> type[BaseHTTPRequestHandler]:
-    class Handle(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, format, *args):  # noqa: A002 - the suite's log stays quiet
-            pass
-
+def _handler(server: "ConsoleServer") -> type[local_http.Handler]:
+    # Every method reaches the router: /ops takes any method, as the API does.
+    class Handle(local_http.Handler):
         def _send(self, status: int, body: bytes, headers: dict[str, str], reason: str | None = None) -> None:
             self.send_response_only(status, reason)
             for name, value in headers.items():
@@ -208,7 +201,7 @@ def _handler(server: "ConsoleServer") -> type[BaseHTTPRequestHandler]:
                 return None
             return self.rfile.read(length) if length else b""
 
-        def _handle(self) -> None:
+        def route(self) -> None:
             path = urllib.parse.urlsplit(self.path).path
             if path == OPS_PREFIX or path.startswith(OPS_PREFIX + "/"):
                 body = self._body(MAX_PROXIED_BODY_BYTES)
@@ -284,12 +277,6 @@ def _handler(server: "ConsoleServer") -> type[BaseHTTPRequestHandler]:
             if self.command != "HEAD":
                 self.wfile.write(payload)
 
-        def __getattr__(self, name: str):
-            # Every method reaches the router: /ops takes any method, as the API does.
-            if name.startswith("do_"):
-                return self._handle
-            raise AttributeError(name)
-
     return Handle
 
 
@@ -303,19 +290,14 @@ class ConsoleServer:
         self.upstream = urllib.parse.urlsplit(self.api_base_url)
         self.dist = dist or dist_dir()
         self.token_ttl = token_ttl
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), _handler(self))
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._thread = threading.Thread(
-            target=self.server.serve_forever, args=(STOP_POLL_SECONDS,), name="console", daemon=True
-        )
+        self.http = local_http.Server(port, _handler(self), "console")
+        self.port = self.http.port
+        self.url = self.http.url
 
     def start(self) -> "ConsoleServer":
-        self._thread.start()
+        self.http.start()
         log(f"operator console on port {self.port} (/ops forwarded to {self.api_base_url})")
         return self
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.http.stop()

@@ -12,10 +12,8 @@ else is touched: method, path, query, headers and bytes reach the function as se
 from __future__ import annotations
 
 import http.client
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from . import log
+from . import local_http, log
 
 # Headers that belong to one connection, not to the request (RFC 9110 §7.6.1).
 HOP_BY_HOP = {
@@ -40,14 +38,11 @@ def needs_binary_label(content_type: str | None, body: bytes) -> bool:
     return False
 
 
-def _handler(upstream_port: int) -> type[BaseHTTPRequestHandler]:
-    class Forward(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, format, *args):  # noqa: A002 - the suite's log stays quiet
-            pass
-
-        def _forward(self) -> None:
+def _handler(upstream_port: int) -> type[local_http.Handler]:
+    # Every method goes to the router (`do_TRACE`, `do_QUERY`, …), as API Gateway takes any
+    # method and answers the ones no route has itself.
+    class Forward(local_http.Handler):
+        def route(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length > 0 else b""
             headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
@@ -76,13 +71,6 @@ def _handler(upstream_port: int) -> type[BaseHTTPRequestHandler]:
             finally:
                 connection.close()
 
-        def __getattr__(self, name: str):
-            # Every method goes to the router (`do_TRACE`, `do_QUERY`, …), as API Gateway takes
-            # any method and answers the ones no route has itself.
-            if name.startswith("do_"):
-                return self._forward
-            raise AttributeError(name)
-
     return Forward
 
 
@@ -90,16 +78,13 @@ class Gateway:
     """Listens on `port` and forwards to `cargo lambda watch` on `upstream_port`."""
 
     def __init__(self, port: int, upstream_port: int):
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), _handler(upstream_port))
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        self._thread = threading.Thread(target=self.server.serve_forever, name="gateway", daemon=True)
+        self.http = local_http.Server(port, _handler(upstream_port), "gateway")
+        self.port = self.http.port
 
     def start(self) -> "Gateway":
-        self._thread.start()
+        self.http.start()
         log(f"API front on port {self.port} (forwarding to cargo lambda watch)")
         return self
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.http.stop()

@@ -58,9 +58,8 @@ import time
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from . import auth, log
+from . import auth, local_http, log
 
 # The variable that tells the payout function where the payment provider's API is.
 URL_VARIABLE = "PAYOUT_API_URL"
@@ -118,8 +117,6 @@ DEFAULT_DELAY_SECONDS = 1.0
 CALLBACK_FIRST_BACKOFF_SECONDS = 0.5
 CALLBACK_ATTEMPTS = 6
 CALLBACK_TIMEOUT_SECONDS = 10
-# How often the server looks for a stop request (``stop`` waits up to this long).
-STOP_POLL_SECONDS = 0.1
 # Stakeline's answers that end the attempts without the result being recorded.
 PERMANENT_REFUSALS = {401, 404, 409, 422}
 
@@ -242,13 +239,9 @@ class Payout:
         return body
 
 
-def _handler(provider: "SandboxProvider") -> type[BaseHTTPRequestHandler]:
-    class Handle(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, format, *args):  # noqa: A002 - the suite's log stays quiet
-            pass
-
+def _handler(provider: "SandboxProvider") -> type[local_http.Handler]:
+    # Every method reaches the router, which answers 405 for those a path does not take.
+    class Handle(local_http.Handler):
         def _answer(self, status: int, payload: dict | None = None, headers: dict | None = None) -> None:
             data = b"" if payload is None else json.dumps(payload).encode("utf-8")
             self.send_response_only(status)
@@ -262,7 +255,7 @@ def _handler(provider: "SandboxProvider") -> type[BaseHTTPRequestHandler]:
             if self.command != "HEAD":
                 self.wfile.write(data)
 
-        def _handle(self) -> None:
+        def route(self) -> None:
             if "Content-Length" not in self.headers and "Transfer-Encoding" in self.headers:
                 self.close_connection = True
                 self._answer(411, {"error": "sandbox: a Content-Length is required"})
@@ -289,12 +282,6 @@ def _handler(provider: "SandboxProvider") -> type[BaseHTTPRequestHandler]:
                 self._answer(204)
             else:
                 self._answer(200, provider.status())
-
-        def __getattr__(self, name: str):
-            # Every method reaches the router, which answers 405 for those a path does not take.
-            if name.startswith("do_"):
-                return self._handle
-            raise AttributeError(name)
 
     return Handle
 
@@ -326,13 +313,9 @@ class SandboxProvider:
         self._timers: list[threading.Timer] = []
         self._deliveries = 0
         self._stopping = threading.Event()
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), _handler(self))
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._thread = threading.Thread(
-            target=self.server.serve_forever, args=(STOP_POLL_SECONDS,), name="sandbox-provider", daemon=True
-        )
+        self.http = local_http.Server(port, _handler(self), "sandbox-provider")
+        self.port = self.http.port
+        self.url = self.http.url
 
     @property
     def api_base_url(self) -> str | None:
@@ -345,7 +328,7 @@ class SandboxProvider:
             self._api_base_url = value.rstrip("/") if value else None
 
     def start(self) -> "SandboxProvider":
-        self._thread.start()
+        self.http.start()
         log(f"sandbox payment provider on port {self.port} (payouts: POST {self.url}{PAYOUTS_PATH})")
         return self
 
@@ -354,8 +337,7 @@ class SandboxProvider:
         with self._lock:
             for timer in self._timers:
                 timer.cancel()
-        self.server.shutdown()
-        self.server.server_close()
+        self.http.stop()
 
     def set_up(self, up: bool) -> None:
         with self._lock:

@@ -175,9 +175,25 @@ pub fn unknown_query_params(request: &Request, known: &[&str]) -> Result<(), Wal
 
 pub const CORRELATION_HEADER: &str = "x-correlation-id";
 
+/// A request's correlation id once settled (see [`settle_correlation_id`]).
+#[derive(Debug, Clone)]
+struct Correlation(String);
+
+/// Settles the request's correlation id once, before it is handled, so that its log lines and
+/// the events it causes carry the same one (the fallback is a clock reading, which two
+/// computations would not agree on).
+pub fn settle_correlation_id(request: &mut Request) {
+    let id = correlation_id(request);
+    request.extensions_mut().insert(Correlation(id));
+}
+
 /// The id that ties this request to the events it causes: the caller's `X-Correlation-Id`
-/// when it is a well-formed id, else the Lambda request id.
+/// when it is a well-formed id, else the Lambda request id (as settled for the request, when
+/// it was).
 pub fn correlation_id(request: &Request) -> String {
+    if let Some(Correlation(id)) = request.extensions().get::<Correlation>() {
+        return id.clone();
+    }
     request
         .headers()
         .get(CORRELATION_HEADER)
@@ -250,6 +266,29 @@ pub fn parse_limit(value: Option<&str>) -> Result<usize, ledger::FieldError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_settled_correlation_id_is_the_one_every_reader_gets() {
+        let mut request = Request::new(Body::Empty);
+        request
+            .headers_mut()
+            .insert(CORRELATION_HEADER, "order-7".parse().expect("a header"));
+        settle_correlation_id(&mut request);
+        // Whatever happens to the request afterwards, the settled id stands.
+        request
+            .headers_mut()
+            .insert(CORRELATION_HEADER, "order-8".parse().expect("a header"));
+        assert_eq!(correlation_id(&request), "order-7");
+
+        let mut unnamed = Request::new(Body::Empty);
+        settle_correlation_id(&mut unnamed);
+        let settled = correlation_id(&unnamed);
+        assert!(settled.starts_with("local-"), "{settled}");
+        unnamed
+            .headers_mut()
+            .insert(CORRELATION_HEADER, "order-9".parse().expect("a header"));
+        assert_eq!(correlation_id(&unnamed), settled);
+    }
 
     #[test]
     fn page_limits_are_bounded() {

@@ -56,24 +56,8 @@ pub fn log_filter(rust_log: Option<&str>) -> tracing_subscriber::EnvFilter {
     filter
 }
 
-/// The JSON log lines of every function, written to `writer` (stdout in Lambda; a buffer in
-/// the tests that read them).
-fn json_lines<S, W>(writer: W) -> impl tracing_subscriber::Layer<S> + Send + Sync + 'static
-where
-    S: tracing::Subscriber + for<'span> tracing_subscriber::registry::LookupSpan<'span>,
-    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
-{
-    tracing_subscriber::fmt::layer()
-        .json()
-        .flatten_event(true)
-        .with_current_span(true)
-        .with_span_list(false)
-        .without_time()
-        .with_target(false)
-        .with_writer(writer)
-}
-
-/// The JSON log format of every function, writing to `writer`.
+/// The JSON log format of every function, writing to `writer` (stdout in Lambda; a buffer in
+/// the tests that read it).
 pub fn json_subscriber<W>(
     rust_log: Option<&str>,
     writer: W,
@@ -81,23 +65,48 @@ pub fn json_subscriber<W>(
 where
     W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
 {
-    use tracing_subscriber::layer::SubscriberExt;
-    use tracing_subscriber::Layer;
-    tracing_subscriber::registry().with(json_lines(writer).with_filter(log_filter(rust_log)))
+    tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_current_span(true)
+        .with_span_list(false)
+        .with_env_filter(log_filter(rust_log))
+        .without_time()
+        .with_target(false)
+        .with_writer(writer)
+        .finish()
 }
 
-/// Sets up the JSON logs (level from `RUST_LOG`), the metrics and, when built with the `otel`
-/// feature, the OpenTelemetry export ([`crate::otel`]), once per process.
+/// Sets up the JSON logs (level from `RUST_LOG`) and the metrics once per process.
+#[cfg(not(feature = "otel"))]
+pub fn init(function: &'static str) {
+    let _ = tracing::subscriber::set_global_default(json_subscriber(
+        std::env::var("RUST_LOG").ok().as_deref(),
+        std::io::stdout,
+    ));
+    install_metrics(function);
+}
+
+/// Sets up the JSON logs, the metrics and the OpenTelemetry export ([`crate::otel`]) once
+/// per process. The two layers filter on their own: the logs as without the feature, the
+/// traces that plus the AWS SDK's call spans ([`crate::otel::span_filter`]).
+#[cfg(feature = "otel")]
 pub fn init(function: &'static str) {
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::Layer;
     let rust_log = std::env::var("RUST_LOG").ok();
-    let subscriber = tracing_subscriber::registry()
-        .with(json_lines(std::io::stdout).with_filter(log_filter(rust_log.as_deref())));
-    #[cfg(feature = "otel")]
-    let subscriber = subscriber.with(
-        crate::otel::layer(function).with_filter(crate::otel::span_filter(rust_log.as_deref())),
-    );
+    let logs = tracing_subscriber::fmt::layer()
+        .json()
+        .flatten_event(true)
+        .with_current_span(true)
+        .with_span_list(false)
+        .without_time()
+        .with_target(false)
+        .with_writer(std::io::stdout)
+        .with_filter(log_filter(rust_log.as_deref()));
+    let traces = crate::otel::layer(function)
+        .with_filter(crate::otel::span_filter(log_filter(rust_log.as_deref())));
+    let subscriber = tracing_subscriber::registry().with(logs).with(traces);
     let _ = tracing::subscriber::set_global_default(subscriber);
     install_metrics(function);
 }
@@ -297,5 +306,90 @@ mod tests {
             None,
         );
         assert_eq!(outcome(&refused), "INSUFFICIENT_FUNDS");
+    }
+}
+
+/// The request's span as OpenTelemetry exports it (the `otel` feature).
+#[cfg(all(test, feature = "otel"))]
+mod otel_tests {
+    use super::*;
+    use opentelemetry::Value;
+    use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::Layer;
+
+    const HEADER: &str =
+        "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
+
+    #[test]
+    fn a_request_is_one_span_in_the_xray_trace_with_its_calls_beneath() {
+        let exporter = InMemorySpanExporter::default();
+        let provider = SdkTracerProvider::builder()
+            .with_simple_exporter(exporter.clone())
+            .build();
+        let subscriber = tracing_subscriber::registry().with(
+            crate::otel::layer_with(&provider)
+                .with_filter(crate::otel::span_filter(log_filter(Some("info")))),
+        );
+        let facts = RequestFacts {
+            request_id: "req-1".into(),
+            trace_id: HEADER.into(),
+            correlation_id: "corr-1".into(),
+            route: "GET /players/{player_id}/wallet",
+            player_id: "p-1".into(),
+        };
+        tracing::subscriber::with_default(subscriber, || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .expect("a runtime");
+            runtime.block_on(observed(facts, "GET", async {
+                tracing::debug_span!(target: "aws_sdk_dynamodb", "GetItem", "rpc.method" = "GetItem")
+                    .in_scope(|| {
+                        tracing::debug!(target: "aws_smithy_runtime", "wire bytes");
+                        tracing::debug!(target: "aws_sdk_dynamodb", "request body");
+                        tracing::debug_span!("unimportant").in_scope(|| {});
+                    });
+                crate::http::json(200, &serde_json::json!({}))
+            }));
+        });
+        provider.force_flush().expect("flushed");
+        let spans = exporter.get_finished_spans().expect("spans");
+        let request = spans
+            .iter()
+            .find(|s| s.name == "request")
+            .expect("the request span");
+        let call = spans
+            .iter()
+            .find(|s| s.name == "GetItem")
+            .expect("the call's span");
+        assert_eq!(
+            request.span_context.trace_id().to_string(),
+            "5759e988bd862e3fe1be46a994272793"
+        );
+        assert_eq!(request.parent_span_id.to_string(), "53995c3f42cd8ad8");
+        assert_eq!(call.parent_span_id, request.span_context.span_id());
+        assert_eq!(
+            call.span_context.trace_id(),
+            request.span_context.trace_id()
+        );
+        // The SDK's events and other debug spans stay out, as they stay out of the logs.
+        assert!(spans.iter().all(|s| s.name != "unimportant"));
+        assert!(call.events.is_empty(), "{call:?}");
+        let events: Vec<&str> = request.events.iter().map(|e| e.name.as_ref()).collect();
+        assert_eq!(events, ["request handled"]);
+        let attribute = |key: &str| {
+            request
+                .attributes
+                .iter()
+                .find(|kv| kv.key.as_str() == key)
+                .map(|kv| kv.value.clone())
+        };
+        assert_eq!(
+            attribute("route"),
+            Some(Value::from("GET /players/{player_id}/wallet"))
+        );
+        assert_eq!(attribute("correlation_id"), Some(Value::from("corr-1")));
+        assert_eq!(attribute("status"), Some(Value::I64(200)));
+        assert_eq!(attribute("outcome"), Some(Value::from("OK")));
     }
 }

@@ -78,10 +78,12 @@ where
     tracing_opentelemetry::layer().with_tracer(provider.tracer(TRACER))
 }
 
-/// What the exported traces hold: what the logs hold ([`crate::observe::log_filter`]), plus
-/// the AWS SDK's operation spans (one per call, at `debug`: service, operation, invocation
-/// id), but none of the SDK's events, which stay held at `info` as in the logs.
-pub fn span_filter<S>(rust_log: Option<&str>) -> impl tracing_subscriber::layer::Filter<S>
+/// What the exported traces hold: what the logs hold (`logs`, the log filter), plus the AWS
+/// SDK's operation spans (one per call, at `debug`: service, operation, invocation id), but
+/// none of the SDK's events, which stay held at `info` as in the logs.
+pub fn span_filter<S>(
+    logs: tracing_subscriber::EnvFilter,
+) -> impl tracing_subscriber::layer::Filter<S>
 where
     S: tracing::Subscriber + for<'span> LookupSpan<'span>,
 {
@@ -91,7 +93,7 @@ where
             && meta.target().starts_with("aws_sdk_")
             && *meta.level() <= tracing::Level::DEBUG
     });
-    crate::observe::log_filter(rust_log).or(sdk_calls)
+    logs.or(sdk_calls)
 }
 
 /// Exports the invocation's spans now (Lambda may freeze the process right after).
@@ -148,11 +150,7 @@ pub fn continue_trace(span: &tracing::Span, header: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::observe::{observed, RequestFacts};
-    use opentelemetry::Value;
-    use opentelemetry_sdk::trace::InMemorySpanExporter;
     use tracing_subscriber::layer::SubscriberExt;
-    use tracing_subscriber::Layer;
 
     const HEADER: &str =
         "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
@@ -179,76 +177,6 @@ mod tests {
         ] {
             assert!(xray_parent(broken).is_none(), "{broken}");
         }
-    }
-
-    #[test]
-    fn a_request_is_one_span_in_the_xray_trace_with_its_calls_beneath() {
-        let exporter = InMemorySpanExporter::default();
-        let provider = SdkTracerProvider::builder()
-            .with_simple_exporter(exporter.clone())
-            .build();
-        let subscriber = tracing_subscriber::registry()
-            .with(layer_with(&provider).with_filter(span_filter(Some("info"))));
-        let facts = RequestFacts {
-            request_id: "req-1".into(),
-            trace_id: HEADER.into(),
-            correlation_id: "corr-1".into(),
-            route: "GET /players/{player_id}/wallet",
-            player_id: "p-1".into(),
-        };
-        tracing::subscriber::with_default(subscriber, || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .build()
-                .expect("a runtime");
-            runtime.block_on(observed(facts, "GET", async {
-                tracing::debug_span!(target: "aws_sdk_dynamodb", "GetItem", "rpc.method" = "GetItem")
-                    .in_scope(|| {
-                        tracing::debug!(target: "aws_smithy_runtime", "wire bytes");
-                        tracing::debug!(target: "aws_sdk_dynamodb", "request body");
-                        tracing::debug_span!("unimportant").in_scope(|| {});
-                    });
-                crate::http::json(200, &serde_json::json!({}))
-            }));
-        });
-        provider.force_flush().expect("flushed");
-        let spans = exporter.get_finished_spans().expect("spans");
-        let request = spans
-            .iter()
-            .find(|s| s.name == "request")
-            .expect("the request span");
-        let call = spans
-            .iter()
-            .find(|s| s.name == "GetItem")
-            .expect("the call's span");
-        assert_eq!(
-            request.span_context.trace_id().to_string(),
-            "5759e988bd862e3fe1be46a994272793"
-        );
-        assert_eq!(request.parent_span_id.to_string(), "53995c3f42cd8ad8");
-        assert_eq!(call.parent_span_id, request.span_context.span_id());
-        assert_eq!(
-            call.span_context.trace_id(),
-            request.span_context.trace_id()
-        );
-        // The SDK's events and other debug spans stay out, as they stay out of the logs.
-        assert!(spans.iter().all(|s| s.name != "unimportant"));
-        assert!(call.events.is_empty(), "{call:?}");
-        let events: Vec<&str> = request.events.iter().map(|e| e.name.as_ref()).collect();
-        assert_eq!(events, ["request handled"]);
-        let attribute = |key: &str| {
-            request
-                .attributes
-                .iter()
-                .find(|kv| kv.key.as_str() == key)
-                .map(|kv| kv.value.clone())
-        };
-        assert_eq!(
-            attribute("route"),
-            Some(Value::from("GET /players/{player_id}/wallet"))
-        );
-        assert_eq!(attribute("correlation_id"), Some(Value::from("corr-1")));
-        assert_eq!(attribute("status"), Some(Value::I64(200)));
-        assert_eq!(attribute("outcome"), Some(Value::from("OK")));
     }
 
     #[test]

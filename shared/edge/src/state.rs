@@ -197,7 +197,8 @@ where
 {
     let state: &'static S = Box::leak(Box::new(state));
     lambda_http::run(lambda_http::service_fn(
-        move |request: Request| async move {
+        move |mut request: Request| async move {
+            crate::http::settle_correlation_id(&mut request);
             let facts = crate::observe::RequestFacts::of(&request, routes);
             let method = request.method().as_str().to_string();
             let response = crate::observe::observed(facts, &method, handler(state, request)).await;
