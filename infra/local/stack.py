@@ -9,7 +9,7 @@
   sign          X-Stakeline-Timestamp/-Signature headers for a request (method, path, body)
   sign-event    a sample API Gateway or SQS event with fresh signatures and token
   enqueue       send a message to a queue of the running local suite (settlements signed)
-  redrive       move a dead-letter queue's messages back to their queue (running local suite)
+  redrive       move a dead-letter or failure queue's messages back (running local suite)
   audit         run the audit's reconcile binary against the running local suite's table
   sandbox       the running local suite's sandbox payment provider: up, down or status
 """
@@ -177,6 +177,17 @@ def cmd_redrive(args) -> int:
     except running.NoSuite as error:
         log(str(error))
         return 2
+    if args.queue in running.THROUGH_BACK_OFFICE:
+        try:
+            moved, left, actions = running.redrive_through_back_office(suite, args.queue, args.reason)
+        except ValueError as error:
+            log(str(error))
+            return 2
+        print(f"{moved} message(s) from {args.queue} sent back through the back office "
+              f"({running.THROUGH_BACK_OFFICE[args.queue]}); recorded as {running.REDRIVE_STAFF}: "
+              + ", ".join(actions)
+              + (f"; {left} message(s) could not go back and stay in {args.queue}" if left else ""))
+        return 0 if not left else 1
     try:
         target, moved, left = running.redrive(suite, load_template(args.template), args.queue)
     except ValueError as error:
@@ -302,8 +313,11 @@ def parser() -> argparse.ArgumentParser:
     sign_event.set_defaults(run=cmd_sign_event)
 
     redrive = commands.add_parser(
-        "redrive", help="send a dead-letter queue's events back through the bus to the queue they failed from")
-    redrive.add_argument("queue", help="the dead-letter queue's logical id, e.g. PayoutDeadLetterQueue")
+        "redrive", help="send a dead-letter queue's events back through the bus to the queue they failed from; "
+                        "SettlementDeadLetterQueue and OutboxFailureQueue through the back office")
+    redrive.add_argument("queue", help="the dead-letter or failure queue's logical id, e.g. PayoutDeadLetterQueue")
+    redrive.add_argument("--reason", default="sent back with ./dev redrive",
+                         help="why (recorded by the back office for SettlementDeadLetterQueue and OutboxFailureQueue)")
     redrive.add_argument("--template", type=Path, default=DEFAULT_TEMPLATE)
     _add_suite_options(redrive)
     redrive.set_defaults(run=cmd_redrive)

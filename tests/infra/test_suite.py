@@ -108,7 +108,7 @@ def test_the_payout_function_sends_to_the_sandbox_provider(provisioned, template
         environments = suite.function_environments(
             with_payout, provisioned, {sandbox_provider.URL_VARIABLE: sandbox.url})
     finally:
-        sandbox.server.server_close()
+        sandbox.http.server.server_close()
     assert environments["withdraw"]["PAYOUT_API_URL"] == sandbox.url == f"http://127.0.0.1:{sandbox.port}"
     assert environments["withdraw"]["PLAYER_AUTH"] == "local-hs256", "LOCAL_OVERRIDES still apply"
     declaring = {f.binary for f in functions(with_payout) if "PAYOUT_API_URL" in f.environment}

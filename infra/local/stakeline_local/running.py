@@ -97,6 +97,55 @@ NOT_REDRIVEN = {
 }
 
 
+# The queues `./dev redrive` sends back through the back office (`POST
+# /ops/queues/{queue}/redrive`, the ops function, as the console does): what they hold cannot
+# just be put on the bus again.
+THROUGH_BACK_OFFICE = {
+    "SettlementDeadLetterQueue": "each message goes back to SettlementQueue with its aggregator's signature",
+    "OutboxFailureQueue": "each message names a stream batch, whose events are read again from the "
+                          "table's stream and published",
+}
+# The staff member `./dev redrive` acts as (recorded with every redrive it asks for).
+REDRIVE_STAFF = "dev-redrive"
+# The most messages the back office moves per request.
+BACK_OFFICE_BATCH = 500
+
+
+def redrive_through_back_office(suite: dict, queue: str, reason: str,
+                                staff: str = REDRIVE_STAFF) -> tuple[int, int, list[str]]:
+    """Asks the running suite's back office to redrive ``queue`` (one of
+    ``THROUGH_BACK_OFFICE``), as operator ``staff`` with ``reason``, request after request
+    until a request moves less than a full batch. Returns (moved, left, the recorded action
+    ids). Raises ValueError with the back office's problem when it refuses."""
+    import urllib.error
+    import urllib.request
+
+    from . import auth
+
+    base_url = suite.get("base_url")
+    if not base_url:
+        raise ValueError("the suite is not serving HTTP yet (no base_url): wait for ./dev up to be ready")
+    token = auth.mint_token(staff, scope=auth.OPERATOR_SCOPE)
+    moved_total, left, actions = 0, 0, []
+    while True:
+        request = urllib.request.Request(
+            f"{base_url.rstrip('/')}/ops/queues/{queue}/redrive",
+            data=json.dumps({"reason": reason}).encode(), method="POST",
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=300) as response:
+                result = json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            detail = error.read().decode(errors="replace")
+            raise ValueError(f"the back office refused the redrive of {queue} ({error.code}): {detail}") from None
+        moved_total += result["moved"]
+        left = result["left"]
+        actions.append(result["action"]["action_id"])
+        if result["moved"] < BACK_OFFICE_BATCH:
+            return moved_total, left, actions
+
+
 def _reference(value) -> str | None:
     """The logical id an ``Fn::GetAtt``/``Ref`` names, if any."""
     if isinstance(value, dict):
