@@ -135,3 +135,16 @@ def send_settlement(suite: dict, body: str, *, signed: bool = True, attributes: 
     elif signed:
         message["MessageAttributes"] = auth.signed_message_attributes(body)
     return sqs(suite).send_message(**message)["MessageId"]
+
+
+def bet_once_closed(api: Api, player: str, bet_id: str, timeout: float = 120) -> dict:
+    """The bet as the player reads it once it is no longer open (or when ``timeout`` seconds
+    have passed): a settlement that arrives through a queue closes it a little later."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        seen = api.as_player("GET", f"/players/{player}/bets/{bet_id}", player).json()
+        if seen["status"] != "open" or time.monotonic() > deadline:
+            return seen
+        time.sleep(0.5)  # polling an outcome with a deadline, not waiting a fixed time

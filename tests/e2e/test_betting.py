@@ -2,7 +2,7 @@
 
 import uuid
 
-from conftest import new_id, send_settlement
+from conftest import bet_once_closed, new_id, send_settlement
 from test_money_core import problem
 
 
@@ -66,19 +66,13 @@ def test_bets_need_the_aggregator_signature(api, player):
 def test_a_settlement_sent_to_the_queue_closes_the_bet(api, player, suite):
     """The queue → poller → settle-queue path of the local suite, like Lambda's event source."""
     import json
-    import time
 
     funded(api, player, 1000)
     bet_id = new_id("bet")
     assert api.bet(player, bet_id, 200).status_code == 201
     message = {"player_id": player, "bet_id": bet_id, "settlement_id": new_id("stl"), "kind": "win", "amount": 500}
     send_settlement(suite, json.dumps(message))  # signed by the aggregator in its message attributes
-    deadline = time.monotonic() + 120
-    while True:
-        seen = api.as_player("GET", f"/players/{player}/bets/{bet_id}", player).json()
-        if seen["status"] != "open" or time.monotonic() > deadline:
-            break
-        time.sleep(0.5)  # polling an outcome with a deadline, not waiting a fixed time
+    seen = bet_once_closed(api, player, bet_id)
     assert seen["status"] == "won", seen
     assert seen["settlement"]["settlement_id"] == message["settlement_id"]
     wallet = api.as_player("GET", f"/players/{player}/wallet", player).json()

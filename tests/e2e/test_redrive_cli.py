@@ -3,9 +3,8 @@ the running suite's back office (`POST /ops/queues/{queue}/redrive`), as the con
 
 import json
 import subprocess
-import time
 
-from conftest import new_id, sqs
+from conftest import bet_once_closed, new_id, sqs
 
 from stakeline_local import auth
 
@@ -34,12 +33,7 @@ def test_a_dead_lettered_settlement_goes_back_signed_and_settles_the_bet(api, pl
     assert "1 message(s) from SettlementDeadLetterQueue sent back through the back office" in result.stdout
     assert "recorded as dev-redrive" in result.stdout
 
-    deadline = time.monotonic() + 120
-    while True:
-        seen = api.as_player("GET", f"/players/{player}/bets/{bet_id}", player).json()
-        if seen["status"] != "open" or time.monotonic() > deadline:
-            break
-        time.sleep(0.5)  # polling an outcome with a deadline, not waiting a fixed time
+    seen = bet_once_closed(api, player, bet_id)
     assert seen["status"] == "won", seen
     wallet = api.as_player("GET", f"/players/{player}/wallet", player).json()
     assert wallet["cash"] == 1_000 - 200 + 500

@@ -143,7 +143,7 @@ async fn deployed_state(provider: &Provider, clock: Clock) -> State {
         issuer: provider.issuer.clone(),
         audiences: vec!["another-app".into(), AUDIENCE.into()],
     };
-    state.jwt = Some(Arc::new(JwtVerifier::new(settings).expect("a verifier")));
+    state.jwt = Some(Arc::new(JwtVerifier::new(settings)));
     state
 }
 
@@ -347,7 +347,7 @@ async fn an_unreachable_provider_is_a_server_error_not_the_players() {
         issuer: format!("http://127.0.0.1:{port}/idp"),
         audiences: vec![AUDIENCE.into()],
     };
-    state.jwt = Some(Arc::new(JwtVerifier::new(settings).expect("a verifier")));
+    state.jwt = Some(Arc::new(JwtVerifier::new(settings)));
     let key = Key::new("k");
     let now = Timestamp::now();
     let claims = json!({"sub": "p-1", "iss": "x", "aud": AUDIENCE, "exp": now.seconds() + 60});

@@ -231,10 +231,7 @@ impl Payout {
 /// address: the local sandbox provider and tests).
 pub fn check_url(base_url: &str) -> Result<String, String> {
     let base = base_url.trim_end_matches('/');
-    let loopback = ["http://127.0.0.1:", "http://localhost:", "http://[::1]:"]
-        .iter()
-        .any(|prefix| base.starts_with(prefix));
-    if base.starts_with("https://") || loopback {
+    if edge::https::allowed_url(base) {
         Ok(base.to_string())
     } else {
         Err(format!(

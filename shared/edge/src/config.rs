@@ -49,7 +49,7 @@ impl JwtSettings {
             return Ok(None);
         };
         let invalid = |name, reason: String| ConfigError::Invalid { name, reason };
-        if !issuer_url_allowed(&issuer) {
+        if !crate::https::allowed_url(&issuer) {
             return Err(invalid(
                 "PLAYER_JWT_ISSUER",
                 format!("{issuer:?} is not an https:// URL (http:// only on a loopback address)"),
@@ -67,22 +67,6 @@ impl JwtSettings {
         }
         Ok(Some(JwtSettings { issuer, audiences }))
     }
-}
-
-/// An identity provider is reached over HTTPS; plain HTTP only on this machine (tests).
-fn issuer_url_allowed(url: &str) -> bool {
-    let host_of = |rest: &str| {
-        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-        if let Some(v6) = authority.strip_prefix('[') {
-            return v6.split(']').next().unwrap_or_default().to_string();
-        }
-        authority.split(':').next().unwrap_or_default().to_string()
-    };
-    if let Some(rest) = url.strip_prefix("https://") {
-        return !host_of(rest).is_empty();
-    }
-    url.strip_prefix("http://")
-        .is_some_and(|rest| matches!(host_of(rest).as_str(), "127.0.0.1" | "localhost" | "::1"))
 }
 
 #[derive(Debug, Clone)]

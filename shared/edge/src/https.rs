@@ -13,6 +13,23 @@ use std::time::Duration;
 pub type Client =
     hyper_util::client::legacy::Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
 
+/// Whether a function may call `url`: `https://` to any host, plain `http://` only to this
+/// machine (127.0.0.1, localhost, [::1]: the local suite and the tests).
+pub fn allowed_url(url: &str) -> bool {
+    let host_of = |rest: &str| {
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        if let Some(v6) = authority.strip_prefix('[') {
+            return v6.split(']').next().unwrap_or_default().to_string();
+        }
+        authority.split(':').next().unwrap_or_default().to_string()
+    };
+    if let Some(rest) = url.strip_prefix("https://") {
+        return !host_of(rest).is_empty();
+    }
+    url.strip_prefix("http://")
+        .is_some_and(|rest| matches!(host_of(rest).as_str(), "127.0.0.1" | "localhost" | "::1"))
+}
+
 /// A request as the client sends it.
 pub type Request = http::Request<Full<Bytes>>;
 

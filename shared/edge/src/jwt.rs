@@ -34,12 +34,14 @@ struct Cache {
     keys: KeySet,
     fetched_at: Option<Timestamp>,
     failed_at: Option<Timestamp>,
+    /// Built with the first fetch: loading the platform's certificate roots is work a cold
+    /// start that never sees a token should not do.
+    client: Option<https::Client>,
 }
 
 /// Verifies an identity provider's player tokens (see the module's documentation).
 pub struct JwtVerifier {
     settings: JwtSettings,
-    client: https::Client,
     cache: Mutex<Cache>,
 }
 
@@ -56,12 +58,11 @@ fn invalid(why: &str) -> WalletError {
 }
 
 impl JwtVerifier {
-    pub fn new(settings: JwtSettings) -> Result<JwtVerifier, String> {
-        Ok(JwtVerifier {
+    pub fn new(settings: JwtSettings) -> JwtVerifier {
+        JwtVerifier {
             settings,
-            client: https::client()?,
             cache: Mutex::new(Cache::default()),
-        })
+        }
     }
 
     /// The token's subject and scopes, or 401 saying what is wrong with it; 500 when the
@@ -111,14 +112,19 @@ impl JwtVerifier {
             return Err(unreadable("the last attempt failed moments ago"));
         }
         if !fresh {
-            match self.fetch().await {
+            let fetched = match &cache.client {
+                Some(client) => self.fetch(client).await,
+                None => match https::client() {
+                    Ok(client) => self.fetch(cache.client.insert(client)).await,
+                    Err(e) => Err(e),
+                },
+            };
+            match fetched {
                 Ok(keys) => {
                     tracing::info!(keys = keys.len(), "read the identity provider's keys");
-                    *cache = Cache {
-                        keys,
-                        fetched_at: Some(now),
-                        failed_at: None,
-                    };
+                    cache.keys = keys;
+                    cache.fetched_at = Some(now);
+                    cache.failed_at = None;
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "cannot read the identity provider's keys");
@@ -135,17 +141,17 @@ impl JwtVerifier {
     }
 
     /// The issuer's key set, by way of its discovery document.
-    async fn fetch(&self) -> Result<KeySet, String> {
+    async fn fetch(&self, client: &https::Client) -> Result<KeySet, String> {
         let issuer = &self.settings.issuer;
         let document = https::get(
-            &self.client,
+            client,
             &jwks::discovery_url(issuer),
             FETCH_DEADLINE,
             MAX_DOCUMENT,
         )
         .await?;
         let uri = jwks::jwks_uri(&document, issuer).map_err(|e| e.to_string())?;
-        let set = https::get(&self.client, &uri, FETCH_DEADLINE, MAX_DOCUMENT).await?;
+        let set = https::get(client, &uri, FETCH_DEADLINE, MAX_DOCUMENT).await?;
         KeySet::parse(&set).map_err(|e| e.to_string())
     }
 }

@@ -16,8 +16,6 @@ pub enum StartError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Secret(#[from] SecretError),
-    #[error("cannot build an HTTPS client: {0}")]
-    Client(String),
 }
 
 /// The signing secrets of the integrations a function serves: each route accepts its own
@@ -152,10 +150,7 @@ impl State {
         let jwt = config
             .player_jwt
             .clone()
-            .map(JwtVerifier::new)
-            .transpose()
-            .map_err(StartError::Client)?
-            .map(Arc::new);
+            .map(|settings| Arc::new(JwtVerifier::new(settings)));
         Ok(State {
             config,
             store,
